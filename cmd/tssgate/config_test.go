@@ -1,0 +1,162 @@
+package main
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "tssgate.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestConfigCoboTemplateFile(t *testing.T) {
+	cfg, err := loadConfig([]string{"--config", "testdata/cobo-template.yaml"}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen != "0.0.0.0:11020" || cfg.ServerKey != "configs/callback-server-pri.pem" || cfg.Debug {
+		t.Fatalf("cfg = %+v", cfg)
+	}
+	if len(cfg.TSSNodeKeys) != 1 || cfg.TSSNodeKeys[0] != (KeyRef{Name: "tss-node-callback-pub.key", Path: "configs/tss-node-callback-pub.key"}) {
+		t.Fatalf("keys = %+v", cfg.TSSNodeKeys)
+	}
+	if cfg.TokenExpire != 2*time.Minute || cfg.Leeway != 30*time.Second {
+		t.Fatalf("defaults lost: %+v", cfg)
+	}
+}
+
+func TestConfigLayers(t *testing.T) {
+	file := writeConfig(t, `callback_server:
+  endpoint: 127.0.0.1:1111
+  service_name: from-file
+  token_expire_minutes: 5
+tssgate:
+  leeway: 10s
+  tss_node_keys:
+    - {name: node-a, path: a.pub}
+    - {path: keys/b.pub}
+`)
+	tests := []struct {
+		name  string
+		args  []string
+		env   map[string]string
+		check func(t *testing.T, c Config)
+	}{
+		{"defaults", nil, nil, func(t *testing.T, c Config) {
+			if c.Listen != "127.0.0.1:11020" || c.DataDir != "./tssgate-data" || c.MaxBodyBytes != 1<<20 || c.LogFormat != "json" {
+				t.Errorf("%+v", c)
+			}
+		}},
+		{"file", []string{"--config", file}, nil, func(t *testing.T, c Config) {
+			if c.Listen != "127.0.0.1:1111" || c.ServiceName != "from-file" || c.TokenExpire != 5*time.Minute || c.Leeway != 10*time.Second {
+				t.Errorf("%+v", c)
+			}
+			if len(c.TSSNodeKeys) != 2 || c.TSSNodeKeys[0].Name != "node-a" || c.TSSNodeKeys[1].Name != "b.pub" {
+				t.Errorf("keys %+v", c.TSSNodeKeys)
+			}
+		}},
+		{"env over file", []string{"--config", file}, map[string]string{"TSSGATE_LISTEN": "127.0.0.1:2222", "TSSGATE_TSS_NODE_PUB": "x=/k/x.pub,/k/y.pub"}, func(t *testing.T, c Config) {
+			if c.Listen != "127.0.0.1:2222" || c.ServiceName != "from-file" {
+				t.Errorf("%+v", c)
+			}
+			if len(c.TSSNodeKeys) != 2 || c.TSSNodeKeys[0] != (KeyRef{"x", "/k/x.pub"}) || c.TSSNodeKeys[1] != (KeyRef{"y.pub", "/k/y.pub"}) {
+				t.Errorf("keys %+v", c.TSSNodeKeys)
+			}
+		}},
+		{"config file from env", nil, map[string]string{"TSSGATE_CONFIG": file}, func(t *testing.T, c Config) {
+			if c.ServiceName != "from-file" {
+				t.Errorf("%+v", c)
+			}
+		}},
+		{"flags over env", []string{"--config", file, "--listen", "127.0.0.1:3333", "--tss-node-pub", "n1=/a.pub", "--tss-node-pub", "/b.pub", "--leeway", "0s"}, map[string]string{"TSSGATE_LISTEN": "127.0.0.1:2222"}, func(t *testing.T, c Config) {
+			if c.Listen != "127.0.0.1:3333" || c.Leeway != 0 {
+				t.Errorf("%+v", c)
+			}
+			if len(c.TSSNodeKeys) != 2 || c.TSSNodeKeys[0].Name != "n1" || c.TSSNodeKeys[1].Name != "b.pub" {
+				t.Errorf("keys %+v", c.TSSNodeKeys)
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := loadConfig(tc.args, env(tc.env), io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, c)
+		})
+	}
+}
+
+// Every bad setting is refused with a message naming the file, line and
+// field (or the variable or flag).
+func TestConfigErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		file string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{name: "unknown key", file: "callback_server:\n  endpoint: x:1\n  endpoitn: y\n", want: "line 3: field endpoitn not found"},
+		{name: "unknown section", file: "tssgate:\n  dev: true\npolicy_file: p.yaml\n", want: "line 3: field policy_file not found"},
+		{name: "wrong type", file: "callback_server:\n  token_expire_minutes: soon\n", want: "line 2"},
+		{name: "token_expire_minutes out of range", file: "callback_server:\n  endpoint: x:1\n  token_expire_minutes: 0\n", want: ":3: callback_server.token_expire_minutes: must be between 1 and 60"},
+		{name: "template whitelist", file: "callback_server:\n  endpoint: x:1\naddress_whitelist:\n  - 0xabc\n", want: ":3: address_whitelist: "},
+		{name: "bad leeway", file: "tssgate:\n  leeway: soon\n", want: ":2: tssgate.leeway: not a duration"},
+		{name: "leeway too large", file: "tssgate:\n  leeway: 1h\n", want: ":2: tssgate.leeway: must be between"},
+		{name: "key without path", file: "tssgate:\n  tss_node_keys:\n    - name: a\n", want: ":3: tssgate.tss_node_keys[0].path: required"},
+		{name: "duplicate key names", file: "tssgate:\n  tss_node_keys:\n    - {name: a, path: x}\n    - {name: a, path: y}\n", want: ":2: tssgate.tss_node_keys: two TSS Node keys are named \"a\""},
+		{name: "tls half", file: "tssgate:\n  tls_cert: c.pem\n", want: ":2: tssgate.tls_cert: tls_cert and tls_key must be given together"},
+		{name: "log format", file: "tssgate:\n  log_format: xml\n", want: ":2: tssgate.log_format: must be json or text"},
+		{name: "not yaml", file: "callback_server: [\n", want: "tssgate.yaml"},
+		{name: "missing file", args: []string{"--config", "/nonexistent/tssgate.yaml"}, want: "/nonexistent/tssgate.yaml"},
+		{name: "bad env", env: map[string]string{"TSSGATE_LEEWAY": "abc"}, want: "TSSGATE_LEEWAY"},
+		{name: "bad env bool", env: map[string]string{"TSSGATE_DEV": "yes please"}, want: "TSSGATE_DEV"},
+		{name: "bad flag range", args: []string{"--token-expire-minutes", "100"}, want: "token_expire_minutes"},
+		{name: "bad key flag", args: []string{"--tss-node-pub", "=x"}, want: "name=path"},
+		{name: "stray argument", args: []string{"extra"}, want: "unexpected arguments"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			args := tc.args
+			if tc.file != "" {
+				args = append([]string{"--config", writeConfig(t, tc.file)}, args...)
+			}
+			_, err := loadConfig(args, env(tc.env), io.Discard)
+			if err == nil {
+				t.Fatal("loadConfig succeeded")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %q, want it to contain %q", err, tc.want)
+			}
+			if tc.file != "" && !strings.Contains(err.Error(), "tssgate.yaml") {
+				t.Fatalf("error %q does not name the file", err)
+			}
+		})
+	}
+}
+
+func TestConfigFileOnDisk(t *testing.T) {
+	// An empty file is valid and changes nothing.
+	c, err := loadConfig([]string{"--config", writeConfig(t, "")}, env(nil), io.Discard)
+	if err != nil || c.Listen != DefaultConfig().Listen {
+		t.Fatalf("empty file: %+v %v", c, err)
+	}
+	if _, err := os.Stat("testdata/cobo-template.yaml"); err != nil {
+		t.Fatal(err)
+	}
+}

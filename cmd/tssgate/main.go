@@ -1,0 +1,87 @@
+// Command tssgate is a callback server for Cobo MPC TSS Nodes: it
+// authenticates the node, decodes each key-task request, decides it against
+// the organisation's policy and answers with a signed APPROVE or REJECT,
+// never approving when unsure.
+//
+// Usage:
+//
+//	tssgate serve     [flags]   answer TSS Node callbacks (v1 and v2)
+//	tssgate keygen    [flags]   write the callback server's RSA key pair
+//	tssgate simulate  [flags]   act as a TSS Node against a running tssgate
+//	tssgate version             print the version
+//
+// Run `tssgate COMMAND --help` for each command's flags. Only this package
+// wires the internal packages together.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `tssgate: a fail-closed callback server for Cobo MPC TSS Nodes.
+
+Usage:
+  tssgate serve     [flags]   answer TSS Node callbacks on /v1/check and /v2/check
+  tssgate keygen    [flags]   write the callback server's RSA key pair
+  tssgate simulate  [flags]   act as a TSS Node: sign a request, send it, verify the reply
+  tssgate version             print the version
+
+Run 'tssgate COMMAND --help' for a command's flags.
+`
+
+// run is main without the process: it returns the exit code, so tests can
+// drive every command in-process.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return runServe(ctx, rest, stdout, stderr)
+	case "keygen":
+		return runKeygen(rest, stdout, stderr)
+	case "simulate":
+		return runSimulate(ctx, rest, stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, versionString())
+		return 0
+	case "help", "--help", "-help", "-h":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "tssgate: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+}
+
+func versionString() string {
+	goVersion := "unknown"
+	rev := ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		goVersion = bi.GoVersion
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				rev = " " + s.Value[:12]
+			}
+		}
+	}
+	return fmt.Sprintf("tssgate %s%s (%s)", version, rev, goVersion)
+}

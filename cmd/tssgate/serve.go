@@ -1,0 +1,288 @@
+package main
+
+import (
+	"context"
+	"crypto/rsa"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"tssgate/internal/server"
+	"tssgate/internal/token"
+)
+
+// Dev-mode simulated TSS Node key pair, under the data directory.
+const (
+	devNodeDir     = "dev-tss-node"
+	devNodePriv    = "tss-node-callback-pri.pem"
+	devNodePub     = "tss-node-callback-pub.key"
+	devNodeKeyName = "dev-simulated-node"
+)
+
+// keyRefs is a repeatable --tss-node-pub flag.
+type keyRefs []KeyRef
+
+func (k *keyRefs) String() string {
+	parts := make([]string, len(*k))
+	for i, r := range *k {
+		parts[i] = r.Path
+	}
+	return strings.Join(parts, ",")
+}
+
+func (k *keyRefs) Set(s string) error {
+	r, err := parseKeyRef(s)
+	if err != nil {
+		return err
+	}
+	*k = append(*k, r)
+	return nil
+}
+
+const serveUsage = `Usage: tssgate serve [flags]
+
+Answers Cobo TSS Node callbacks on POST /v1/check and POST /v2/check (one
+listener), plus GET /ping, /healthz and /readyz. Every check gets HTTP 200
+with an RS256-signed reply; only a complete evaluation that approves yields
+APPROVE.
+
+With no flags it runs on embedded defaults: listens on 127.0.0.1:11020 (use
+--listen 0.0.0.0:11020 for a TSS Node on another host), keeps its data in
+./tssgate-data, generates the server key pair there on first run (the TSS
+Node needs the printed public key), and trusts the TSS Node key at
+configs/tss-node-callback-pub.key if that file exists. Without any TSS Node
+key every check is answered with status 20.
+
+Settings are layered: defaults < --config file < TSSGATE_* env < flags.
+
+Flags:
+`
+
+// loadConfig builds the effective configuration from defaults, the config
+// file, the environment and the command line.
+func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	fset := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fset.SetOutput(stderr)
+	var (
+		configPath  = fset.String("config", "", "YAML config file (Cobo's callback_server keys plus tssgate's own); env TSSGATE_CONFIG")
+		listen      = fset.String("listen", "", "listen address (default 127.0.0.1:11020); env TSSGATE_LISTEN")
+		serverKey   = fset.String("server-key", "", "callback server private key PEM (PKCS#1 or PKCS#8); default DATA/callback-server-pri.pem, generated on first run; env TSSGATE_SERVER_KEY")
+		dataDir     = fset.String("data-dir", "", "data directory (default ./tssgate-data); env TSSGATE_DATA_DIR")
+		serviceName = fset.String("service-name", "", "name reported by /ping and used as the reply iss (default callback-server); env TSSGATE_SERVICE_NAME")
+		expire      = fset.Int("token-expire-minutes", 0, "lifetime of reply tokens in minutes (default 2); env TSSGATE_TOKEN_EXPIRE_MINUTES")
+		leeway      = fset.Duration("leeway", 0, "clock skew tolerated on request exp/nbf/iat (default 30s); env TSSGATE_LEEWAY")
+		maxBody     = fset.Int64("max-body-bytes", 0, "request body cap (default 1048576); env TSSGATE_MAX_BODY_BYTES")
+		tlsCert     = fset.String("tls-cert", "", "TLS certificate PEM: serve HTTPS; env TSSGATE_TLS_CERT")
+		tlsKey      = fset.String("tls-key", "", "TLS private key PEM; env TSSGATE_TLS_KEY")
+		dev         = fset.Bool("dev", false, "also generate and trust a simulated TSS Node key (for `tssgate simulate`); NOT FOR PRODUCTION; env TSSGATE_DEV")
+		debugLog    = fset.Bool("debug", false, "debug logging, including decoded payloads (enable_debug); env TSSGATE_DEBUG")
+		logFormat   = fset.String("log-format", "", "json or text (default json); env TSSGATE_LOG_FORMAT")
+		nodeKeys    keyRefs
+	)
+	fset.Var(&nodeKeys, "tss-node-pub", "TSS Node public key, `[NAME=]PEM` (repeatable: several nodes or a key rotation; NAME defaults to the file name); env TSSGATE_TSS_NODE_PUB (comma-separated)")
+	fset.Usage = func() {
+		fmt.Fprint(fset.Output(), serveUsage)
+		fset.PrintDefaults()
+	}
+	if err := fset.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fset.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected arguments %q", fset.Args())
+	}
+
+	cfg := DefaultConfig()
+	path := *configPath
+	if path == "" {
+		path = getenv("TSSGATE_CONFIG")
+	}
+	if path != "" {
+		if err := cfg.applyFile(path); err != nil {
+			return Config{}, err
+		}
+	}
+	if err := cfg.applyEnv(getenv); err != nil {
+		return Config{}, err
+	}
+	fset.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "listen":
+			cfg.Listen = *listen
+		case "server-key":
+			cfg.ServerKey = *serverKey
+		case "data-dir":
+			cfg.DataDir = *dataDir
+		case "service-name":
+			cfg.ServiceName = *serviceName
+		case "token-expire-minutes":
+			cfg.TokenExpire = time.Duration(*expire) * time.Minute
+		case "leeway":
+			cfg.Leeway = *leeway
+		case "max-body-bytes":
+			cfg.MaxBodyBytes = *maxBody
+		case "tls-cert":
+			cfg.TLSCert = *tlsCert
+		case "tls-key":
+			cfg.TLSKey = *tlsKey
+		case "dev":
+			cfg.Dev = *dev
+		case "debug":
+			cfg.Debug = *debugLog
+		case "log-format":
+			cfg.LogFormat = *logFormat
+		case "tss-node-pub":
+			cfg.TSSNodeKeys = append([]KeyRef(nil), nodeKeys...)
+		}
+	})
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if cfg.Debug {
+		opts.Level = slog.LevelDebug
+	}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, err := loadConfig(args, os.Getenv, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintf(stderr, "serve: %v\n", err)
+		return 2
+	}
+	log := newLogger(cfg, stderr)
+	h, err := buildServer(cfg, log, stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "serve: %v\n", err)
+		return 1
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "serve: %v\n", err)
+		return 1
+	}
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	addr := ln.Addr().String()
+	fmt.Fprintf(stdout, "tssgate: listening on %s://%s (/v1/check, /v2/check)\n", scheme, addr)
+	log.Info("listening", slog.String("addr", addr), slog.String("scheme", scheme))
+
+	t := server.DefaultTimeouts()
+	srv := server.NewHTTPServer(h, t)
+	if err := server.Serve(ctx, srv, ln, cfg.TLSCert, cfg.TLSKey, t.Shutdown); err != nil {
+		log.Error("server stopped", slog.Any("error", err))
+		fmt.Fprintf(stderr, "serve: %v\n", err)
+		return 1
+	}
+	log.Info("shut down cleanly")
+	return 0
+}
+
+// buildServer loads or creates the keys and returns the configured handler.
+func buildServer(cfg Config, log *slog.Logger, stdout io.Writer) (*server.Server, error) {
+	priv, err := loadServerKey(cfg, log, stdout)
+	if err != nil {
+		return nil, err
+	}
+	nodeKeys, err := loadNodeKeys(cfg, log, stdout)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := token.NewKeySet(nodeKeys...)
+	if err != nil {
+		return nil, err
+	}
+	if keys.Len() == 0 {
+		const msg = "NO TSS NODE PUBLIC KEY CONFIGURED: every check will be answered with status 20 (invalid token). " +
+			"Give one with --tss-node-pub, callback_server.client_public_key_path, or put it at " + CoboDefaultTSSNodeKey
+		log.Error(msg)
+		fmt.Fprintln(stdout, "tssgate: WARNING: "+msg)
+	} else {
+		log.Info("trusting TSS Node keys", slog.Any("names", keys.Names()))
+	}
+	return server.New(server.Config{
+		Verifier:     &token.Verifier{Keys: keys, Leeway: cfg.Leeway},
+		Signer:       &token.Signer{Key: priv, Issuer: cfg.ServiceName, TTL: cfg.TokenExpire},
+		Logger:       log,
+		ServiceName:  cfg.ServiceName,
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		Debug:        cfg.Debug,
+	})
+}
+
+// loadServerKey loads the configured private key, or the one in the data
+// directory, generating that pair on first run.
+func loadServerKey(cfg Config, log *slog.Logger, stdout io.Writer) (*rsa.PrivateKey, error) {
+	path := cfg.ServerKey
+	if path == "" {
+		path = filepath.Join(cfg.DataDir, token.PrivateKeyFile)
+		pubPath := filepath.Join(cfg.DataDir, token.PublicKeyFile)
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			if _, _, err := token.GenerateKeyPair(cfg.DataDir, 2048, token.PrivateKeyFile, token.PublicKeyFile); err != nil {
+				return nil, fmt.Errorf("generating the server key pair: %w", err)
+			}
+			log.Info("generated the callback server key pair", slog.String("private", path), slog.String("public", pubPath))
+		}
+		fmt.Fprintf(stdout, "tssgate: server public key (configure it on the TSS Node as pubkey_path): %s\n", pubPath)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		log.Warn("server private key is readable by group or others; chmod 600 it", slog.String("path", path), slog.String("mode", fi.Mode().Perm().String()))
+	}
+	return token.LoadPrivateKey(path)
+}
+
+// loadNodeKeys loads the configured TSS Node public keys, falling back to
+// Cobo's default path, and in dev mode adds a generated simulated node key.
+func loadNodeKeys(cfg Config, log *slog.Logger, stdout io.Writer) ([]token.NamedKey, error) {
+	refs := cfg.TSSNodeKeys
+	if len(refs) == 0 {
+		if _, err := os.Stat(CoboDefaultTSSNodeKey); err == nil {
+			refs = []KeyRef{{Name: filepath.Base(CoboDefaultTSSNodeKey), Path: CoboDefaultTSSNodeKey}}
+		}
+	}
+	var out []token.NamedKey
+	for _, r := range refs {
+		k, err := token.LoadPublicKey(r.Path)
+		if err != nil {
+			return nil, fmt.Errorf("TSS Node key %q: %w", r.Name, err)
+		}
+		out = append(out, token.NamedKey{Name: r.Name, Key: k})
+	}
+	if cfg.Dev {
+		dir := filepath.Join(cfg.DataDir, devNodeDir)
+		pubPath := filepath.Join(dir, devNodePub)
+		if _, err := os.Stat(pubPath); errors.Is(err, fs.ErrNotExist) {
+			if _, _, err := token.GenerateKeyPair(dir, 2048, devNodePriv, devNodePub); err != nil {
+				return nil, fmt.Errorf("generating the simulated TSS Node key pair: %w", err)
+			}
+		}
+		k, err := token.LoadPublicKey(pubPath)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, token.NamedKey{Name: devNodeKeyName, Key: k})
+		log.Warn("DEV MODE: trusting a locally generated simulated TSS Node key; NOT FOR PRODUCTION", slog.String("private", filepath.Join(dir, devNodePriv)))
+		fmt.Fprintf(stdout, "tssgate: DEV MODE (not for production): trusting the simulated TSS Node key %s\n", pubPath)
+	}
+	return out, nil
+}

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"tssgate/internal/protocol"
+	"tssgate/internal/simulate"
+	"tssgate/internal/token"
+)
+
+const simulateUsage = `Usage: tssgate simulate [flags]
+
+Acts as a Cobo TSS Node: builds a CallbackRequest, signs it with the node's
+callback key the way the node does (RS256 JWT, package_data = base64 of the
+request JSON), posts it as form field TSS_JWT_MSG, verifies the reply's
+signature with the server's public key, checks that request_id is echoed and
+prints the decoded reply as JSON.
+
+Exit status: 0 APPROVE, 1 REJECT, 2 anything else (error status, reply that
+does not verify, transport failure).
+
+With --n N it sends N requests (fresh request ids) from --c workers, signing
+all of them before the timed phase, and prints throughput and latency
+percentiles; it then exits 0 only if every reply verified.
+
+Out of the box it pairs with 'tssgate serve --dev': the node key and the
+server public key default to the files that command writes in ./tssgate-data.
+
+Flags:
+`
+
+func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	dataDir := os.Getenv("TSSGATE_DATA_DIR")
+	if dataDir == "" {
+		dataDir = DefaultConfig().DataDir
+	}
+	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		baseURL   = fs.String("url", "http://127.0.0.1:11020", "base URL of the callback server")
+		version   = fs.String("version", "v2", "protocol version: v1 or v2")
+		typ       = fs.String("type", "ping", "request type: ping, keygen, keysign, keyreshare or keysharesign")
+		detail    = fs.String("detail", "", "file holding request_detail JSON (default: a built-in realistic sample for the type)")
+		extra     = fs.String("extra", "", "file holding extra_info JSON (default: a built-in realistic sample for the type)")
+		requestID = fs.String("request-id", "", "request_id to send (default: a fresh random id)")
+		nodeKey   = fs.String("node-key", filepath.Join(dataDir, devNodeDir, devNodePriv), "the TSS Node's callback private key PEM (signs requests)")
+		serverPub = fs.String("server-pub", filepath.Join(dataDir, token.PublicKeyFile), "the callback server's public key PEM (verifies replies)")
+		issuer    = fs.String("iss", "tss-node-simulator", "iss claim of the request token")
+		ttl       = fs.Duration("ttl", 2*time.Minute, "lifetime of the request token")
+		timeout   = fs.Duration("timeout", simulate.DefaultTimeout, "HTTP timeout per request (the node's request_timeout)")
+		caCert    = fs.String("ca-cert", "", "PEM CA certificate to trust for an https URL")
+		n         = fs.Int("n", 0, "load mode: send N requests")
+		c         = fs.Int("c", 4, "load mode: concurrent workers")
+	)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), simulateUsage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return flagExit(err)
+	}
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "simulate: "+format+"\n", a...)
+		return 2
+	}
+	if fs.NArg() > 0 {
+		return fail("unexpected arguments %q", fs.Args())
+	}
+	v := protocol.Version(strings.ToLower(*version))
+	if v != protocol.V1 && v != protocol.V2 {
+		return fail("--version must be v1 or v2, got %q", *version)
+	}
+	rt, err := protocol.ParseRequestType(*typ)
+	if err != nil {
+		return fail("--type: %v", err)
+	}
+	var detailJSON, extraJSON []byte
+	if *detail != "" {
+		if detailJSON, err = os.ReadFile(*detail); err != nil {
+			return fail("--detail: %v", err)
+		}
+	}
+	if *extra != "" {
+		if extraJSON, err = os.ReadFile(*extra); err != nil {
+			return fail("--extra: %v", err)
+		}
+	}
+	priv, err := token.LoadPrivateKey(*nodeKey)
+	if err != nil {
+		return fail("%v (run 'tssgate serve --dev' to create a simulated TSS Node key, or pass --node-key)", err)
+	}
+	pub, err := token.LoadPublicKey(*serverPub)
+	if err != nil {
+		return fail("%v (pass the server's callback-server-pub.key with --server-pub)", err)
+	}
+	keys, err := token.NewKeySet(token.NamedKey{Name: "callback-server", Key: pub})
+	if err != nil {
+		return fail("%v", err)
+	}
+	client := &http.Client{Timeout: *timeout}
+	if *caCert != "" {
+		pemData, err := os.ReadFile(*caCert)
+		if err != nil {
+			return fail("--ca-cert: %v", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pemData) {
+			return fail("--ca-cert %s: no certificate found", *caCert)
+		}
+		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+	}
+	node := &simulate.Node{
+		BaseURL: *baseURL,
+		HTTP:    client,
+		Signer:  &token.Signer{Key: priv, Issuer: *issuer, TTL: *ttl},
+		Server:  &token.Verifier{Keys: keys, Leeway: 30 * time.Second},
+	}
+
+	if *n > 0 {
+		if *c < 1 {
+			return fail("--c must be at least 1")
+		}
+		reqs := make([]protocol.CallbackRequest, *n)
+		for i := range reqs {
+			if reqs[i], err = simulate.NewRequest(v, rt, detailJSON, extraJSON); err != nil {
+				return fail("%v", err)
+			}
+		}
+		rep, err := node.Load(ctx, v, reqs, *c)
+		if err != nil {
+			return fail("%v", err)
+		}
+		if err := rep.WriteText(stdout); err != nil {
+			return fail("%v", err)
+		}
+		if rep.Failed > 0 {
+			return 2
+		}
+		return 0
+	}
+
+	req, err := simulate.NewRequest(v, rt, detailJSON, extraJSON)
+	if err != nil {
+		return fail("%v", err)
+	}
+	if *requestID != "" {
+		req.RequestID = *requestID
+	}
+	res, err := node.Check(ctx, v, req)
+	var resp *protocol.CallbackResponse
+	if res != nil {
+		resp = res.Response
+	}
+	if resp != nil {
+		out, _ := json.MarshalIndent(resp, "", "  ")
+		fmt.Fprintln(stdout, string(out))
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "simulate: %v\n", err)
+		if errors.Is(err, simulate.ErrUnverifiable) {
+			fmt.Fprintln(stderr, "simulate: is --server-pub the public key of the server at --url?")
+		}
+	}
+	return simulate.ExitCode(resp, err)
+}

@@ -1,0 +1,8 @@
+module tssgate
+
+go 1.26.8
+
+require (
+	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
+	gopkg.in/yaml.v3 v3.0.1 // indirect
+)

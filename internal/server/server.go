@@ -1,0 +1,370 @@
+// Package server answers TSS Node callbacks over HTTP.
+//
+// It owns the request flow of ARCHITECTURE.md: body cap and form parsing,
+// token verification, decoding, the decision, and the signed reply. Every
+// request to a check endpoint gets HTTP 200 with a signed CallbackResponse,
+// whatever went wrong: a node that gets no answer retries and then rejects,
+// so an unsigned error helps nobody, and a signed one says why. The only
+// exception is a failure to sign at all, which is answered with an unsigned
+// HTTP 500 that no node can mistake for an approval.
+//
+// Fail closed: only a complete evaluation whose Decider returns APPROVE
+// yields status 0 + APPROVE; every error, timeout and panic ends in a
+// non-approving reply.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"tssgate/internal/policy"
+	"tssgate/internal/protocol"
+	"tssgate/internal/token"
+)
+
+// FormField is the form field that carries the request JWT (PROTOCOL.md 1.1).
+const FormField = "TSS_JWT_MSG"
+
+// Defaults for Config fields left zero.
+const (
+	DefaultMaxBodyBytes  = 1 << 20
+	DefaultDecideTimeout = 5 * time.Second
+	DefaultServiceName   = "callback-server"
+)
+
+// Config configures a Server. Verifier and Signer are required; everything
+// else has a default.
+type Config struct {
+	// Verifier checks request tokens against the configured TSS Node keys.
+	// A Verifier with an empty key set is allowed: every check is then
+	// answered with status 20.
+	Verifier *token.Verifier
+	// Signer signs replies with the callback server's private key.
+	Signer *token.Signer
+	// Decider decides decoded requests; nil means policy.Default.
+	Decider policy.Decider
+	// Logger receives one line per decision; nil means slog.Default().
+	Logger *slog.Logger
+	// ServiceName is reported by GET /ping.
+	ServiceName string
+	// MaxBodyBytes caps a request body; larger bodies are answered with
+	// status 10. Zero means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// DecideTimeout bounds one decision. Zero means DefaultDecideTimeout.
+	DecideTimeout time.Duration
+	// Debug logs decoded request payloads at debug level. Payloads can hold
+	// business data, so this is off by default.
+	Debug bool
+	// Now is the clock for /ping; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server is the http.Handler that serves the callback protocol and the
+// operator endpoints. It is safe for concurrent use.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	decider policy.Decider
+	mux     *http.ServeMux
+
+	mu     sync.Mutex
+	checks []readiness
+}
+
+type readiness struct {
+	name  string
+	check func() error
+}
+
+// New validates cfg and returns a Server. It returns an error if Verifier or
+// Signer is missing.
+func New(cfg Config) (*Server, error) {
+	if cfg.Verifier == nil {
+		return nil, errors.New("server: Config.Verifier is required")
+	}
+	if cfg.Signer == nil || cfg.Signer.Key == nil {
+		return nil, errors.New("server: Config.Signer with a key is required")
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.DecideTimeout <= 0 {
+		cfg.DecideTimeout = DefaultDecideTimeout
+	}
+	if cfg.ServiceName == "" {
+		cfg.ServiceName = DefaultServiceName
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, decider: cfg.Decider}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.decider == nil {
+		s.decider = policy.Default{}
+	}
+	s.AddReadinessCheck("tss_node_keys", func() error {
+		if cfg.Verifier.Keys == nil || cfg.Verifier.Keys.Len() == 0 {
+			return errors.New("no TSS Node public key configured: every check is answered with status 20")
+		}
+		return nil
+	})
+	s.mux = http.NewServeMux()
+	// The check endpoints take every method so that even a wrong method gets
+	// a signed answer rather than a bare 405.
+	s.mux.Handle("/v1/check", s.checkHandler(protocol.V1))
+	s.mux.Handle("/v2/check", s.checkHandler(protocol.V2))
+	s.mux.HandleFunc("GET /ping", s.handlePing)
+	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
+	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
+	return s, nil
+}
+
+// AddReadinessCheck registers a check that GET /readyz runs; a non-nil error
+// makes the server report not ready, with the error's text.
+func (s *Server) AddReadinessCheck(name string, check func() error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.checks = append(s.checks, readiness{name, check})
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r)
+}
+
+// outcome is everything one check produced; it becomes the reply and the
+// decision log line.
+type outcome struct {
+	version   protocol.Version
+	requestID string
+	reqType   string
+	keyName   string
+	status    protocol.Status
+	action    protocol.Action
+	reason    string
+	rule      string
+	policyVer string
+}
+
+func (o *outcome) fail(status protocol.Status, reason string) {
+	o.status = status
+	o.action = protocol.ActionReject
+	o.reason = reason
+	o.rule = ""
+}
+
+func (s *Server) checkHandler(v protocol.Version) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		o := &outcome{version: v}
+		written := false
+		defer func() {
+			if p := recover(); p != nil {
+				s.log.Error("panic while answering a check",
+					slog.String("version", string(v)),
+					slog.Any("panic", p),
+					slog.String("stack", string(debug.Stack())))
+				o.fail(protocol.StatusInternalError, "internal error")
+				if !written {
+					written = true
+					s.reply(w, o)
+				}
+			}
+			s.logDecision(r.Context(), o, time.Since(start))
+		}()
+		s.evaluate(w, r, o)
+		written = true
+		s.reply(w, o)
+	})
+}
+
+// evaluate runs the request flow and records its result in o. It never
+// writes to w except through http.MaxBytesReader's connection handling.
+func (s *Server) evaluate(w http.ResponseWriter, r *http.Request, o *outcome) {
+	if r.Method != http.MethodPost {
+		o.fail(protocol.StatusInvalidRequest, fmt.Sprintf("method %s not allowed: use POST", r.Method))
+		return
+	}
+	tok, status, reason := s.readToken(w, r)
+	if status != protocol.StatusOK {
+		o.fail(status, reason)
+		return
+	}
+	verified, err := s.cfg.Verifier.Verify(tok)
+	if err != nil {
+		if errors.Is(err, token.ErrPayload) {
+			o.fail(protocol.StatusInvalidRequest, err.Error())
+		} else {
+			o.fail(protocol.StatusInvalidToken, err.Error())
+		}
+		return
+	}
+	o.keyName = verified.KeyName
+	if s.cfg.Debug {
+		s.log.Debug("request payload", slog.String("version", string(o.version)),
+			slog.String("key", o.keyName), slog.String("package_data", string(verified.PackageData)))
+	}
+	req, err := protocol.Decode(o.version, verified.PackageData)
+	if err != nil {
+		var de *protocol.DecodeError
+		if errors.As(err, &de) {
+			o.requestID = de.RequestID
+		}
+		o.fail(protocol.StatusInvalidRequest, err.Error())
+		return
+	}
+	o.requestID = req.ID
+	o.reqType = req.Type.String()
+
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.DecideTimeout)
+	defer cancel()
+	d, err := s.decider.Decide(ctx, req)
+	if err != nil {
+		s.log.Error("decision failed", slog.String("request_id", o.requestID), slog.Any("error", err))
+		o.fail(protocol.StatusInternalError, "policy evaluation failed")
+		return
+	}
+	o.status = protocol.StatusOK
+	o.rule = d.Rule
+	o.policyVer = d.PolicyVersion
+	if d.Approves() {
+		o.action = protocol.ActionApprove
+		return
+	}
+	o.action = protocol.ActionReject
+	o.reason = d.Reason
+	if o.reason == "" {
+		o.reason = "rejected by " + d.Rule
+	}
+}
+
+// readToken extracts the single TSS_JWT_MSG field from a capped form body.
+// Every problem with the envelope around the token is an invalid request.
+func (s *Server) readToken(w http.ResponseWriter, r *http.Request) (string, protocol.Status, string) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/x-www-form-urlencoded" {
+			return "", protocol.StatusInvalidRequest, "content type must be application/x-www-form-urlencoded"
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return "", protocol.StatusInvalidRequest, fmt.Sprintf("request body exceeds %d bytes", s.cfg.MaxBodyBytes)
+		}
+		return "", protocol.StatusInvalidRequest, "could not read request body"
+	}
+	if len(body) == 0 {
+		return "", protocol.StatusInvalidRequest, "empty request body"
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return "", protocol.StatusInvalidRequest, "request body is not a valid form"
+	}
+	values := form[FormField]
+	switch len(values) {
+	case 0:
+		return "", protocol.StatusInvalidRequest, "form field " + FormField + " missing"
+	case 1:
+		return strings.TrimSpace(values[0]), protocol.StatusOK, ""
+	default:
+		return "", protocol.StatusInvalidRequest, fmt.Sprintf("form field %s given %d times", FormField, len(values))
+	}
+}
+
+// reply signs o as a CallbackResponse and writes it. A reply can only carry
+// APPROVE with status 0; anything else is forced to REJECT here, the last
+// line of defence before the signature.
+func (s *Server) reply(w http.ResponseWriter, o *outcome) {
+	if o.action != protocol.ActionApprove || o.status != protocol.StatusOK {
+		o.action = protocol.ActionReject
+	}
+	payload, err := json.Marshal(protocol.CallbackResponse{
+		Status:    o.status,
+		RequestID: o.requestID,
+		Action:    o.action,
+		Error:     o.reason,
+	})
+	var jwt string
+	if err == nil {
+		jwt, err = s.cfg.Signer.Sign(payload)
+	}
+	if err != nil {
+		s.log.Error("signing reply failed", slog.String("request_id", o.requestID), slog.Any("error", err))
+		o.fail(protocol.StatusInternalError, "signing reply failed")
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, jwt)
+}
+
+func (s *Server) logDecision(ctx context.Context, o *outcome, latency time.Duration) {
+	level := slog.LevelInfo
+	if o.status != protocol.StatusOK {
+		level = slog.LevelWarn
+	}
+	s.log.LogAttrs(ctx, level, "decision",
+		slog.String("request_id", o.requestID),
+		slog.String("version", string(o.version)),
+		slog.String("type", o.reqType),
+		slog.String("action", string(o.action)),
+		slog.Int("status", int(o.status)),
+		slog.String("reason", o.reason),
+		slog.String("rule", o.rule),
+		slog.String("policy_version", o.policyVer),
+		slog.String("key", o.keyName),
+		slog.Float64("latency_ms", float64(latency.Microseconds())/1000),
+	)
+}
+
+func (s *Server) handlePing(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"server":    s.cfg.ServiceName,
+		"timestamp": s.cfg.Now().UnixMilli(),
+	})
+}
+
+func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+}
+
+func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	checks := append([]readiness(nil), s.checks...)
+	s.mu.Unlock()
+	problems := map[string]string{}
+	for _, c := range checks {
+		if err := c.check(); err != nil {
+			problems[c.name] = err.Error()
+		}
+	}
+	if len(problems) > 0 {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "problems": problems})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ready": true})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
