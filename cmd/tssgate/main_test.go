@@ -143,9 +143,9 @@ func TestServeAndSimulateEveryType(t *testing.T) {
 			t.Fatal(err)
 		}
 		args := []string{"simulate", "--url", url, "--node-key", filepath.Join(other, "n.pem"), "--server-pub", filepath.Join(dir, token.PublicKeyFile)}
-		code, out, _ := runCmd(t, args...)
+		code, out, errOut := runCmd(t, args...)
 		if code != 2 || !strings.Contains(out, `"status": 20`) {
-			t.Fatalf("exit %d, out %s", code, out)
+			t.Fatalf("exit %d, out %s, stderr %s", code, out, errOut)
 		}
 	})
 	t.Run("load mode", func(t *testing.T) {
@@ -184,9 +184,9 @@ func TestServeEmbeddedDefaults(t *testing.T) {
 	if _, _, err := token.GenerateKeyPair(filepath.Join(dir, "node"), 2048, "n.pem", "n.pub"); err != nil {
 		t.Fatal(err)
 	}
-	code, out, _ := runCmd(t, "simulate", "--url", url, "--node-key", filepath.Join(dir, "node", "n.pem"), "--server-pub", pub)
+	code, out, errOut := runCmd(t, "simulate", "--url", url, "--node-key", filepath.Join(dir, "node", "n.pem"), "--server-pub", pub)
 	if code != 2 || !strings.Contains(out, `"status": 20`) {
-		t.Fatalf("exit %d, out %s", code, out)
+		t.Fatalf("exit %d, out %s, stderr %s", code, out, errOut)
 	}
 	resp, err := http.Get(url + "/readyz")
 	if err != nil {

@@ -15,6 +15,7 @@ package server
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,6 +28,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"tssgate/internal/policy"
 	"tssgate/internal/protocol"
@@ -205,6 +207,7 @@ func (s *Server) evaluate(w http.ResponseWriter, r *http.Request, o *outcome) {
 	}
 	verified, err := s.cfg.Verifier.Verify(tok)
 	if err != nil {
+		o.requestID = unverifiedRequestID(tok)
 		if errors.Is(err, token.ErrPayload) {
 			o.fail(protocol.StatusInvalidRequest, err.Error())
 		} else {
@@ -284,6 +287,43 @@ func (s *Server) readToken(w http.ResponseWriter, r *http.Request) (string, prot
 	default:
 		return "", protocol.StatusInvalidRequest, fmt.Sprintf("form field %s given %d times", FormField, len(values))
 	}
+}
+
+// maxEchoedIDLen bounds a request_id echoed from an unverified token.
+const maxEchoedIDLen = 256
+
+// unverifiedRequestID reads request_id from a token that failed
+// verification, so that the reply can still be matched by the node (which
+// pairs replies with its own request_id) and the node's operator sees why,
+// e.g. "expired" after clock skew. It is used only in a non-approving reply:
+// a signed REJECT carrying an id chosen by whoever sent the token authorizes
+// nothing. Anything malformed yields "".
+func unverifiedRequestID(tok string) string {
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 || len(parts[1]) > 4*maxEchoedIDLen+DefaultMaxBodyBytes {
+		return ""
+	}
+	claimsJSON, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return ""
+	}
+	var claims struct {
+		PackageData string `json:"package_data"`
+	}
+	if json.Unmarshal(claimsJSON, &claims) != nil {
+		return ""
+	}
+	pd, err := base64.StdEncoding.DecodeString(claims.PackageData)
+	if err != nil {
+		return ""
+	}
+	var req struct {
+		RequestID string `json:"request_id"`
+	}
+	if json.Unmarshal(pd, &req) != nil || len(req.RequestID) > maxEchoedIDLen || !utf8.ValidString(req.RequestID) {
+		return ""
+	}
+	return req.RequestID
 }
 
 // reply signs o as a CallbackResponse and writes it. A reply can only carry

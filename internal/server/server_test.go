@@ -189,13 +189,25 @@ func verifyReply(t *testing.T, raw []byte) *protocol.CallbackResponse {
 
 const form = "application/x-www-form-urlencoded"
 
+// sampleRequest is a realistic request of type typ from the protocol
+// package's built-in samples.
+func sampleRequest(t testing.TB, v protocol.Version, typ protocol.RequestType, id string) protocol.CallbackRequest {
+	t.Helper()
+	detail, extra, err := protocol.Sample(v, typ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return protocol.NewCallbackRequest(id, typ, detail, extra)
+}
+
 func TestCheckRejectsBrokenInput(t *testing.T) {
 	loadKeys(t)
 	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	keysign := map[string]any{"request_id": "r-1", "request_type": 2, "request_detail": "{}", "extra_info": "{}"}
+	keysign := sampleRequest(t, protocol.V2, protocol.TypeKeySign, "r-1")
+	keysignV1 := sampleRequest(t, protocol.V1, protocol.TypeKeySign, "r-1")
 	ping := map[string]any{"request_id": "p-1", "request_type": 0}
 	pubPEM := token.MarshalPublicKeyPEM(nodePub)
 	good := goodToken(t, ping)
@@ -230,18 +242,18 @@ func TestCheckRejectsBrokenInput(t *testing.T) {
 		{name: "not a JWT", body: formBody("hello"), wantStatus: 20},
 		{name: "two segments", body: formBody(parts[0] + "." + parts[1]), wantStatus: 20},
 		{name: "tampered payload", body: formBody(parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"package_data":"e30=","exp":9999999999}`)) + "." + parts[2]), wantStatus: 20},
-		{name: "truncated signature", body: formBody(good[:len(good)-10]), wantStatus: 20},
-		{name: "wrong key", body: formBody(nodeToken(t, jwt.SigningMethodRS256, otherPriv, claimsFor(packageData(t, ping)))), wantStatus: 20},
-		{name: "signed by the server's own key", body: formBody(nodeToken(t, jwt.SigningMethodRS256, serverPriv, claimsFor(packageData(t, ping)))), wantStatus: 20},
-		{name: "expired", body: formBody(nodeToken(t, jwt.SigningMethodRS256, nodePriv, expired)), wantStatus: 20, wantReason: "expired"},
-		{name: "no exp", body: formBody(nodeToken(t, jwt.SigningMethodRS256, nodePriv, noExp)), wantStatus: 20},
-		{name: "not valid yet", body: formBody(nodeToken(t, jwt.SigningMethodRS256, nodePriv, future)), wantStatus: 20},
-		{name: "alg none", body: formBody(unsigned), wantStatus: 20},
-		{name: "HS256 with the public key as secret", body: formBody(nodeToken(t, jwt.SigningMethodHS256, pubPEM, claimsFor(packageData(t, ping)))), wantStatus: 20},
-		{name: "HS512 with the public key as secret", body: formBody(nodeToken(t, jwt.SigningMethodHS512, pubPEM, claimsFor(packageData(t, ping)))), wantStatus: 20},
-		{name: "RS512 with the right key", body: formBody(nodeToken(t, jwt.SigningMethodRS512, nodePriv, claimsFor(packageData(t, ping)))), wantStatus: 20},
-		{name: "PS256 with the right key", body: formBody(nodeToken(t, jwt.SigningMethodPS256, nodePriv, claimsFor(packageData(t, ping)))), wantStatus: 20},
-		{name: "ES256", body: formBody(nodeToken(t, jwt.SigningMethodES256, ecKey, claimsFor(packageData(t, ping)))), wantStatus: 20},
+		{name: "truncated signature", body: formBody(good[:len(good)-10]), wantStatus: 20, wantID: "p-1"},
+		{name: "wrong key", body: formBody(nodeToken(t, jwt.SigningMethodRS256, otherPriv, claimsFor(packageData(t, ping)))), wantStatus: 20, wantID: "p-1"},
+		{name: "signed by the server's own key", body: formBody(nodeToken(t, jwt.SigningMethodRS256, serverPriv, claimsFor(packageData(t, ping)))), wantStatus: 20, wantID: "p-1"},
+		{name: "expired", body: formBody(nodeToken(t, jwt.SigningMethodRS256, nodePriv, expired)), wantStatus: 20, wantID: "p-1", wantReason: "expired"},
+		{name: "no exp", body: formBody(nodeToken(t, jwt.SigningMethodRS256, nodePriv, noExp)), wantStatus: 20, wantID: "p-1"},
+		{name: "not valid yet", body: formBody(nodeToken(t, jwt.SigningMethodRS256, nodePriv, future)), wantStatus: 20, wantID: "p-1"},
+		{name: "alg none", body: formBody(unsigned), wantStatus: 20, wantID: "p-1"},
+		{name: "HS256 with the public key as secret", body: formBody(nodeToken(t, jwt.SigningMethodHS256, pubPEM, claimsFor(packageData(t, ping)))), wantStatus: 20, wantID: "p-1"},
+		{name: "HS512 with the public key as secret", body: formBody(nodeToken(t, jwt.SigningMethodHS512, pubPEM, claimsFor(packageData(t, ping)))), wantStatus: 20, wantID: "p-1"},
+		{name: "RS512 with the right key", body: formBody(nodeToken(t, jwt.SigningMethodRS512, nodePriv, claimsFor(packageData(t, ping)))), wantStatus: 20, wantID: "p-1"},
+		{name: "PS256 with the right key", body: formBody(nodeToken(t, jwt.SigningMethodPS256, nodePriv, claimsFor(packageData(t, ping)))), wantStatus: 20, wantID: "p-1"},
+		{name: "ES256", body: formBody(nodeToken(t, jwt.SigningMethodES256, ecKey, claimsFor(packageData(t, ping)))), wantStatus: 20, wantID: "p-1"},
 		{name: "package_data missing", body: formBody(nodeToken(t, jwt.SigningMethodRS256, nodePriv, jwt.MapClaims{"exp": time.Now().Add(time.Minute).Unix()})), wantStatus: 10},
 		{name: "package_data bad base64", body: formBody(nodeToken(t, jwt.SigningMethodRS256, nodePriv, claimsFor("not*base64!"))), wantStatus: 10},
 		{name: "package_data url-safe unpadded", body: formBody(nodeToken(t, jwt.SigningMethodRS256, nodePriv, claimsFor(base64.RawURLEncoding.EncodeToString([]byte(`{"request_id":"x?>"}`))))), wantStatus: 10},
@@ -251,7 +263,7 @@ func TestCheckRejectsBrokenInput(t *testing.T) {
 		{name: "request_id a number", body: formBody(goodToken(t, map[string]any{"request_id": 7, "request_type": 2})), wantStatus: 10},
 		{name: "body over the cap", body: formBody(strings.Repeat("a", 2<<20)), wantStatus: 10, wantReason: "exceeds"},
 		{name: "keysign without policy", body: formBody(goodToken(t, keysign)), wantStatus: 0, wantID: "r-1", wantReason: "no policy is configured"},
-		{name: "v1 keysign without policy", version: "v1", body: formBody(goodToken(t, keysign)), wantStatus: 0, wantID: "r-1", wantReason: "no policy is configured"},
+		{name: "v1 keysign without policy", version: "v1", body: formBody(goodToken(t, keysignV1)), wantStatus: 0, wantID: "r-1", wantReason: "no policy is configured"},
 	}
 	ts := newTestServer(t, nil)
 	for _, tc := range tests {
@@ -342,7 +354,7 @@ func TestSeedExampleJWT(t *testing.T) {
 		wantReason string
 	}{
 		{"before expiry: verifies, detail is not JSON", func() time.Time { return time.Date(2023, 6, 21, 4, 0, 0, 0, time.UTC) }, 10, "test_request_id", "request_detail"},
-		{"at the real time: expired", nil, 20, "", "expired"},
+		{"at the real time: expired, request_id still echoed", nil, 20, "test_request_id", "expired"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -388,7 +400,7 @@ func TestCheckFailsClosed(t *testing.T) {
 				c.Decider = tc.decider
 				c.DecideTimeout = 50 * time.Millisecond
 			})
-			_, resp := post(t, ts.URL+"/v2/check", form, formBody(goodToken(t, map[string]any{"request_id": "r-9", "request_type": 2, "request_detail": "{}", "extra_info": "{}"})))
+			_, resp := post(t, ts.URL+"/v2/check", form, formBody(goodToken(t, sampleRequest(t, protocol.V2, protocol.TypeKeySign, "r-9"))))
 			if resp.Status != tc.wantStatus || resp.Approves() || resp.RequestID != "r-9" || !strings.Contains(resp.Error, tc.wantReason) {
 				t.Fatalf("reply = %+v, want status %d REJECT r-9 ~%q", resp, tc.wantStatus, tc.wantReason)
 			}
@@ -553,5 +565,33 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Fatalf("Serve: %v", err)
+	}
+}
+
+func TestUnverifiedRequestID(t *testing.T) {
+	enc := func(claims string) string {
+		return "eyJhbGciOiJSUzI1NiJ9." + base64.RawURLEncoding.EncodeToString([]byte(claims)) + ".c2ln"
+	}
+	pd := func(req string) string {
+		return enc(`{"package_data":"` + base64.StdEncoding.EncodeToString([]byte(req)) + `"}`)
+	}
+	tests := []struct {
+		name, tok, want string
+	}{
+		{"well formed", pd(`{"request_id":"r-1"}`), "r-1"},
+		{"not three parts", "a.b", ""},
+		{"claims not base64", "a.!!!.c", ""},
+		{"claims not JSON", enc("hello"), ""},
+		{"package_data not base64", enc(`{"package_data":"*"}`), ""},
+		{"request not JSON", pd("hello"), ""},
+		{"request_id a number", pd(`{"request_id":7}`), ""},
+		{"request_id too long", pd(`{"request_id":"` + strings.Repeat("x", maxEchoedIDLen+1) + `"}`), ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := unverifiedRequestID(tc.tok); got != tc.want {
+				t.Fatalf("got %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

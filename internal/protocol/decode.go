@@ -1,0 +1,273 @@
+package protocol
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// DecodeError reports that package_data came from a valid token but is not
+// an acceptable request. The server answers it with status 10 and REJECT,
+// Reason in the error field, and RequestID echoed when it could be read
+// (the node matches replies by it).
+type DecodeError struct {
+	RequestID string // request_id when it was read, else ""
+	Reason    string // what is wrong, naming the field; safe to send back
+}
+
+// Error returns "invalid request: " followed by the reason.
+func (e *DecodeError) Error() string { return "invalid request: " + e.Reason }
+
+// Decode parses package_data (the CallbackRequest JSON, already
+// base64-decoded by the token layer) for protocol version v into a Request.
+// Every error is a *DecodeError.
+//
+// The rules, where PROTOCOL.md leaves a choice:
+//   - package_data must be one JSON object; unknown keys are ignored and
+//     duplicate keys (also case-insensitive ones) are refused at every level.
+//   - request_id must be a string when present; absent or null reads as "".
+//     It is required for every type but PING.
+//   - request_type must be an integer, or a string of digits; absent or null
+//     reads as PING (a Go sender with omitempty drops a zero type). Types
+//     other than 0, 1, 2, 3 and 5 are refused.
+//   - request_detail and extra_info are normally strings holding serialized
+//     JSON; a JSON object sent directly (as events do) is accepted too.
+//     Absent, null, "" and {} mean empty. Anything else, such as a string
+//     that is not a JSON object, is refused.
+//   - PING must be empty: with request_detail or extra_info content it is
+//     refused, whether request_type was absent or an explicit 0. Such a
+//     request is malformed or disguised, and PING is always approved, so
+//     accepting it would approve something unexamined (fail closed).
+//   - Every other type needs a non-empty request_detail; extra_info may be
+//     empty.
+//   - v1 KEYSHARESIGN, which v1 does not document, is read with the v2
+//     shapes.
+//   - Field rules (strict identifiers, hex msg_hash_list, exact amounts,
+//     lenient integers) are on the wire types; transaction amounts must be
+//     present and non-negative where the model sums them.
+func Decode(v Version, packageData []byte) (*Request, error) {
+	if v != V1 && v != V2 {
+		return nil, &DecodeError{Reason: fmt.Sprintf("unsupported protocol version %q", truncate(string(v), 20))}
+	}
+	if len(bytes.TrimSpace(packageData)) == 0 {
+		return nil, &DecodeError{Reason: "package_data is empty"}
+	}
+	parsed, err := parseJSON(packageData)
+	if err != nil {
+		return nil, &DecodeError{Reason: "package_data is not JSON: " + err.Error()}
+	}
+	top, ok := parsed.(map[string]any)
+	if !ok {
+		return nil, &DecodeError{Reason: "package_data is not a JSON object"}
+	}
+
+	id, ok := optString(top["request_id"])
+	if !ok {
+		return nil, &DecodeError{Reason: "request_id must be a JSON string"}
+	}
+	fail := func(format string, args ...any) (*Request, error) {
+		return nil, &DecodeError{RequestID: id, Reason: fmt.Sprintf(format, args...)}
+	}
+
+	typ, err := requestType(top["request_type"])
+	if err != nil {
+		return fail("%v", err)
+	}
+	if !typ.Known() {
+		return fail("unknown request_type %d", int(typ))
+	}
+	detail, detailMap, err := embeddedObject(top["request_detail"])
+	if err != nil {
+		return fail("request_detail %v", err)
+	}
+	extra, extraMap, err := embeddedObject(top["extra_info"])
+	if err != nil {
+		return fail("extra_info %v", err)
+	}
+
+	req := &Request{
+		Version: v,
+		ID:      id,
+		Type:    typ,
+		Detail:  detailMap,
+		Extra:   extraMap,
+		Raw:     bytes.Clone(packageData),
+	}
+	switch {
+	case typ == TypePing:
+		if detailMap != nil || extraMap != nil {
+			return fail("PING (request_type 0 or absent) must not carry request_detail or extra_info")
+		}
+		return req, nil
+	case id == "":
+		return fail("request_id is required for %s", typ)
+	case detailMap == nil:
+		return fail("request_detail is empty for %s", typ)
+	}
+	if err := req.decodeTyped(detail, extra); err != nil {
+		return nil, &DecodeError{RequestID: id, Reason: err.Error()}
+	}
+	return req, nil
+}
+
+// requestType reads request_type from a parseJSON value.
+func requestType(v any) (RequestType, error) {
+	var text string
+	switch x := v.(type) {
+	case nil:
+		return TypePing, nil
+	case json.Number:
+		text = string(x)
+		if !isInteger(text) {
+			return 0, fmt.Errorf("request_type must be an integer, got %s", truncate(text, 20))
+		}
+	case string:
+		text = x
+		if !isInteger(text) {
+			return 0, fmt.Errorf("request_type must be an integer, got %s", quoteShort(text))
+		}
+	default:
+		return 0, fmt.Errorf("request_type must be an integer, got %s", jsonKind(x))
+	}
+	n, err := strconv.ParseInt(text, 10, 32)
+	if err != nil {
+		return 0, fmt.Errorf("unknown request_type %s", truncate(text, 20))
+	}
+	return RequestType(n), nil
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case bool:
+		return "a boolean"
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "an object"
+	case json.Number:
+		return "a number"
+	case string:
+		return "a string"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// embeddedObject reads request_detail or extra_info. It returns the JSON
+// text of the object (for typed decoding) and the object itself, or nils
+// when the part is empty. The error text follows the part's name.
+func embeddedObject(v any) ([]byte, map[string]any, error) {
+	switch x := v.(type) {
+	case nil:
+		return nil, nil, nil
+	case map[string]any:
+		if len(x) == 0 {
+			return nil, nil, nil
+		}
+		// Sent as an object: re-encode it for typed decoding. json.Number
+		// text and string values survive exactly.
+		text, err := json.Marshal(x)
+		if err != nil {
+			return nil, nil, fmt.Errorf("cannot be re-encoded: %v", err)
+		}
+		return text, x, nil
+	case string:
+		if x == "" {
+			return nil, nil, nil
+		}
+		parsed, err := parseJSON([]byte(x))
+		if err != nil {
+			return nil, nil, fmt.Errorf("is not JSON: %v (%s)", err, quoteShort(x))
+		}
+		obj, _ := parsed.(map[string]any)
+		if obj == nil {
+			return nil, nil, fmt.Errorf("is not a JSON object: %s", quoteShort(x))
+		}
+		if len(obj) == 0 {
+			return nil, nil, nil
+		}
+		return []byte(x), obj, nil
+	}
+	return nil, nil, fmt.Errorf("must be a string holding a JSON object, got %s", jsonKind(v))
+}
+
+func quoteShort(s string) string { return strconv.Quote(truncate(s, 40)) }
+
+// decodeTyped fills the typed wire struct and the normalized view for the
+// request's version and type, which Decode has checked are known.
+func (r *Request) decodeTyped(detail, extra []byte) error {
+	unmarshal := func(w wirePair) error {
+		d, x := w.parts()
+		if err := json.Unmarshal(detail, d); err != nil {
+			return errors.New(reasonFor("request_detail", err))
+		}
+		if extra != nil {
+			if err := json.Unmarshal(extra, x); err != nil {
+				return errors.New(reasonFor("extra_info", err))
+			}
+		}
+		return nil
+	}
+	var err error
+	switch {
+	case r.Type == TypeKeyShareSign:
+		w := &V2KeyShareSign{}
+		if err = unmarshal(w); err == nil {
+			r.Wire, r.KeyShareSign = w, w.normalize()
+		}
+	case r.Version == V1 && r.Type == TypeKeyGen:
+		w := &V1KeyGen{}
+		if err = unmarshal(w); err == nil {
+			r.Wire = w
+			r.KeyGen, err = w.normalize()
+		}
+	case r.Version == V1 && r.Type == TypeKeySign:
+		w := &V1KeySign{}
+		if err = unmarshal(w); err == nil {
+			r.Wire = w
+			r.KeySign, err = w.normalize(extra != nil)
+		}
+	case r.Version == V1 && r.Type == TypeKeyReshare:
+		w := &V1KeyReshare{}
+		if err = unmarshal(w); err == nil {
+			r.Wire = w
+			r.KeyReshare, err = w.normalize()
+		}
+	case r.Type == TypeKeyGen:
+		w := &V2KeyGen{}
+		if err = unmarshal(w); err == nil {
+			r.Wire = w
+			r.KeyGen, err = w.normalize()
+		}
+	case r.Type == TypeKeySign:
+		w := &V2KeySign{}
+		if err = unmarshal(w); err == nil {
+			r.Wire = w
+			r.KeySign, err = w.normalize()
+		}
+	case r.Type == TypeKeyReshare:
+		w := &V2KeyReshare{}
+		if err = unmarshal(w); err == nil {
+			r.Wire = w
+			r.KeyReshare, err = w.normalize()
+		}
+	default: // unreachable: Decode checked Known()
+		err = fmt.Errorf("unknown request_type %d", int(r.Type))
+	}
+	if err != nil {
+		r.Wire, r.KeyGen, r.KeySign, r.KeyReshare, r.KeyShareSign = nil, nil, nil, nil, nil
+	}
+	return err
+}
+
+// wirePair is a typed payload: pointers to its detail and extra structs.
+type wirePair interface{ parts() (detail, extra any) }
+
+func (w *V1KeyGen) parts() (any, any)       { return &w.Detail, &w.Extra }
+func (w *V1KeySign) parts() (any, any)      { return &w.Detail, &w.Extra }
+func (w *V1KeyReshare) parts() (any, any)   { return &w.Detail, &w.Extra }
+func (w *V2KeyGen) parts() (any, any)       { return &w.Detail, &w.Extra }
+func (w *V2KeySign) parts() (any, any)      { return &w.Detail, &w.Extra }
+func (w *V2KeyReshare) parts() (any, any)   { return &w.Detail, &w.Extra }
+func (w *V2KeyShareSign) parts() (any, any) { return &w.Detail, &w.Extra }

@@ -1,0 +1,134 @@
+package protocol
+
+import "tssgate/internal/decimal"
+
+// Request is a decoded callback request: the normalized model that policy,
+// the decision store and transaction verification consume, plus the typed
+// wire structures and the raw bytes for anything the model lacks.
+//
+// For PING, KeyGen, KeySign, KeyReshare, KeyShareSign and Wire are all nil.
+// For every other (known) type exactly one of the four typed views is
+// non-nil, matching Type, and Wire is the matching *V1KeyGen, *V1KeySign,
+// *V1KeyReshare, *V2KeyGen, *V2KeySign, *V2KeyReshare or *V2KeyShareSign (v1
+// KEYSHARESIGN uses *V2KeyShareSign). ID is non-empty for non-PING types.
+type Request struct {
+	Version Version     // the endpoint's protocol version
+	ID      string      // request_id; "" only for PING
+	Type    RequestType // request_type, always Known()
+
+	// Detail and Extra are request_detail and extra_info parsed generically,
+	// with numbers kept exact as json.Number. nil when the part was empty
+	// (absent, null, "", or {}).
+	Detail map[string]any
+	Extra  map[string]any
+
+	// Raw is package_data exactly as received, for hashing and recording.
+	Raw []byte
+
+	// The normalized view: exactly one is set for a non-PING request.
+	KeyGen       *KeyGen
+	KeySign      *KeySign
+	KeyReshare   *KeyReshare
+	KeyShareSign *KeyShareSign
+
+	// Wire is the typed wire payload (see the type comment), for fields the
+	// normalized view does not carry.
+	Wire any
+}
+
+// KeyGen is a key generation: a new key-share group of NodeIDs with
+// Threshold. CoboID is v1 only. RequestRef is the request that caused it:
+// v2 extra_info.tss_request.tss_request_id, v1 extra_info.api_request_id.
+type KeyGen struct {
+	Threshold  int      // signatures required in the new group
+	NodeIDs    []string // TSS Node IDs of every holder of the new group
+	Curve      Curve    // key curve
+	TaskID     string   // request_detail.task_id
+	BizTaskID  string   // v2 request_detail.biz_task_id (the TSS request ID); "" on v1
+	CoboID     string   // v1 extra_info.cobo_id; "" on v2
+	RequestRef string   // v2 tss_request.tss_request_id; v1 api_request_id
+}
+
+// KeyReshare moves a key from the old group to a new one (new node set,
+// possibly a new threshold). CoboID is v1 only; RequestRef is as in KeyGen.
+type KeyReshare struct {
+	OldGroupID   string   // key-share group being reshared
+	RootPubKey   string   // the key's root extended public key
+	Curve        Curve    // key curve
+	UsedNodeIDs  []string // old-group nodes taking part
+	OldThreshold int      // threshold of the old group
+	NewThreshold int      // threshold of the new group
+	NewNodeIDs   []string // TSS Node IDs of the new group
+	TaskID       string   // request_detail.task_id
+	BizTaskID    string   // v2 request_detail.biz_task_id (the TSS request ID); "" on v1
+	CoboID       string   // v1 extra_info.cobo_id; "" on v2
+	RequestRef   string   // v2 tss_request.tss_request_id; v1 api_request_id
+}
+
+// KeySign is a signing task. MsgHashes are msg_hash_list exactly as sent
+// (already checked to be hex; compare after normalising case and 0x).
+// SignatureType and TSSProtocol are 0 on v1, which does not send them. Tx
+// describes the transaction; it is nil when extra_info carries none (v2: no
+// transaction key; v1: empty extra_info). The description is Cobo's claim:
+// the verifier checks it against the unsigned bytes.
+type KeySign struct {
+	GroupID       string       // key-share group that signs
+	RootPubKey    string       // the key's root extended public key
+	UsedNodeIDs   []string     // nodes taking part
+	BIP32Paths    []string     // derivation path per message
+	MsgHashes     []string     // msg_hash_list, verbatim
+	Tweaks        []string     // tweak_list (Taproot)
+	SignatureType int          // v2: 1 ECDSA, 2 EdDSA, 3 Schnorr; 0 unknown or v1
+	TSSProtocol   int          // v2: 1 GG18, 2 Lindell, 3 EddsaTSS; 0 unknown or v1
+	TaskID        string       // request_detail.task_id
+	BizTaskID     string       // v2 request_detail.biz_task_id (the transaction ID); "" on v1
+	Tx            *Transaction // the described transaction, or nil
+}
+
+// KeyShareSign is a key-share verification: each item signs Message with
+// the share of GroupID. WalletID is extra_info.wallet.wallet_id.
+type KeyShareSign struct {
+	NodeID    string             // the key-share holder's node
+	TaskID    string             // request_detail.task_id
+	BizTaskID string             // the key-share sign request ID
+	Items     []KeyShareSignItem // request_detail.details
+	WalletID  string             // extra_info.wallet.wallet_id
+}
+
+// KeyShareSignItem is one share and the message it signs.
+type KeyShareSignItem struct {
+	GroupID string // key-share group whose share signs
+	Message string // the message, as sent
+}
+
+// Transaction is a KEYSIGN's transaction, v1 and v2 mapped to one shape.
+//
+// Amount is the exact sum of Destinations' amounts, in token units (1.5 means
+// 1.5 ETH). It is 0 for destination types that move no counted value or that
+// this package does not interpret (message signing, SOL_Contract, unknown
+// types): 0 does not prove a transaction moves nothing, so rules should look
+// at DestinationType too.
+type Transaction struct {
+	ID              string          // v2 transaction_id (else request_detail.biz_task_id); v1 cobo_id
+	CoboID          string          // cobo_id
+	ChainID         string          // v2 chain_id; v1 has none
+	TokenID         string          // v2 token_id; v1 coin
+	Amount          decimal.Decimal // sum of Destinations[].Amount
+	Destinations    []Destination   // see Destination
+	SourceAddresses []string        // v2 source_addresses[].address then source.address; v1 from_address; deduplicated
+	WalletID        string          // v2 transaction.wallet_id (else extra_info.wallet.wallet_id); v1 none
+	Type            string          // v2 type (Withdrawal, ContractCall...); v1 TRANSFER, CONTRACT_CALL or the operation number
+	Initiator       string          // v2 initiator; v1 spender, else api_key
+	InitiatorType   string          // v2 initiator_type; v1 "Web" (spender) or "API" (api_key)
+	UnsignedRawTxs  []string        // v2 raw_tx_info.unsigned_raw_tx; v1 raw_tx[].raw_tx; empty ones dropped
+	DestinationType string          // v2 destination.destination_type; v1 "Address"
+}
+
+// Destination is where value goes. Address is empty for CustodialWallet and
+// ExchangeWallet destinations, which name a Cobo wallet rather than an
+// address (the wallet ID stays in the wire struct). Amount is in token
+// units, never negative.
+type Destination struct {
+	Address string          // chain address, or "" for a wallet destination
+	Amount  decimal.Decimal // token units
+}

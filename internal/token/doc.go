@@ -1,0 +1,26 @@
+// Package token owns the JWT envelope of the Cobo TSS Node callback protocol
+// (PROTOCOL.md section 2): RS256 verification of the requests a TSS Node sends,
+// RS256 signing of the replies tssgate sends back (and, in the simulator, of
+// requests), loading, generating and writing RSA keys, and named sets of TSS
+// Node public keys.
+//
+// Security model:
+//   - Only RS256 is accepted, whatever the token header claims. The algorithm
+//     is pinned both through the JWT library's allow-list and by checking the
+//     header here, so a public key can never be used as an HMAC secret and an
+//     unsigned ("none") token can never pass.
+//   - A request is authentic only if its signature verifies with one of the
+//     configured TSS Node keys; the name of that key is reported so decisions
+//     can say which node asked.
+//   - Claim checks (exp required, nbf, iat) run only after a signature has
+//     verified, so an unauthenticated sender learns nothing about whether its
+//     claims would have been acceptable.
+//   - Every failure is an error wrapping ErrInvalid (the server's status 20) or,
+//     for a verified token whose package_data is unusable, ErrPayload (status
+//     10). Error texts are short, stable and contain no secrets, because they
+//     travel back to the sender in the reply's error field.
+//   - Keys shorter than MinKeyBits are refused everywhere.
+//
+// The package imports only the standard library and github.com/golang-jwt/jwt/v5.
+// It knows nothing about the JSON inside package_data; that is package protocol's.
+package token

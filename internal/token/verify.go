@@ -1,0 +1,266 @@
+package token
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+var (
+	// ErrInvalid is wrapped by every token failure: bad or truncated
+	// signature, a signature from no configured key, an algorithm other than
+	// RS256, expired, not yet valid, issued in the future, missing exp,
+	// malformed, missing, oversized, or no key configured. Callers map it to
+	// status 20 (invalid token).
+	ErrInvalid = errors.New("invalid token")
+
+	// ErrPayload is wrapped when the token verified but its package_data
+	// claim is missing, empty, not a JSON string, or not standard padded
+	// base64 (RFC 4648 StdEncoding: '+/' alphabet, '=' padding; URL-safe,
+	// unpadded and line-wrapped forms are rejected). Callers map it to status
+	// 10 (invalid request).
+	ErrPayload = errors.New("invalid package_data")
+)
+
+// Reasons wrapped with ErrInvalid or ErrPayload. They go on the wire in the
+// reply's error field, so they are fixed strings that reveal nothing beyond
+// what the sender already knows.
+const (
+	reasonMissing     = "missing token"
+	reasonTooLarge    = "token too large"
+	reasonNoKeys      = "no TSS Node public key configured"
+	reasonMalformed   = "malformed"
+	reasonBadSig      = "signature does not verify with any configured TSS Node key"
+	reasonExpRequired = "exp claim required"
+	reasonExpired     = "expired"
+	reasonNotYet      = "not valid yet"
+	reasonFutureIat   = "issued in the future"
+	reasonClaims      = "invalid claims"
+	reasonCrit        = "unsupported critical header (crit)"
+
+	reasonPayloadMissing  = "missing"
+	reasonPayloadEmpty    = "empty"
+	reasonPayloadNotStr   = "not a JSON string"
+	reasonPayloadNotStd64 = "not standard padded base64"
+)
+
+// MaxTokenLen is the longest token Verify will look at. The HTTP layer caps the
+// body well below this; the check here keeps the package safe on its own.
+const MaxTokenLen = 1 << 20
+
+// onlyAlg is the one signing algorithm of the protocol (PROTOCOL.md 2.1).
+const onlyAlg = "RS256"
+
+// Verifier checks TSS Node request tokens. The zero Leeway means no clock-skew
+// allowance, as in Cobo's templates; a nil Now means time.Now. A Verifier holds
+// no mutable state, so one value may serve concurrent requests as long as its
+// fields are not changed meanwhile.
+type Verifier struct {
+	// Keys are the TSS Node public keys a request may be signed with.
+	Keys *KeySet
+	// Leeway widens the exp, nbf and iat checks to absorb clock skew.
+	Leeway time.Duration
+	// Now is the clock; tests freeze it.
+	Now func() time.Time
+}
+
+// Verified is what an authentic, currently valid token carries.
+type Verified struct {
+	// PackageData is the base64-decoded package_data claim: the CallbackRequest
+	// JSON, not yet parsed.
+	PackageData []byte
+	// KeyName is the name of the configured key whose signature verified.
+	KeyName string
+	// Issuer is the iss claim, informational only: the protocol gives it no
+	// meaning and it is not checked.
+	Issuer string
+	// ExpiresAt is the exp claim.
+	ExpiresAt time.Time
+}
+
+// requestClaims mirrors what a TSS Node signs. package_data is kept raw so its
+// JSON type can be checked instead of trusting encoding/json's lenient []byte
+// decoding (which would accept line-wrapped base64, for example).
+type requestClaims struct {
+	PackageData json.RawMessage `json:"package_data"`
+	jwt.RegisteredClaims
+}
+
+// Verify authenticates raw (surrounding whitespace ignored) and returns its
+// decoded package_data.
+//
+// Order of checks, chosen so an unauthenticated sender learns as little as
+// possible:
+//  1. size and presence; at least one key configured;
+//  2. structure and header: three base64url segments, JSON header and claims,
+//     alg exactly RS256 and no crit header;
+//  3. the signature, against each configured key in order; only a signature
+//     failure moves on to the next key;
+//  4. claims, only once a key has verified the signature: exp required and in
+//     the future, nbf and iat (when present) not in the future, all with
+//     Leeway. An expired token from an unknown key therefore reports a bad
+//     signature, not "expired";
+//  5. package_data: a JSON string holding standard padded base64.
+//
+// Every error wraps exactly one of ErrInvalid (steps 1-4) or ErrPayload (step
+// 5), with a short, stable reason such as "invalid token: expired".
+func (v *Verifier) Verify(raw string) (*Verified, error) {
+	raw = strings.TrimSpace(raw)
+	switch {
+	case raw == "":
+		return nil, invalid(reasonMissing)
+	case len(raw) > MaxTokenLen:
+		return nil, invalid(reasonTooLarge)
+	case v == nil || v.Keys.Len() == 0:
+		return nil, invalid(reasonNoKeys)
+	}
+
+	now := v.Now
+	if now == nil {
+		now = time.Now
+	}
+	parser := jwt.NewParser(
+		jwt.WithValidMethods([]string{onlyAlg}),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(v.Leeway),
+		jwt.WithTimeFunc(now),
+		// Canonical base64url only: rejects tokens whose segments decode
+		// the same but differ in trailing bits.
+		jwt.WithStrictDecoding(),
+	)
+
+	// The common case is one key: one parse, one RSA verification. With
+	// several keys the token is re-parsed per key, which costs far less than
+	// the RSA verification each attempt needs anyway.
+	for _, k := range v.Keys.keys {
+		var claims requestClaims
+		tok, err := parser.ParseWithClaims(raw, &claims, func(*jwt.Token) (any, error) { return k.Key, nil })
+		if reason := headerProblem(tok); reason != "" {
+			// Header faults do not depend on the key: report them at once.
+			return nil, invalid(reason)
+		}
+		if err != nil {
+			if errors.Is(err, jwt.ErrTokenSignatureInvalid) {
+				continue
+			}
+			return nil, invalid(claimsReason(err))
+		}
+		// Defence in depth: the library said yes; insist on what we asked for.
+		if !tok.Valid || tok.Method != jwt.SigningMethodRS256 {
+			return nil, invalid(reasonMalformed)
+		}
+		data, err := decodePackageData(claims.PackageData)
+		if err != nil {
+			return nil, err
+		}
+		out := &Verified{PackageData: data, KeyName: k.Name, Issuer: claims.Issuer}
+		if claims.ExpiresAt != nil {
+			out.ExpiresAt = claims.ExpiresAt.Time
+		}
+		return out, nil
+	}
+	return nil, invalid(reasonBadSig)
+}
+
+// headerProblem returns the reason a parsed header is unacceptable, or "" if
+// the header is acceptable or was never decoded (then the parse error itself
+// says "malformed").
+func headerProblem(tok *jwt.Token) string {
+	if tok == nil || tok.Header == nil {
+		return ""
+	}
+	alg, _ := tok.Header["alg"].(string)
+	if alg != onlyAlg {
+		return fmt.Sprintf("signing method %s not allowed (only %s)", printableAlg(tok.Header["alg"]), onlyAlg)
+	}
+	// RFC 7515 4.1.11: a recipient must reject extensions it does not
+	// understand; we understand none.
+	if _, ok := tok.Header["crit"]; ok {
+		return reasonCrit
+	}
+	return ""
+}
+
+// printableAlg renders the attacker-chosen alg header for an error message:
+// a short alphanumeric name as is (e.g. HS256), anything else quoted and cut.
+func printableAlg(v any) string {
+	s, ok := v.(string)
+	if !ok {
+		if v == nil {
+			return "(missing)"
+		}
+		return "(not a string)"
+	}
+	if s == "" {
+		return `""`
+	}
+	if len(s) <= 16 && strings.Trim(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") == "" {
+		return s
+	}
+	if len(s) > 16 {
+		s = s[:16]
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// claimsReason maps a non-signature parse error to its wire reason. Claim
+// errors can come joined (a token may be both expired and issued in the
+// future); the most basic fault is reported.
+func claimsReason(err error) string {
+	switch {
+	case errors.Is(err, jwt.ErrTokenMalformed), errors.Is(err, jwt.ErrTokenUnverifiable):
+		return reasonMalformed
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		return reasonExpRequired
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return reasonExpired
+	case errors.Is(err, jwt.ErrTokenNotValidYet):
+		return reasonNotYet
+	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		return reasonFutureIat
+	default:
+		return reasonClaims
+	}
+}
+
+// decodePackageData checks that raw is a JSON string holding standard padded
+// base64 and returns the decoded bytes. It is stricter than the Go TSS Node's
+// own decoder in one respect: embedded CR/LF, which encoding/base64 skips
+// silently, are refused, since no conforming sender produces them.
+func decodePackageData(raw json.RawMessage) ([]byte, error) {
+	if len(raw) == 0 {
+		return nil, payloadErr(reasonPayloadMissing)
+	}
+	if raw[0] != '"' {
+		return nil, payloadErr(reasonPayloadNotStr)
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, payloadErr(reasonPayloadNotStr)
+	}
+	if s == "" {
+		return nil, payloadErr(reasonPayloadEmpty)
+	}
+	if strings.ContainsAny(s, "\r\n") {
+		return nil, payloadErr(reasonPayloadNotStd64)
+	}
+	data, err := base64.StdEncoding.Strict().DecodeString(s)
+	if err != nil {
+		return nil, payloadErr(reasonPayloadNotStd64)
+	}
+	return data, nil
+}
+
+func invalid(reason string) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, reason)
+}
+
+func payloadErr(reason string) error {
+	return fmt.Errorf("%w: %s", ErrPayload, reason)
+}
