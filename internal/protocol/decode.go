@@ -194,75 +194,63 @@ func embeddedObject(v any) ([]byte, map[string]any, error) {
 
 func quoteShort(s string) string { return strconv.Quote(truncate(s, 40)) }
 
-// decodeTyped fills the typed wire struct and the normalized view for the
-// request's version and type, which Decode has checked are known.
+// decodeTyped fills the typed wire payload and the normalized view for the
+// request's version and type, which Decode has checked are known. On error
+// the request is discarded, so a half-filled one never escapes.
 func (r *Request) decodeTyped(detail, extra []byte) error {
-	unmarshal := func(w wirePair) error {
-		d, x := w.parts()
-		if err := json.Unmarshal(detail, d); err != nil {
-			return errors.New(reasonFor("request_detail", err))
-		}
-		if extra != nil {
-			if err := json.Unmarshal(extra, x); err != nil {
-				return errors.New(reasonFor("extra_info", err))
-			}
-		}
-		return nil
+	w := newWire(r.Version, r.Type)
+	if w == nil { // unreachable: Decode checked Known()
+		return fmt.Errorf("unknown request_type %d", int(r.Type))
 	}
-	var err error
-	switch {
-	case r.Type == TypeKeyShareSign:
-		w := &V2KeyShareSign{}
-		if err = unmarshal(w); err == nil {
-			r.Wire, r.KeyShareSign = w, w.normalize()
-		}
-	case r.Version == V1 && r.Type == TypeKeyGen:
-		w := &V1KeyGen{}
-		if err = unmarshal(w); err == nil {
-			r.Wire = w
-			r.KeyGen, err = w.normalize()
-		}
-	case r.Version == V1 && r.Type == TypeKeySign:
-		w := &V1KeySign{}
-		if err = unmarshal(w); err == nil {
-			r.Wire = w
-			r.KeySign, err = w.normalize(extra != nil)
-		}
-	case r.Version == V1 && r.Type == TypeKeyReshare:
-		w := &V1KeyReshare{}
-		if err = unmarshal(w); err == nil {
-			r.Wire = w
-			r.KeyReshare, err = w.normalize()
-		}
-	case r.Type == TypeKeyGen:
-		w := &V2KeyGen{}
-		if err = unmarshal(w); err == nil {
-			r.Wire = w
-			r.KeyGen, err = w.normalize()
-		}
-	case r.Type == TypeKeySign:
-		w := &V2KeySign{}
-		if err = unmarshal(w); err == nil {
-			r.Wire = w
-			r.KeySign, err = w.normalize()
-		}
-	case r.Type == TypeKeyReshare:
-		w := &V2KeyReshare{}
-		if err = unmarshal(w); err == nil {
-			r.Wire = w
-			r.KeyReshare, err = w.normalize()
-		}
-	default: // unreachable: Decode checked Known()
-		err = fmt.Errorf("unknown request_type %d", int(r.Type))
+	d, x := w.parts()
+	if err := json.Unmarshal(detail, d); err != nil {
+		return errors.New(reasonFor("request_detail", err))
 	}
-	if err != nil {
-		r.Wire, r.KeyGen, r.KeySign, r.KeyReshare, r.KeyShareSign = nil, nil, nil, nil, nil
+	if extra != nil {
+		if err := json.Unmarshal(extra, x); err != nil {
+			return errors.New(reasonFor("extra_info", err))
+		}
 	}
-	return err
+	if err := w.fill(r, extra != nil); err != nil {
+		return err
+	}
+	r.Wire = w
+	return nil
 }
 
-// wirePair is a typed payload: pointers to its detail and extra structs.
-type wirePair interface{ parts() (detail, extra any) }
+// wirePayload is a typed request payload (*V1KeyGen, *V2KeySign, ...).
+type wirePayload interface {
+	// parts returns pointers to the detail and extra structs to decode into.
+	parts() (detail, extra any)
+	// fill sets r's normalized view from the decoded payload; hasExtra
+	// reports whether extra_info had content.
+	fill(r *Request, hasExtra bool) error
+}
+
+// newWire returns an empty payload for version v and type t, or nil for
+// PING and unknown types. v1 has no KEYSHARESIGN shapes; the v2 ones serve.
+func newWire(v Version, t RequestType) wirePayload {
+	switch t {
+	case TypeKeyGen:
+		if v == V1 {
+			return &V1KeyGen{}
+		}
+		return &V2KeyGen{}
+	case TypeKeySign:
+		if v == V1 {
+			return &V1KeySign{}
+		}
+		return &V2KeySign{}
+	case TypeKeyReshare:
+		if v == V1 {
+			return &V1KeyReshare{}
+		}
+		return &V2KeyReshare{}
+	case TypeKeyShareSign:
+		return &V2KeyShareSign{}
+	}
+	return nil
+}
 
 func (w *V1KeyGen) parts() (any, any)       { return &w.Detail, &w.Extra }
 func (w *V1KeySign) parts() (any, any)      { return &w.Detail, &w.Extra }

@@ -16,6 +16,11 @@ type Request struct {
 	ID      string      // request_id; "" only for PING
 	Type    RequestType // request_type, always Known()
 
+	// NodeKey names the configured TSS Node key whose signature verified the
+	// request. Decode leaves it empty; the server sets it, because only the
+	// token layer knows which key verified.
+	NodeKey string
+
 	// Detail and Extra are request_detail and extra_info parsed generically,
 	// with numbers kept exact as json.Number. nil when the part was empty
 	// (absent, null, "", or {}).

@@ -34,34 +34,36 @@ func hexStrings(h []HexString) []string {
 	return out
 }
 
-func (w *V1KeyGen) normalize() (*KeyGen, error) {
+func (w *V1KeyGen) fill(r *Request, _ bool) error {
 	t, err := toInt(w.Detail.Threshold, "request_detail.threshold")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return &KeyGen{
+	r.KeyGen = &KeyGen{
 		Threshold:  t,
 		NodeIDs:    w.Detail.NodeIDs,
 		Curve:      w.Detail.Curve,
 		TaskID:     w.Detail.TaskID,
 		CoboID:     w.Extra.CoboID,
 		RequestRef: w.Extra.APIRequestID,
-	}, nil
+	}
+	return nil
 }
 
-func (w *V2KeyGen) normalize() (*KeyGen, error) {
+func (w *V2KeyGen) fill(r *Request, _ bool) error {
 	t, err := toInt(w.Detail.Threshold, "request_detail.threshold")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return &KeyGen{
+	r.KeyGen = &KeyGen{
 		Threshold:  t,
 		NodeIDs:    w.Detail.NodeIDs,
 		Curve:      w.Detail.Curve,
 		TaskID:     w.Detail.TaskID,
 		BizTaskID:  w.Detail.BizTaskID,
 		RequestRef: w.Extra.TSSRequest.TSSRequestID,
-	}, nil
+	}
+	return nil
 }
 
 func reshare(oldT, newT Int) (int, int, error) {
@@ -73,33 +75,35 @@ func reshare(oldT, newT Int) (int, int, error) {
 	return o, n, err
 }
 
-func (w *V1KeyReshare) normalize() (*KeyReshare, error) {
+func (w *V1KeyReshare) fill(r *Request, _ bool) error {
 	d := &w.Detail
 	o, n, err := reshare(d.OldThreshold, d.NewThreshold)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return &KeyReshare{
+	r.KeyReshare = &KeyReshare{
 		OldGroupID: d.OldGroupID, RootPubKey: d.RootPubKey, Curve: d.Curve,
 		UsedNodeIDs: d.UsedNodeIDs, OldThreshold: o, NewThreshold: n, NewNodeIDs: d.NewNodeIDs,
 		TaskID: d.TaskID, CoboID: w.Extra.CoboID, RequestRef: w.Extra.APIRequestID,
-	}, nil
+	}
+	return nil
 }
 
-func (w *V2KeyReshare) normalize() (*KeyReshare, error) {
+func (w *V2KeyReshare) fill(r *Request, _ bool) error {
 	d := &w.Detail
 	o, n, err := reshare(d.OldThreshold, d.NewThreshold)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return &KeyReshare{
+	r.KeyReshare = &KeyReshare{
 		OldGroupID: d.OldGroupID, RootPubKey: d.RootPubKey, Curve: d.Curve,
 		UsedNodeIDs: d.UsedNodeIDs, OldThreshold: o, NewThreshold: n, NewNodeIDs: d.NewNodeIDs,
 		TaskID: d.TaskID, BizTaskID: d.BizTaskID, RequestRef: w.Extra.TSSRequest.TSSRequestID,
-	}, nil
+	}
+	return nil
 }
 
-func (w *V2KeyShareSign) normalize() *KeyShareSign {
+func (w *V2KeyShareSign) fill(r *Request, _ bool) error {
 	k := &KeyShareSign{
 		NodeID:    w.Detail.NodeID,
 		TaskID:    w.Detail.TaskID,
@@ -109,10 +113,13 @@ func (w *V2KeyShareSign) normalize() *KeyShareSign {
 	for _, it := range w.Detail.Details {
 		k.Items = append(k.Items, KeyShareSignItem(it))
 	}
-	return k
+	r.KeyShareSign = k
+	return nil
 }
 
-func (w *V1KeySign) normalize(hasExtra bool) (*KeySign, error) {
+// fill maps v1 KEYSIGN. v1 extra_info is the transaction itself, so it
+// describes one whenever it has content.
+func (w *V1KeySign) fill(r *Request, hasExtra bool) error {
 	d := &w.Detail
 	k := &KeySign{
 		GroupID:     d.GroupID,
@@ -126,22 +133,23 @@ func (w *V1KeySign) normalize(hasExtra bool) (*KeySign, error) {
 	if hasExtra {
 		tx, err := w.Extra.transaction()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		k.Tx = tx
 	}
-	return k, nil
+	r.KeySign = k
+	return nil
 }
 
-func (w *V2KeySign) normalize() (*KeySign, error) {
+func (w *V2KeySign) fill(r *Request, _ bool) error {
 	d := &w.Detail
 	st, err := toInt(d.SignatureType, "request_detail.signature_type")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	tp, err := toInt(d.TSSProtocol, "request_detail.tss_protocol")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	k := &KeySign{
 		GroupID:       d.GroupID,
@@ -157,10 +165,11 @@ func (w *V2KeySign) normalize() (*KeySign, error) {
 	}
 	if w.Extra.Transaction != nil {
 		if k.Tx, err = w.transaction(); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return k, nil
+	r.KeySign = k
+	return nil
 }
 
 // v1Operations names v1 extra_info.operation values.
@@ -216,7 +225,7 @@ func (x *V1KeySignExtra) transaction() (*Transaction, error) {
 				return nil, err
 			}
 			if total.Cmp(tx.Amount) != 0 {
-				return nil, fmt.Errorf("extra_info.amount %s disagrees with the sum of to_address_details, %s", x.Amount, tx.Amount)
+				return nil, fmt.Errorf("extra_info.amount (%s %s) disagrees with the sum of to_address_details (%s %s)", total, x.Coin, tx.Amount, x.Coin)
 			}
 		}
 	} else if x.ToAddress != "" || x.Amount.Set {

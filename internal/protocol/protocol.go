@@ -154,7 +154,7 @@ func ParseResponse(data []byte) (*CallbackResponse, error) {
 		return nil, fmt.Errorf("%w: not a JSON object", ErrInvalidResponse)
 	}
 	r := &CallbackResponse{}
-	if s, present := obj["status"]; present && s != nil {
+	if s := obj["status"]; s != nil {
 		n, ok := integerValue(s)
 		if !ok || n != int64(int(n)) {
 			return nil, fmt.Errorf("%w: status is not an integer", ErrInvalidResponse)

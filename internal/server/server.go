@@ -229,6 +229,7 @@ func (s *Server) evaluate(w http.ResponseWriter, r *http.Request, o *outcome) {
 		o.fail(protocol.StatusInvalidRequest, err.Error())
 		return
 	}
+	req.NodeKey = verified.KeyName
 	o.requestID = req.ID
 	o.reqType = req.Type.String()
 

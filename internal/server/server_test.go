@@ -595,3 +595,21 @@ func TestUnverifiedRequestID(t *testing.T) {
 		})
 	}
 }
+
+// The decider sees which configured key verified the request.
+func TestDeciderSeesNodeKey(t *testing.T) {
+	got := make(chan string, 1)
+	ts := newTestServer(t, func(c *Config) {
+		c.Decider = deciderFunc(func(ctx context.Context, r *protocol.Request) (policy.Decision, error) {
+			got <- r.NodeKey
+			return policy.Default{}.Decide(ctx, r)
+		})
+	})
+	_, resp := post(t, ts.URL+"/v2/check", form, formBody(goodToken(t, map[string]any{"request_id": "p"})))
+	if !resp.Approves() {
+		t.Fatalf("reply %+v", resp)
+	}
+	if k := <-got; k != "node-a" {
+		t.Fatalf("NodeKey = %q, want node-a", k)
+	}
+}
