@@ -42,6 +42,11 @@ type Config struct {
 	// Dev generates and trusts a simulated TSS Node key pair. Not for
 	// production.
 	Dev bool
+	// Policy is the policy file; empty means the built-in default (approve
+	// PING, reject every key task).
+	Policy string
+	// PolicyPoll is how often the policy file is checked for changes.
+	PolicyPoll time.Duration
 }
 
 // KeyRef names a TSS Node public key file.
@@ -65,6 +70,7 @@ func DefaultConfig() Config {
 		Leeway:       30 * time.Second,
 		MaxBodyBytes: server.DefaultMaxBodyBytes,
 		LogFormat:    "json",
+		PolicyPoll:   2 * time.Second,
 	}
 }
 
@@ -92,6 +98,7 @@ type fileConfig struct {
 		MaxBodyBytes *int64   `yaml:"max_body_bytes"`
 		LogFormat    *string  `yaml:"log_format"`
 		Dev          *bool    `yaml:"dev"`
+		Policy       *string  `yaml:"policy"`
 	} `yaml:"tssgate"`
 }
 
@@ -195,6 +202,9 @@ func (c *Config) applyFile(path string) error {
 	if t.Dev != nil {
 		c.Dev = *t.Dev
 	}
+	if t.Policy != nil {
+		c.Policy = *t.Policy
+	}
 	// Range checks shared with env and flags, reported with the file's line.
 	if err := c.Validate(); err != nil {
 		var fe *fieldError
@@ -269,6 +279,8 @@ func (c *Config) Validate() error {
 		return &fieldError{"log_format", []string{"tssgate", "log_format"}, fmt.Sprintf("must be json or text, got %q", c.LogFormat)}
 	case (c.TLSCert == "") != (c.TLSKey == ""):
 		return &fieldError{"tls", []string{"tssgate", "tls_cert"}, "tls_cert and tls_key must be given together"}
+	case c.PolicyPoll < 10*time.Millisecond || c.PolicyPoll > time.Hour:
+		return &fieldError{"policy_poll", nil, fmt.Sprintf("must be between 10ms and 1h, got %s", c.PolicyPoll)}
 	case strings.TrimSpace(c.DataDir) == "":
 		return &fieldError{"data_dir", []string{"tssgate", "data_dir"}, "must not be empty"}
 	}
@@ -315,6 +327,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	str("TSSGATE_TLS_CERT", &c.TLSCert)
 	str("TSSGATE_TLS_KEY", &c.TLSKey)
 	str("TSSGATE_LOG_FORMAT", &c.LogFormat)
+	str("TSSGATE_POLICY", &c.Policy)
 	if v := getenv("TSSGATE_TSS_NODE_PUB"); v != "" {
 		c.TSSNodeKeys = nil
 		for _, part := range strings.Split(v, ",") {
@@ -338,6 +351,13 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 			return fmt.Errorf("TSSGATE_LEEWAY: not a duration: %q", v)
 		}
 		c.Leeway = d
+	}
+	if v := getenv("TSSGATE_POLICY_POLL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("TSSGATE_POLICY_POLL: not a duration: %q", v)
+		}
+		c.PolicyPoll = d
 	}
 	if v := getenv("TSSGATE_MAX_BODY_BYTES"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)

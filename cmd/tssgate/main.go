@@ -8,6 +8,8 @@
 //	tssgate serve     [flags]   answer TSS Node callbacks (v1 and v2)
 //	tssgate keygen    [flags]   write the callback server's RSA key pair
 //	tssgate simulate  [flags]   act as a TSS Node against a running tssgate
+//	tssgate policy check FILE   validate a policy file
+//	tssgate policy test FILE TESTS.yaml   run policy-as-code tests
 //	tssgate version             print the version
 //
 // Run `tssgate COMMAND --help` for each command's flags. Only this package
@@ -40,6 +42,9 @@ Usage:
   tssgate serve     [flags]   answer TSS Node callbacks on /v1/check and /v2/check
   tssgate keygen    [flags]   write the callback server's RSA key pair
   tssgate simulate  [flags]   act as a TSS Node: sign a request, send it, verify the reply
+  tssgate policy check FILE   validate a policy file and print its summary
+  tssgate policy test FILE TESTS.yaml
+                              run policy-as-code tests against a policy
   tssgate version             print the version
 
 Run 'tssgate COMMAND --help' for a command's flags.
@@ -60,6 +65,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runKeygen(rest, stdout, stderr)
 	case "simulate":
 		return runSimulate(ctx, rest, stdout, stderr)
+	case "policy":
+		return runPolicy(rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, versionString())
 		return 0

@@ -11,10 +11,13 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
+	"tssgate/internal/policy"
 	"tssgate/internal/server"
 	"tssgate/internal/token"
 )
@@ -85,6 +88,8 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 		dev         = fset.Bool("dev", false, "also generate and trust a simulated TSS Node key (for `tssgate simulate`); NOT FOR PRODUCTION; env TSSGATE_DEV")
 		debugLog    = fset.Bool("debug", false, "debug logging, including decoded payloads (enable_debug); env TSSGATE_DEBUG")
 		logFormat   = fset.String("log-format", "", "json or text (default json); env TSSGATE_LOG_FORMAT")
+		policyPoll  = fset.Duration("policy-poll", 0, "how often the policy file (and its list files) is checked for changes (default 2s); env TSSGATE_POLICY_POLL")
+		policyPath  = fset.String("policy", "", "policy file (YAML with CEL rules); reloaded on SIGHUP and when it changes; default: approve PING, reject every key task; env TSSGATE_POLICY")
 		nodeKeys    keyRefs
 	)
 	fset.Var(&nodeKeys, "tss-node-pub", "TSS Node public key, `[NAME=]PEM` (repeatable: several nodes or a key rotation; NAME defaults to the file name); env TSSGATE_TSS_NODE_PUB (comma-separated)")
@@ -138,6 +143,10 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 			cfg.Debug = *debugLog
 		case "log-format":
 			cfg.LogFormat = *logFormat
+		case "policy":
+			cfg.Policy = *policyPath
+		case "policy-poll":
+			cfg.PolicyPoll = *policyPoll
 		case "tss-node-pub":
 			cfg.TSSNodeKeys = append([]KeyRef(nil), nodeKeys...)
 		}
@@ -169,10 +178,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	log := newLogger(cfg, stderr)
-	h, err := buildServer(cfg, log, stdout)
+	h, holder, err := buildServer(cfg, log, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "serve: %v\n", err)
 		return 1
+	}
+	if holder != nil {
+		go holder.Watch(ctx, cfg.PolicyPoll, log)
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		go reloadOnSignal(ctx, hup, holder, log)
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -198,19 +214,54 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return 0
 }
 
-// buildServer loads or creates the keys and returns the configured handler.
-func buildServer(cfg Config, log *slog.Logger, stdout io.Writer) (*server.Server, error) {
+// reloadOnSignal reloads the policy on each SIGHUP until ctx is done. A
+// broken file keeps the old policy; Holder records why for /readyz.
+func reloadOnSignal(ctx context.Context, hup <-chan os.Signal, h *policy.Holder, log *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			if err := h.Reload(); err != nil {
+				log.Error("policy reload failed; keeping the previous policy", slog.Any("error", err))
+				continue
+			}
+			log.Info("policy reloaded", slog.String("policy_version", h.Current().Version()))
+		}
+	}
+}
+
+// buildServer loads or creates the keys, loads the policy if one is
+// configured, and returns the configured handler and the policy holder (nil
+// without a policy file).
+func buildServer(cfg Config, log *slog.Logger, stdout io.Writer) (*server.Server, *policy.Holder, error) {
 	priv, err := loadServerKey(cfg, log, stdout)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	nodeKeys, err := loadNodeKeys(cfg, log, stdout)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	keys, err := token.NewKeySet(nodeKeys...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	var (
+		decider policy.Decider = policy.Default{}
+		holder  *policy.Holder
+	)
+	if cfg.Policy != "" {
+		p, err := policy.Load(cfg.Policy)
+		if err != nil {
+			return nil, nil, fmt.Errorf("loading policy: %w", err)
+		}
+		holder = policy.NewHolder(cfg.Policy, p)
+		decider = holder
+		log.Info("policy loaded", slog.String("path", cfg.Policy), slog.String("policy_version", p.Version()))
+		fmt.Fprintf(stdout, "tssgate: policy %s (version %s)\n", cfg.Policy, p.Version())
+	} else {
+		log.Warn("no policy configured: approving PING only and rejecting every key task")
 	}
 	if keys.Len() == 0 {
 		const msg = "NO TSS NODE PUBLIC KEY CONFIGURED: every check will be answered with status 20 (invalid token). " +
@@ -220,14 +271,27 @@ func buildServer(cfg Config, log *slog.Logger, stdout io.Writer) (*server.Server
 	} else {
 		log.Info("trusting TSS Node keys", slog.Any("names", keys.Names()))
 	}
-	return server.New(server.Config{
+	srv, err := server.New(server.Config{
 		Verifier:     &token.Verifier{Keys: keys, Leeway: cfg.Leeway},
 		Signer:       &token.Signer{Key: priv, Issuer: cfg.ServiceName, TTL: cfg.TokenExpire},
+		Decider:      decider,
 		Logger:       log,
 		ServiceName:  cfg.ServiceName,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Debug:        cfg.Debug,
 	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if holder != nil {
+		srv.AddReadinessCheck("policy", func() error {
+			if err := holder.Err(); err != nil {
+				return fmt.Errorf("the policy file failed to reload, still serving the previous version %s: %w", holder.Current().Version(), err)
+			}
+			return nil
+		})
+	}
+	return srv, holder, nil
 }
 
 // loadServerKey loads the configured private key, or the one in the data

@@ -1,10 +1,9 @@
-// Package policy decides whether a decoded TSS Node request may run.
-//
 // This file holds the seam the server depends on: the Decision a policy
 // returns and the Decider interface. The built-in Default decider is what
 // runs when no policy file is configured; it approves only PING and rejects
 // every key task, so that an unconfigured tssgate can never authorize a key
-// operation.
+// operation. The package documentation is in doc.go.
+
 package policy
 
 import (
@@ -20,8 +19,9 @@ type Decision struct {
 	// Action is APPROVE or REJECT. Any other value is treated as REJECT by
 	// the server.
 	Action protocol.Action
-	// Rule names what decided: a policy rule name, or a built-in name such
-	// as "builtin:no-policy".
+	// Rule names what decided: a policy rule name, "default" when a
+	// policy's default decided, or a built-in name such as
+	// "builtin:no-policy".
 	Rule string
 	// Reason explains a REJECT to the TSS Node (it goes on the wire in the
 	// reply's error field). Empty for approvals.
@@ -29,6 +29,27 @@ type Decision struct {
 	// PolicyVersion identifies the policy that decided ("builtin" for the
 	// default).
 	PolicyVersion string
+	// Shadow holds the would-be outcome of every shadow rule of the policy,
+	// in file order. Shadow rules never change Action, Rule or Reason; they
+	// are recorded so a risk team can see what a rule would do before it
+	// goes live. Empty for the built-in default.
+	Shadow []ShadowOutcome
+}
+
+// ShadowOutcome is what one shadow rule would have done.
+type ShadowOutcome struct {
+	// Rule is the shadow rule's name.
+	Rule string
+	// Action is the rule's action: what it would decide if it were live
+	// and matched.
+	Action protocol.Action
+	// Matched reports whether the rule's condition was true. False when
+	// Error is set.
+	Matched bool
+	// Error says why the rule could not be evaluated (a missing field, a
+	// type error, a cost limit, an expired request context); "" otherwise.
+	// A live rule failing this way would have rejected.
+	Error string
 }
 
 // Approves reports whether d authorizes the task. Only an explicit APPROVE

@@ -12,13 +12,14 @@ import (
 	"strings"
 	"testing"
 
+	"tssgate/internal/policy"
 	"tssgate/internal/protocol"
 	"tssgate/internal/token"
 )
 
 // benchServer returns a Server with the Cobo test keys and a discarding
 // logger, and a ready form body for req.
-func benchServer(b *testing.B, req any) (*Server, string) {
+func benchServer(b *testing.B, req any, d policy.Decider) (*Server, string) {
 	b.Helper()
 	loadKeys(b)
 	keys, err := token.NewKeySet(token.NamedKey{Name: "node-a", Key: nodePub})
@@ -28,6 +29,7 @@ func benchServer(b *testing.B, req any) (*Server, string) {
 	s, err := New(Config{
 		Verifier: &token.Verifier{Keys: keys},
 		Signer:   &token.Signer{Key: serverPriv},
+		Decider:  d,
 		Logger:   slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	})
 	if err != nil {
@@ -45,13 +47,23 @@ func BenchmarkCheckPath(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cases := map[string]any{
-		"ping":       map[string]any{"request_id": "p-1", "request_type": 0},
-		"v2-keysign": protocol.NewCallbackRequest("k-1", protocol.TypeKeySign, detail, extra),
+	payouts, err := policy.Load("../../examples/payouts.yaml")
+	if err != nil {
+		b.Fatal(err)
 	}
-	for name, req := range cases {
-		b.Run(name, func(b *testing.B) {
-			s, body := benchServer(b, req)
+	keysign := protocol.NewCallbackRequest("k-1", protocol.TypeKeySign, detail, extra)
+	cases := []struct {
+		name    string
+		req     any
+		decider policy.Decider
+	}{
+		{"ping", map[string]any{"request_id": "p-1", "request_type": 0}, nil},
+		{"v2-keysign", keysign, nil},
+		{"v2-keysign-payouts-policy", keysign, payouts},
+	}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			s, body := benchServer(b, tc.req, tc.decider)
 			b.ReportAllocs()
 			for b.Loop() {
 				r := httptest.NewRequest(http.MethodPost, "/v2/check", strings.NewReader(body))

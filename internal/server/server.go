@@ -159,6 +159,7 @@ type outcome struct {
 	reason    string
 	rule      string
 	policyVer string
+	shadow    []policy.ShadowOutcome
 }
 
 func (o *outcome) fail(status protocol.Status, reason string) {
@@ -244,6 +245,7 @@ func (s *Server) evaluate(w http.ResponseWriter, r *http.Request, o *outcome) {
 	o.status = protocol.StatusOK
 	o.rule = d.Rule
 	o.policyVer = d.PolicyVersion
+	o.shadow = d.Shadow
 	if d.Approves() {
 		o.action = protocol.ActionApprove
 		return
@@ -362,7 +364,7 @@ func (s *Server) logDecision(ctx context.Context, o *outcome, latency time.Durat
 	if o.status != protocol.StatusOK {
 		level = slog.LevelWarn
 	}
-	s.log.LogAttrs(ctx, level, "decision",
+	attrs := []slog.Attr{
 		slog.String("request_id", o.requestID),
 		slog.String("version", string(o.version)),
 		slog.String("type", o.reqType),
@@ -373,7 +375,20 @@ func (s *Server) logDecision(ctx context.Context, o *outcome, latency time.Durat
 		slog.String("policy_version", o.policyVer),
 		slog.String("key", o.keyName),
 		slog.Float64("latency_ms", float64(latency.Microseconds())/1000),
-	)
+	}
+	if len(o.shadow) > 0 {
+		// Shadow rules are recorded beside the decision they did not make.
+		shadow := make([]map[string]any, len(o.shadow))
+		for i, sh := range o.shadow {
+			m := map[string]any{"rule": sh.Rule, "action": string(sh.Action), "matched": sh.Matched}
+			if sh.Error != "" {
+				m["error"] = sh.Error
+			}
+			shadow[i] = m
+		}
+		attrs = append(attrs, slog.Any("shadow", shadow))
+	}
+	s.log.LogAttrs(ctx, level, "decision", attrs...)
 }
 
 func (s *Server) handlePing(w http.ResponseWriter, r *http.Request) {

@@ -613,3 +613,20 @@ func TestDeciderSeesNodeKey(t *testing.T) {
 		t.Fatalf("NodeKey = %q, want node-a", k)
 	}
 }
+
+// Shadow outcomes are recorded in the decision line and change nothing.
+func TestShadowOutcomesLogged(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) {
+		c.Decider = deciderFunc(func(ctx context.Context, r *protocol.Request) (policy.Decision, error) {
+			return policy.Decision{Action: protocol.ActionApprove, Rule: "heartbeat", PolicyVersion: "sha256:x",
+				Shadow: []policy.ShadowOutcome{{Rule: "night", Action: protocol.ActionReject, Matched: true}}}, nil
+		})
+	})
+	_, resp := post(t, ts.URL+"/v2/check", form, formBody(goodToken(t, map[string]any{"request_id": "p"})))
+	if !resp.Approves() {
+		t.Fatalf("reply %+v", resp)
+	}
+	if logs := ts.logs.String(); !strings.Contains(logs, `"shadow":[{"action":"REJECT","matched":true,"rule":"night"}]`) || !strings.Contains(logs, `"policy_version":"sha256:x"`) {
+		t.Fatalf("decision line lacks the shadow outcome:\n%s", logs)
+	}
+}

@@ -1,0 +1,267 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+	_ "time/tzdata" // rules name IANA zones; do not depend on the host's zoneinfo
+
+	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/common/types/ref"
+	"cel.dev/cel-go/interpreter"
+
+	"tssgate/internal/protocol"
+)
+
+// errBudget is the error of the rule that used up a request's budget, and
+// of any rule after it.
+var errBudget = errors.New("the request's evaluation cost budget is used up")
+
+// maxErrorText bounds the error text a rule failure puts in a Decision's
+// Reason, which travels to the TSS Node and into logs.
+const maxErrorText = 300
+
+// Decide evaluates req against the policy, with `now` read once from the
+// policy's clock. It implements Decider.
+//
+// Live rules run in file order; the first whose `when` is true decides. A
+// live rule whose evaluation fails (missing key, type error, cost limit,
+// non-bool result) ends evaluation with a REJECT whose Rule is that rule
+// and whose Reason says `rule "X" errored: ...`: that is a Decision, not an
+// error. When no live rule matches, the policy's default decides with Rule
+// "default". Then every shadow rule runs and its outcome is recorded in
+// Decision.Shadow. Every Decision carries the policy's Version.
+//
+// Decide returns an error, and no Decision, only when it could not
+// evaluate at all: ctx was done before or during a live rule (the error
+// wraps ctx's error), req is nil, or an internal failure. The server
+// answers those with an internal-error reply, which never approves.
+func (p *Policy) Decide(ctx context.Context, req *protocol.Request) (Decision, error) {
+	now := time.Now
+	if p.clock != nil {
+		now = p.clock
+	}
+	return p.decideAt(ctx, req, now())
+}
+
+// Policy and Holder are the engine's Deciders.
+var (
+	_ Decider = (*Policy)(nil)
+	_ Decider = (*Holder)(nil)
+)
+
+func (p *Policy) decideAt(ctx context.Context, req *protocol.Request, now time.Time) (d Decision, err error) {
+	defer func() {
+		// Nothing in here should panic; if something does, the request
+		// must still fail closed rather than take the server down.
+		if r := recover(); r != nil {
+			d, err = Decision{}, fmt.Errorf("policy: internal error evaluating request: %v", r)
+		}
+	}()
+	if err := ctx.Err(); err != nil {
+		return Decision{}, fmt.Errorf("policy: %w", err)
+	}
+	if req == nil {
+		return Decision{}, errors.New("policy: no request to evaluate")
+	}
+	act := newActivation(req, now, p.lists)
+
+	d, err = p.decideLive(ctx, act)
+	if err != nil {
+		return Decision{}, err
+	}
+	d.PolicyVersion = p.version
+	d.Shadow = p.evalShadow(ctx, act)
+	return d, nil
+}
+
+func (p *Policy) decideLive(ctx context.Context, act *activation) (Decision, error) {
+	budget := p.budget
+	for _, r := range p.live {
+		// CEL itself only checks ctx inside comprehensions; checking here
+		// bounds a long policy of simple rules too.
+		if err := ctx.Err(); err != nil {
+			return Decision{}, fmt.Errorf("policy: before rule %q: %w", r.name, err)
+		}
+		matched, evalErr := r.eval(ctx, act, &budget)
+		if evalErr != nil {
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				return Decision{}, fmt.Errorf("policy: evaluating rule %q: %w", r.name, ctxErr)
+			}
+			return Decision{
+				Action: protocol.ActionReject,
+				Rule:   r.name,
+				Reason: fmt.Sprintf("rule %q errored: %s", r.name, truncate(evalErr.Error(), maxErrorText)),
+			}, nil
+		}
+		if !matched {
+			continue
+		}
+		if r.action == protocol.ActionApprove {
+			return Decision{Action: protocol.ActionApprove, Rule: r.name}, nil
+		}
+		return Decision{Action: protocol.ActionReject, Rule: r.name, Reason: r.reason}, nil
+	}
+	if p.defaultAction == protocol.ActionApprove {
+		return Decision{Action: protocol.ActionApprove, Rule: RuleDefault}, nil
+	}
+	return Decision{
+		Action: protocol.ActionReject,
+		Rule:   RuleDefault,
+		Reason: "no policy rule matched and the policy's default is reject",
+	}, nil
+}
+
+// evalShadow runs every shadow rule with a budget of its own. Nothing here
+// can change the decision: errors, including an expired context, are
+// recorded in the outcome.
+func (p *Policy) evalShadow(ctx context.Context, act *activation) []ShadowOutcome {
+	if len(p.shadow) == 0 {
+		return nil
+	}
+	out := make([]ShadowOutcome, len(p.shadow))
+	budget := p.budget
+	for i, r := range p.shadow {
+		out[i] = ShadowOutcome{Rule: r.name, Action: r.action}
+		if err := ctx.Err(); err != nil {
+			out[i].Error = "not evaluated: " + err.Error()
+			continue
+		}
+		matched, err := r.eval(ctx, act, &budget)
+		if err != nil {
+			out[i].Error = truncate(err.Error(), maxErrorText)
+			continue
+		}
+		out[i].Matched = matched
+	}
+	return out
+}
+
+// eval runs the rule's program under ctx, charges its cost to budget, and
+// requires a bool result.
+func (r *rule) eval(ctx context.Context, act *activation, budget *uint64) (bool, error) {
+	if *budget == 0 {
+		return false, errBudget
+	}
+	out, det, err := r.prog.ContextEval(ctx, act)
+	if det != nil {
+		if cost := det.ActualCost(); cost != nil {
+			if *cost > *budget {
+				*budget = 0
+				if err == nil {
+					err = errBudget
+				}
+			} else {
+				*budget -= *cost
+			}
+		}
+	}
+	if err != nil {
+		return false, err
+	}
+	b, ok := out.(types.Bool)
+	if !ok {
+		return false, fmt.Errorf("when evaluated to %s, not bool", out.Type().TypeName())
+	}
+	return bool(b), nil
+}
+
+// activation resolves the variables rules see. It is built per request and
+// used by one goroutine: detail and extra are converted on first use.
+type activation struct {
+	req     *protocol.Request
+	request ref.Val
+	tx      ref.Val // an object, or an error value when there is no tx
+	now     ref.Val
+	lists   ref.Val
+	detail  ref.Val
+	extra   ref.Val
+}
+
+func newActivation(req *protocol.Request, now time.Time, lists *objectVal) *activation {
+	return &activation{
+		req: req,
+		request: requestObject.newValue(
+			types.String(req.ID),
+			types.String(req.Type.String()),
+			types.String(string(req.Version)),
+			types.String(req.NodeKey),
+		),
+		tx:    txValue(req),
+		now:   types.Timestamp{Time: now},
+		lists: lists,
+	}
+}
+
+// ResolveName implements interpreter.Activation.
+func (a *activation) ResolveName(name string) (any, bool) {
+	switch name {
+	case "request":
+		return a.request, true
+	case "tx":
+		return a.tx, true
+	case "now":
+		return a.now, true
+	case "lists":
+		return a.lists, true
+	case "detail":
+		if a.detail == nil {
+			a.detail = jsonObject(a.req.Detail)
+		}
+		return a.detail, true
+	case "extra":
+		if a.extra == nil {
+			a.extra = jsonObject(a.req.Extra)
+		}
+		return a.extra, true
+	}
+	return nil, false
+}
+
+// Parent implements interpreter.Activation.
+func (a *activation) Parent() interpreter.Activation { return nil }
+
+func jsonObject(m map[string]any) ref.Val {
+	if m == nil {
+		m = map[string]any{}
+	}
+	return jsonToCEL(m)
+}
+
+// txValue builds tx for KEYSIGN requests that describe a transaction. For
+// anything else tx is an error value: reading it makes the rule error, and
+// so reject, instead of yielding empty fields a rule could mistake for a
+// harmless transaction.
+func txValue(req *protocol.Request) ref.Val {
+	if req.Type != protocol.TypeKeySign {
+		return types.NewErr("tx is only set for KEYSIGN requests, and this is a %s", req.Type)
+	}
+	if req.KeySign == nil || req.KeySign.Tx == nil {
+		return types.NewErr("tx is not set: this KEYSIGN request describes no transaction")
+	}
+	tx := req.KeySign.Tx
+	dests := make([]ref.Val, len(tx.Destinations))
+	for i, d := range tx.Destinations {
+		dests[i] = destinationObject.newValue(types.String(normalizeAddress(d.Address)), newDec(d.Amount))
+	}
+	return transactionObject.newValue(
+		types.String(tx.ID),
+		types.String(tx.CoboID),
+		types.String(tx.ChainID),
+		types.String(tx.TokenID),
+		newDec(tx.Amount),
+		types.NewRefValList(types.DefaultTypeAdapter, dests),
+		stringList(tx.SourceAddresses, true),
+		types.String(tx.WalletID),
+		types.String(tx.Type),
+		types.String(tx.Initiator),
+		types.String(tx.InitiatorType),
+		stringList(req.KeySign.MsgHashes, false),
+		types.String(tx.DestinationType),
+		// verified stays false until transaction verification (a later
+		// issue) decodes the unsigned bytes and checks them against the
+		// description and msg_hash_list.
+		types.False,
+	)
+}

@@ -1,0 +1,95 @@
+// Package policy decides whether a decoded TSS Node request may run.
+//
+// It owns the Decider seam the server calls (Decision, Decider, and the
+// built-in Default that approves only PING when no policy is configured)
+// and the policy engine: a YAML file of ordered CEL rules, compiled once at
+// load into an immutable Policy, evaluated per request under cost limits,
+// reloaded atomically by a Holder, and tested with RunTests. It imports
+// protocol (the decoded request), decimal (exact amounts) and cel-go; it
+// does no I/O while deciding.
+//
+// # Security model
+//
+// The engine fails closed. Only a complete evaluation that reaches a live
+// approve rule, or a default of approve, yields APPROVE. A rule whose
+// evaluation errors (a missing key, a type error, tx read on a request that
+// has none, a decimal that does not parse, a cost limit, a non-bool
+// result) ends evaluation with REJECT naming the rule and the error; it is
+// never skipped. A request context that ends mid-evaluation is a Go error,
+// which the server answers with an internal-error reply. A policy that does
+// not load completely is refused as a whole, with every problem listed by
+// file and line. The policy file is trusted configuration; the request is
+// not, so nothing a request contains can make evaluation unbounded: each
+// rule's program has a cost limit (1e6), all live rules of one request
+// share a budget (1e7), shadow rules have a budget of their own, and
+// comprehensions check the request context every 100 iterations.
+//
+// # The policy file
+//
+//	version: 1                # required; the only version
+//	description: "..."        # optional, free text
+//	default: reject           # approve | reject; when no live rule matches; absent: reject
+//	lists:                    # named sets of strings
+//	  treasury: ["0x47f9...", "TEDv9wo5..."]   # inline (quote every entry)
+//	  known_nodes: {file: lists/nodes.txt}     # one entry a line, '#' comments,
+//	                                           # relative to the policy file
+//	rules:                    # in order; the first live rule whose when is true decides
+//	  - name: too-large       # required, unique; "default" and "builtin:*" are reserved
+//	    description: "..."    # optional, free text
+//	    when: request.type == "KEYSIGN" && tx.amount > decimal("100")   # CEL, must be bool
+//	    action: reject        # approve | reject
+//	    reason: "over 100"    # reject rules only; absent: generated from the name
+//	    mode: live            # live | shadow; absent: live
+//
+// Unknown keys, duplicate keys, a second YAML document, a rule that does
+// not compile, a when that is not bool (dyn is checked at run time), a
+// reference to a list the file does not define, a misspelt field of
+// request or tx, a duplicate rule name, a decimal("...") literal that does
+// not parse, and a limits section (per-period limits are a later issue;
+// the key is refused so that nobody believes they are enforced) all refuse
+// the policy. Version is a hash over the file and every list file, so a
+// list change is a new version.
+//
+// # What rules see
+//
+//   - request: id (request_id), type ("PING", "KEYGEN", "KEYSIGN",
+//     "KEYRESHARE", "KEYSHARESIGN"), version ("v1" or "v2": the endpoint
+//     it came in on), node_key (name of the configured TSS Node key whose
+//     signature verified the request).
+//   - detail, extra: request_detail and extra_info as the node sent them,
+//     as map(string, dyn). Integers are int; other numbers are exact
+//     decimals; a missing key is an error (so the rule rejects): use
+//     has(detail.x) or "x" in detail to test for one.
+//   - tx: the KEYSIGN transaction, v1 and v2 mapped to one shape: id (v2
+//     transaction_id, v1 cobo_id), cobo_id, chain_id (v2 only), token_id
+//     (v1 coin), amount (decimal: the sum over destinations, in token
+//     units), destinations (list of {address, amount}), source_addresses,
+//     wallet_id, type (Withdrawal, ContractCall...; v1 TRANSFER or
+//     CONTRACT_CALL), initiator, initiator_type (API, Web...),
+//     msg_hashes (request_detail.msg_hash_list as sent), destination_type
+//     (Address, EVM_Contract...; an amount of 0 proves nothing for
+//     contract calls and message signing, so look at this too) and verified
+//     (false until transaction verification exists). Fields the protocol
+//     did not send read as "" or []. For any other request type, and for a
+//     KEYSIGN without a transaction, reading tx is an error, so the rule
+//     rejects.
+//   - now: a timestamp, read once per decision. now.getHours("Asia/Singapore")
+//     and the other accessors take an IANA zone; without one they use UTC.
+//     The zone database is compiled in.
+//   - lists.NAME: each list, as map(string, bool). `x in lists.NAME` is a
+//     hash lookup, constant time however long the list.
+//
+// Addresses are normalized the same way in lists, in tx and in every list
+// lookup: "0x" plus 40 hex digits (EVM) is compared in lower case, so an
+// EIP-55 checksummed entry matches a lower-case address; every other
+// string (base58 TRON, Solana, Bitcoin, node IDs) is compared exactly.
+//
+// # Money
+//
+// Amounts are decimals, never doubles. decimal("1.5") and decimal(15)
+// make one (decimal("abc") is an error, so the rule rejects); decimals
+// compare with <, <=, >, >=, ==, != and add and subtract with + and -, only
+// with other decimals: tx.amount > 100 and tx.amount > 1.5 do not compile,
+// and there is no conversion to double. sum(list) adds a list of decimals:
+// sum(tx.destinations.map(d, d.amount)).
+package policy

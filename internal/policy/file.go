@@ -1,0 +1,542 @@
+package policy
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// maxFileSize bounds a policy, tests or list file. A list of 100,000
+// addresses is about 4.5 MB; the bound only stops a wrong path (a disk
+// image, /dev/zero) from being read into memory.
+const maxFileSize = 64 << 20
+
+// LoadError is what Load and Parse return for a policy they refuse. It
+// holds every problem found, not just the first, so that `tssgate policy
+// check` can list them all. Each Issue names the file and line; its
+// Error() is one "file:line: ..." line per issue.
+type LoadError struct {
+	Issues []Issue
+}
+
+// Issue is one problem in a policy file or in a list file it loads.
+type Issue struct {
+	File string // the policy's name, or the list file's path
+	Line int    // 1-based; 0 when no line applies (an unreadable file)
+	Rule string // the rule the problem is in, if any
+	List string // the list the problem is in, if any
+	Msg  string // what is wrong, with the field name first ("when: ...")
+}
+
+// String formats the issue as `file:line: rule "x": msg`.
+func (i Issue) String() string {
+	var b strings.Builder
+	b.WriteString(i.File)
+	if i.Line > 0 {
+		fmt.Fprintf(&b, ":%d", i.Line)
+	}
+	b.WriteString(": ")
+	if i.Rule != "" {
+		fmt.Fprintf(&b, "rule %q: ", i.Rule)
+	}
+	if i.List != "" {
+		fmt.Fprintf(&b, "list %q: ", i.List)
+	}
+	b.WriteString(i.Msg)
+	return b.String()
+}
+
+// Error lists every issue, one per line.
+func (e *LoadError) Error() string {
+	lines := make([]string, len(e.Issues))
+	for i, is := range e.Issues {
+		lines[i] = is.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// The values a policy file may use for default and action.
+const (
+	actionApprove = "approve"
+	actionReject  = "reject"
+)
+
+// The values of a rule's mode. A live rule can decide; a shadow rule is
+// evaluated on every request and its would-be outcome recorded in
+// Decision.Shadow, but it never changes the decision.
+const (
+	ModeLive   = "live"
+	ModeShadow = "shadow"
+)
+
+// RuleDefault is Decision.Rule when no live rule matched and the policy's
+// default decided. No rule may be named this.
+const RuleDefault = "default"
+
+// fileSpec is a policy file after parsing and validation, before
+// compilation.
+type fileSpec struct {
+	defaultAction string
+	lists         []listSpec
+	rules         []ruleSpec
+}
+
+type listSpec struct {
+	name    string
+	file    string // resolved path when the list came from a file
+	entries []string
+}
+
+type ruleSpec struct {
+	name     string
+	line     int
+	when     string
+	whenLine int
+	action   string
+	mode     string
+	reason   string
+}
+
+// parser collects issues while walking one policy file.
+type parser struct {
+	name    string
+	baseDir string
+	issues  []Issue
+	// files are the list files read (or attempted), in order, with their
+	// contents, for the version hash and for Watch.
+	files []listFile
+	// readFile reads list files; nil means readLimited. The fuzz test
+	// replaces it so that generated paths never touch the file system.
+	readFile func(path string) ([]byte, error)
+}
+
+func (p *parser) read(path string) ([]byte, error) {
+	if p.readFile != nil {
+		return p.readFile(path)
+	}
+	return readLimited(path)
+}
+
+type listFile struct {
+	path string
+	data []byte // nil when reading failed
+}
+
+func (p *parser) addf(line int, rule, list, format string, args ...any) {
+	p.issues = append(p.issues, Issue{File: p.name, Line: line, Rule: rule, List: list, Msg: fmt.Sprintf(format, args...)})
+}
+
+// readLimited reads a whole file, refusing anything over maxFileSize.
+func readLimited(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxFileSize {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxFileSize)
+	}
+	return data, nil
+}
+
+// decodeYAML parses exactly one YAML document into its root node.
+func decodeYAML(data []byte) (*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("the file is empty")
+		}
+		return nil, err
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return nil, err
+		}
+		return nil, errors.New("the file holds more than one YAML document")
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
+		return nil, errors.New("the file is not a YAML document")
+	}
+	return deref(doc.Content[0]), nil
+}
+
+// deref follows YAML aliases, so that anchors can be used for reuse.
+func deref(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 100; i++ {
+		n = n.Alias
+	}
+	return n
+}
+
+// mapping walks a YAML mapping, refusing duplicate and unknown keys. fn
+// gets each known key with its (dereferenced) value.
+func mapping(n *yaml.Node, known []string, onIssue func(line int, msg string), fn func(key string, keyNode, val *yaml.Node)) {
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := deref(n.Content[i]), deref(n.Content[i+1])
+		if k.Kind != yaml.ScalarNode {
+			onIssue(k.Line, "keys must be plain strings")
+			continue
+		}
+		if seen[k.Value] {
+			onIssue(k.Line, fmt.Sprintf("%s: duplicate key", k.Value))
+			continue
+		}
+		seen[k.Value] = true
+		ok := false
+		for _, name := range known {
+			if k.Value == name {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			onIssue(k.Line, fmt.Sprintf("%s: unknown key (known keys: %s)", k.Value, strings.Join(known, ", ")))
+			continue
+		}
+		fn(k.Value, k, v)
+	}
+}
+
+// scalarString reads a string-valued scalar. Values YAML would resolve to
+// another type (numbers, booleans, null) are refused: a policy must say
+// what it means.
+func scalarString(n *yaml.Node) (string, bool) {
+	if n == nil || n.Kind != yaml.ScalarNode || n.Tag != "!!str" {
+		return "", false
+	}
+	return n.Value, true
+}
+
+func describeNode(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		switch n.Tag {
+		case "!!null":
+			return "null"
+		case "!!str":
+			return fmt.Sprintf("%q", truncate(n.Value, 40))
+		}
+		return fmt.Sprintf("%s %s", strings.TrimPrefix(n.Tag, "!!"), truncate(n.Value, 40))
+	}
+	return "an unexpected YAML node"
+}
+
+func (p *parser) parse(data []byte) *fileSpec {
+	root, err := decodeYAML(data)
+	if err != nil {
+		p.addf(yamlErrorLine(err), "", "", "%v", err)
+		return nil
+	}
+	if root.Kind != yaml.MappingNode {
+		p.addf(root.Line, "", "", "the policy must be a mapping with version, default, lists and rules")
+		return nil
+	}
+	spec := &fileSpec{defaultAction: actionReject}
+	sawVersion := false
+	top := func(line int, msg string) { p.addf(line, "", "", "%s", msg) }
+	mapping(root, []string{"version", "description", "default", "lists", "rules", "limits"}, top, func(key string, k, v *yaml.Node) {
+		switch key {
+		case "version":
+			sawVersion = true
+			if v.Kind != yaml.ScalarNode || v.Tag != "!!int" || v.Value != "1" {
+				p.addf(v.Line, "", "", "version: must be 1, got %s", describeNode(v))
+			}
+		case "description":
+			if _, ok := scalarString(v); !ok {
+				p.addf(v.Line, "", "", "description: must be a string, got %s", describeNode(v))
+			}
+		case "default":
+			s, ok := scalarString(v)
+			if !ok || (s != actionApprove && s != actionReject) {
+				p.addf(v.Line, "", "", "default: must be approve or reject, got %s", describeNode(v))
+				return
+			}
+			spec.defaultAction = s
+		case "lists":
+			spec.lists = p.parseLists(v)
+		case "rules":
+			spec.rules = p.parseRules(v)
+		case "limits":
+			p.addf(k.Line, "", "", "limits: limits are not supported yet; remove the section (nothing in it would be enforced)")
+		}
+	})
+	if !sawVersion {
+		p.addf(root.Line, "", "", "version: missing; write `version: 1`")
+	}
+	return spec
+}
+
+// yamlErrorLine pulls the line number out of a yaml.v3 error message
+// ("yaml: line 7: ..."), or returns 0.
+func yamlErrorLine(err error) int {
+	var line int
+	if _, scanErr := fmt.Sscanf(err.Error(), "yaml: line %d:", &line); scanErr == nil {
+		return line
+	}
+	return 0
+}
+
+// celReserved are the words CEL reserves; a list named like one could not
+// be written as lists.NAME.
+var celReserved = map[string]bool{
+	"as": true, "break": true, "const": true, "continue": true, "else": true,
+	"false": true, "for": true, "function": true, "if": true, "import": true,
+	"in": true, "let": true, "loop": true, "package": true, "namespace": true,
+	"null": true, "return": true, "true": true, "var": true, "void": true, "while": true,
+}
+
+func isIdentifier(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case c == '_', c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+		case i > 0 && c >= '0' && c <= '9':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func (p *parser) parseLists(n *yaml.Node) []listSpec {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		p.addf(n.Line, "", "", "lists: must be a mapping of list names, got %s", describeNode(n))
+		return nil
+	}
+	var out []listSpec
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := deref(n.Content[i]), deref(n.Content[i+1])
+		name, ok := scalarString(k)
+		switch {
+		case !ok || !isIdentifier(name):
+			p.addf(k.Line, "", "", "lists: %s is not a valid list name (letters, digits and _, not starting with a digit)", describeNode(k))
+			continue
+		case celReserved[name]:
+			p.addf(k.Line, "", "", "lists: %q is a reserved word in CEL and cannot name a list", name)
+			continue
+		case seen[name]:
+			p.addf(k.Line, "", name, "duplicate list name")
+			continue
+		}
+		seen[name] = true
+		l := listSpec{name: name}
+		switch v.Kind {
+		case yaml.SequenceNode:
+			for _, e := range v.Content {
+				e = deref(e)
+				s, ok := scalarString(e)
+				if !ok {
+					p.addf(e.Line, "", name, "entries must be strings, got %s (quote it)", describeNode(e))
+					continue
+				}
+				s = strings.TrimSpace(s)
+				if s == "" {
+					p.addf(e.Line, "", name, "empty entry")
+					continue
+				}
+				l.entries = append(l.entries, s)
+			}
+		case yaml.MappingNode:
+			sawFile := false
+			onIssue := func(line int, msg string) { p.addf(line, "", name, "%s", msg) }
+			mapping(v, []string{"file"}, onIssue, func(_ string, _, fv *yaml.Node) {
+				sawFile = true
+				path, ok := scalarString(fv)
+				if !ok || path == "" {
+					p.addf(fv.Line, "", name, "file: must be a path, got %s", describeNode(fv))
+					return
+				}
+				if !filepath.IsAbs(path) {
+					path = filepath.Join(p.baseDir, path)
+				}
+				l.file = path
+				l.entries = p.readListFile(name, fv.Line, path)
+			})
+			if !sawFile {
+				p.addf(v.Line, "", name, "a list is either a sequence of strings or {file: path}")
+			}
+		default:
+			p.addf(v.Line, "", name, "a list is either a sequence of strings or {file: path}, got %s", describeNode(v))
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// readListFile reads one entry a line. Blank lines and comments (from a
+// '#' at the start of a line or after whitespace) are skipped; an entry
+// with inner whitespace is refused, since it is most likely two entries run
+// together.
+func (p *parser) readListFile(name string, line int, path string) []string {
+	data, err := p.read(path)
+	p.files = append(p.files, listFile{path: path, data: data})
+	if err != nil {
+		p.addf(line, "", name, "file: %v", err)
+		return nil
+	}
+	var entries []string
+	for i, raw := range strings.Split(string(data), "\n") {
+		text := raw
+		if j := commentStart(text); j >= 0 {
+			text = text[:j]
+		}
+		text = strings.TrimSpace(text)
+		if text == "" {
+			continue
+		}
+		if strings.ContainsAny(text, " \t\v\f\r") {
+			p.issues = append(p.issues, Issue{File: path, Line: i + 1, List: name, Msg: fmt.Sprintf("entry %q contains whitespace; write one entry a line", truncate(text, 60))})
+			continue
+		}
+		entries = append(entries, text)
+	}
+	return entries
+}
+
+func commentStart(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '#' && (i == 0 || s[i-1] == ' ' || s[i-1] == '\t') {
+			return i
+		}
+	}
+	return -1
+}
+
+func (p *parser) parseRules(n *yaml.Node) []ruleSpec {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		p.addf(n.Line, "", "", "rules: must be a list of rules, got %s", describeNode(n))
+		return nil
+	}
+	var out []ruleSpec
+	names := map[string]int{}
+	for i, rn := range n.Content {
+		rn = deref(rn)
+		if rn.Kind != yaml.MappingNode {
+			p.addf(rn.Line, "", "", "rules[%d]: must be a mapping with name, when and action, got %s", i, describeNode(rn))
+			continue
+		}
+		r := ruleSpec{line: rn.Line, mode: ModeLive}
+		// The name is read first so that every other issue can name the rule.
+		for j := 0; j+1 < len(rn.Content); j += 2 {
+			if deref(rn.Content[j]).Value == "name" {
+				r.name, _ = scalarString(deref(rn.Content[j+1]))
+			}
+		}
+		label := r.name
+		if label == "" {
+			label = fmt.Sprintf("rules[%d]", i)
+		}
+		issue := func(line int, format string, args ...any) { p.addf(line, label, "", format, args...) }
+		sawName, sawWhen, sawAction := false, false, false
+		mapping(rn, []string{"name", "description", "when", "action", "mode", "reason"},
+			func(line int, msg string) { issue(line, "%s", msg) },
+			func(key string, k, v *yaml.Node) {
+				switch key {
+				case "name":
+					sawName = true
+				case "when":
+					sawWhen = true
+				case "action":
+					sawAction = true
+				}
+				s, isStr := scalarString(v)
+				if !isStr {
+					issue(v.Line, "%s: must be a string, got %s", key, describeNode(v))
+					return
+				}
+				switch key {
+				case "name":
+					switch {
+					case strings.TrimSpace(s) == "" || s != strings.TrimSpace(s):
+						issue(v.Line, "name: must be non-empty, without leading or trailing spaces")
+					case s == RuleDefault || strings.HasPrefix(s, "builtin:"):
+						issue(v.Line, "name: %q is reserved for decisions the engine makes itself", s)
+					case names[s] != 0:
+						issue(v.Line, "name: duplicate rule name (first used on line %d)", names[s])
+					default:
+						names[s] = v.Line
+					}
+				case "when":
+					if strings.TrimSpace(s) == "" {
+						issue(v.Line, "when: must be a CEL expression")
+						return
+					}
+					r.when, r.whenLine = s, v.Line
+				case "action":
+					if s != actionApprove && s != actionReject {
+						issue(v.Line, "action: must be approve or reject, got %q", truncate(s, 40))
+						return
+					}
+					r.action = s
+				case "mode":
+					if s != ModeLive && s != ModeShadow {
+						issue(v.Line, "mode: must be live or shadow, got %q", truncate(s, 40))
+						return
+					}
+					r.mode = s
+				case "reason":
+					r.reason = strings.TrimSpace(s)
+				}
+			})
+		if !sawName {
+			issue(rn.Line, "name: missing; every rule needs a unique name")
+		}
+		if !sawWhen {
+			issue(rn.Line, "when: missing; every rule needs a condition")
+		}
+		if !sawAction {
+			issue(rn.Line, "action: missing; write approve or reject")
+		}
+		if r.reason != "" && r.action == actionApprove {
+			issue(rn.Line, "reason: only reject rules carry a reason (an approval sends none to the TSS Node)")
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// versionOf hashes the policy bytes and every list file's bytes, each
+// length-prefixed so that moving bytes between files changes the hash.
+func versionOf(data []byte, files []listFile) string {
+	h := sha256.New()
+	var n [8]byte
+	write := func(b []byte) {
+		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
+		h.Write(n[:])
+		h.Write(b)
+	}
+	write(data)
+	for _, f := range files {
+		write(f.data)
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))[:16]
+}

@@ -1,0 +1,343 @@
+package policy
+
+import (
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common"
+	"cel.dev/cel-go/common/ast"
+	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/common/types/ref"
+
+	"tssgate/internal/protocol"
+)
+
+// Policy is a loaded, validated and compiled policy file. It is immutable
+// and safe for concurrent use: every rule was compiled once at load into a
+// program shared by all requests. It implements Decider.
+type Policy struct {
+	name          string // file name used in messages
+	version       string
+	defaultAction protocol.Action
+	rules         []*rule // file order
+	live          []*rule // file order, mode live
+	shadow        []*rule // file order, mode shadow
+	lists         *objectVal
+	listSummaries []ListSummary
+	// files are the files the policy was built from (the policy file when
+	// loaded by path, then its list files): what Watch polls.
+	files []string
+	// clock supplies `now`; tests replace it.
+	clock func() time.Time
+	// budget is the cost budget of one request's live rules (and, apart,
+	// of its shadow rules); tests lower it.
+	budget uint64
+}
+
+type rule struct {
+	name   string
+	line   int
+	action protocol.Action
+	shadow bool
+	reason string // for reject rules: the given reason or a generated one
+	prog   cel.Program
+}
+
+// Load reads, parses, validates and compiles the policy file at path. List
+// files it names ({file: path}) resolve relative to the policy file's
+// directory. Errors reading the policy file are returned as they are; a
+// policy that is read but refused yields a *LoadError listing every
+// problem, each with file and line ("policy.yaml:12: rule \"too-large\":
+// when: ERROR: ...").
+func Load(path string) (*Policy, error) {
+	p, _, err := load(path)
+	return p, err
+}
+
+// load is Load that also reports the files it read or tried to read, even
+// on failure, so that Watch can notice when a missing list file appears.
+func load(path string) (*Policy, []string, error) {
+	data, err := readLimited(path)
+	if err != nil {
+		return nil, []string{path}, fmt.Errorf("reading policy: %w", err)
+	}
+	pol, lists, err := parse(filepath.Base(path), data, filepath.Dir(path))
+	files := append([]string{path}, lists...)
+	if err != nil {
+		return nil, files, err
+	}
+	pol.files = files
+	return pol, files, nil
+}
+
+// Parse validates and compiles a policy from data. name is how errors refer
+// to the file; list files resolve relative to baseDir. A refused policy
+// yields a *LoadError.
+func Parse(name string, data []byte, baseDir string) (*Policy, error) {
+	p, _, err := parse(name, data, baseDir)
+	return p, err
+}
+
+func parse(name string, data []byte, baseDir string) (*Policy, []string, error) {
+	return parseWith(&parser{name: name, baseDir: baseDir}, data)
+}
+
+func parseWith(ps *parser, data []byte) (*Policy, []string, error) {
+	name := ps.name
+	spec := ps.parse(data)
+	var listPaths []string
+	for _, f := range ps.files {
+		listPaths = append(listPaths, f.path)
+	}
+	if spec == nil || len(ps.issues) > 0 {
+		return nil, listPaths, &LoadError{Issues: ps.issues}
+	}
+	pol, issues := compile(name, spec)
+	if len(issues) > 0 {
+		return nil, listPaths, &LoadError{Issues: issues}
+	}
+	pol.version = versionOf(data, ps.files)
+	return pol, listPaths, nil
+}
+
+// compile builds the CEL environment and every rule's program.
+func compile(name string, spec *fileSpec) (*Policy, []Issue) {
+	var issues []Issue
+	add := func(line int, rule, format string, args ...any) {
+		issues = append(issues, Issue{File: name, Line: line, Rule: rule, Msg: fmt.Sprintf(format, args...)})
+	}
+
+	listNames := make([]string, len(spec.lists))
+	sets := map[string]*stringSet{}
+	pol := &Policy{name: name, clock: time.Now, budget: requestCostBudget, defaultAction: protocol.ActionReject}
+	if spec.defaultAction == actionApprove {
+		pol.defaultAction = protocol.ActionApprove
+	}
+	for i, l := range spec.lists {
+		listNames[i] = l.name
+		set := newStringSet(l.entries)
+		sets[l.name] = set
+		pol.listSummaries = append(pol.listSummaries, ListSummary{Name: l.name, Size: len(set.keys), File: l.file})
+	}
+	listsObj := newListsObject(listNames)
+	vals := make([]ref.Val, len(listsObj.names))
+	for i, n := range listsObj.names {
+		vals[i] = sets[n]
+	}
+	pol.lists = listsObj.newValue(vals...)
+
+	env, err := newEnv(listsObj)
+	if err != nil {
+		add(0, "", "building the CEL environment: %v", err)
+		return nil, issues
+	}
+	opts := programOptions()
+	for _, rs := range spec.rules {
+		prog, msg := compileWhen(env, rs.when, sets)
+		if msg != "" {
+			add(rs.whenLine, rs.name, "when: %s", msg)
+			continue
+		}
+		r := &rule{name: rs.name, line: rs.line, action: protocol.ActionApprove, shadow: rs.mode == ModeShadow}
+		if rs.action == actionReject {
+			r.action = protocol.ActionReject
+			r.reason = rs.reason
+			if r.reason == "" {
+				r.reason = fmt.Sprintf("rejected by policy rule %q", rs.name)
+			}
+		}
+		r.prog, err = env.Program(prog, opts...)
+		if err != nil {
+			add(rs.whenLine, rs.name, "when: %v", err)
+			continue
+		}
+		pol.rules = append(pol.rules, r)
+		if r.shadow {
+			pol.shadow = append(pol.shadow, r)
+		} else {
+			pol.live = append(pol.live, r)
+		}
+	}
+	if len(issues) > 0 {
+		return nil, issues
+	}
+	return pol, nil
+}
+
+// compileWhen type-checks one expression and returns its checked AST, or a
+// message saying why it is refused.
+func compileWhen(env *cel.Env, when string, lists map[string]*stringSet) (*cel.Ast, string) {
+	src := common.NewStringSource(when, "when")
+	checked, iss := env.CompileSource(src)
+	if iss.Err() != nil {
+		// An unknown list name shows up as an undefined field on
+		// tssgate.Lists; say it plainly.
+		if parsed, piss := env.ParseSource(src); piss.Err() == nil {
+			if msg := unknownLists(parsed, lists); msg != "" {
+				return nil, msg
+			}
+		}
+		return nil, iss.Err().Error()
+	}
+	switch out := checked.OutputType(); {
+	case out.IsExactType(cel.BoolType), out.IsExactType(cel.DynType):
+		// dyn (for example a value from detail) is checked at run time.
+	default:
+		return nil, fmt.Sprintf("must be a bool expression, but it is %s", out)
+	}
+	if msg := badDecimalLiterals(checked); msg != "" {
+		return nil, msg
+	}
+	if msg := structLiterals(checked); msg != "" {
+		return nil, msg
+	}
+	return checked, ""
+}
+
+// unknownLists finds lists.NAME references to lists the policy lacks.
+func unknownLists(a *cel.Ast, lists map[string]*stringSet) string {
+	native := a.NativeRep()
+	var msgs []string
+	ast.PreOrderVisit(native.Expr(), ast.NewExprVisitor(func(e ast.Expr) {
+		if e.Kind() != ast.SelectKind {
+			return
+		}
+		sel := e.AsSelect()
+		if op := sel.Operand(); op.Kind() != ast.IdentKind || op.AsIdent() != "lists" {
+			return
+		}
+		if _, ok := lists[sel.FieldName()]; ok {
+			return
+		}
+		loc := native.SourceInfo().GetStartLocation(e.ID())
+		msgs = append(msgs, fmt.Sprintf("unknown list %q (when:%d:%d); known lists: %s",
+			sel.FieldName(), loc.Line(), loc.Column()+1, knownLists(lists)))
+	}))
+	return strings.Join(msgs, "; ")
+}
+
+func knownLists(lists map[string]*stringSet) string {
+	if len(lists) == 0 {
+		return "none"
+	}
+	names := make([]string, 0, len(lists))
+	for n := range lists {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+// badDecimalLiterals checks decimal("...") calls on string literals at load,
+// so that a typo in a cap ("1OO") is a load error rather than a rule that
+// errors (and so rejects) on every request.
+func badDecimalLiterals(a *cel.Ast) string {
+	native := a.NativeRep()
+	var msgs []string
+	ast.PreOrderVisit(native.Expr(), ast.NewExprVisitor(func(e ast.Expr) {
+		if e.Kind() != ast.CallKind {
+			return
+		}
+		call := e.AsCall()
+		if call.FunctionName() != "decimal" || call.IsMemberFunction() || len(call.Args()) != 1 {
+			return
+		}
+		arg := call.Args()[0]
+		if arg.Kind() != ast.LiteralKind {
+			return
+		}
+		s, ok := arg.AsLiteral().(types.String)
+		if !ok {
+			return
+		}
+		if v := parseDecimalVal(s); types.IsError(v) {
+			loc := native.SourceInfo().GetStartLocation(e.ID())
+			msgs = append(msgs, fmt.Sprintf("%v (when:%d:%d)", v, loc.Line(), loc.Column()+1))
+		}
+	}))
+	return strings.Join(msgs, "; ")
+}
+
+// structLiterals refuses object construction (tssgate.Request{...}, or a
+// protobuf message): a policy reads the request, it has no use for
+// building objects, and a forged request object could only confuse.
+func structLiterals(a *cel.Ast) string {
+	native := a.NativeRep()
+	var msgs []string
+	ast.PreOrderVisit(native.Expr(), ast.NewExprVisitor(func(e ast.Expr) {
+		if e.Kind() != ast.StructKind {
+			return
+		}
+		loc := native.SourceInfo().GetStartLocation(e.ID())
+		msgs = append(msgs, fmt.Sprintf("creating %s values is not supported (when:%d:%d)",
+			e.AsStruct().TypeName(), loc.Line(), loc.Column()+1))
+	}))
+	return strings.Join(msgs, "; ")
+}
+
+// Version identifies the policy's content: "sha256:" and the first 16 hex
+// digits of a SHA-256 over the policy file's bytes and the bytes of every
+// list file it loaded. Every Decision carries it.
+func (p *Policy) Version() string { return p.version }
+
+// Summary describes a loaded policy for `tssgate policy check`.
+type Summary struct {
+	Name    string          // the policy's file name
+	Version string          // as Version returns
+	Default protocol.Action // APPROVE or REJECT
+	Rules   []RuleSummary   // file order
+	Lists   []ListSummary   // file order
+}
+
+// RuleSummary describes one rule.
+type RuleSummary struct {
+	Name   string
+	Line   int             // line of the rule in the policy file
+	Action protocol.Action // APPROVE or REJECT
+	Mode   string          // ModeLive or ModeShadow
+}
+
+// ListSummary describes one list. Size counts distinct entries after
+// normalization.
+type ListSummary struct {
+	Name string
+	Size int
+	File string // the list file's path, or "" for an inline list
+}
+
+// Summary returns the policy's rules, lists, default and version.
+func (p *Policy) Summary() Summary {
+	s := Summary{Name: p.name, Version: p.version, Default: p.defaultAction}
+	for _, r := range p.rules {
+		mode := ModeLive
+		if r.shadow {
+			mode = ModeShadow
+		}
+		s.Rules = append(s.Rules, RuleSummary{Name: r.name, Line: r.line, Action: r.action, Mode: mode})
+	}
+	s.Lists = append(s.Lists, p.listSummaries...)
+	return s
+}
+
+// String renders the summary as `policy check` prints it.
+func (s Summary) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "policy %s\nversion %s\ndefault %s\n", s.Name, s.Version, s.Default)
+	fmt.Fprintf(&b, "rules (%d, evaluated in order; the first live match decides):\n", len(s.Rules))
+	for i, r := range s.Rules {
+		fmt.Fprintf(&b, "  %3d. %-7s %-6s %s (line %d)\n", i+1, r.Action, r.Mode, r.Name, r.Line)
+	}
+	fmt.Fprintf(&b, "lists (%d):\n", len(s.Lists))
+	for _, l := range s.Lists {
+		src := "inline"
+		if l.File != "" {
+			src = l.File
+		}
+		fmt.Fprintf(&b, "  %s: %d entries (%s)\n", l.Name, l.Size, src)
+	}
+	return b.String()
+}

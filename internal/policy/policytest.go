@@ -1,0 +1,571 @@
+package policy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"tssgate/internal/protocol"
+)
+
+// caseTimeout bounds the evaluation of one test case.
+const caseTimeout = 10 * time.Second
+
+// RunTests runs the policy tests in the file at testsPath against p, as
+// `tssgate policy test` does. It writes one PASS or FAIL line per case to w,
+// then a summary line, and returns the counts. A tests file that cannot be
+// read or is malformed is an error (a *LoadError naming file and line for
+// each problem) and runs no case; a case whose request does not decode is a
+// FAIL, not an error.
+//
+// The tests file is YAML:
+//
+//	now: "2026-01-05T10:00:00+08:00"   # optional default clock for every case
+//	tests:
+//	  - name: small payout to treasury approves   # required, unique
+//	    request:
+//	      type: keysign         # required: ping|keygen|keysign|keyreshare|keysharesign
+//	      version: v2           # v1 or v2; default v2
+//	      id: req-1             # request_id; default "test-<n>"
+//	      node_key: node-a      # request.node_key; default ""
+//	      detail: {...}         # request_detail as an inline object, or
+//	      detail_file: x.json   #   from a JSON file (relative to the tests file);
+//	                            #   neither: the built-in sample for (version, type)
+//	      detail_patch: {...}   # JSON merge patch (RFC 7386) applied on top
+//	      extra: {...}          # extra_info, likewise: extra, extra_file or the sample,
+//	      extra_file: x.json
+//	      extra_patch: {...}    #   then extra_patch
+//	    now: "2026-01-05T10:00:00+08:00"   # optional; else the file's now, else the real clock
+//	    expect:
+//	      action: approve       # required: approve|reject
+//	      rule: treasury-payouts  # optional: the deciding rule ("default" for the default)
+//	      reason_contains: "..."  # optional: a substring of the reason
+//	      shadow_matched: [a, b]  # optional: exactly the shadow rules that matched
+//
+// Requests are built as the server receives them: the detail and extra JSON
+// go through protocol.NewCallbackRequest, encoding/json and protocol.Decode
+// for the version, so every case exercises the real decoder. Numbers in
+// inline YAML keep their exact text (0.0001 stays 0.0001); write amounts
+// as strings where the protocol sends strings.
+func RunTests(p *Policy, testsPath string, w io.Writer) (passed, failed int, err error) {
+	data, err := readLimited(testsPath)
+	if err != nil {
+		return 0, 0, fmt.Errorf("reading policy tests: %w", err)
+	}
+	cases, err := parseTests(testsPath, data)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, c := range cases {
+		if msg := c.run(p); msg != "" {
+			failed++
+			fmt.Fprintf(w, "FAIL  %s (%s:%d): %s\n", c.name, testsPath, c.line, msg)
+		} else {
+			passed++
+			fmt.Fprintf(w, "PASS  %s\n", c.name)
+		}
+	}
+	fmt.Fprintf(w, "%d passed, %d failed (policy %s, version %s)\n", passed, failed, p.name, p.version)
+	return passed, failed, nil
+}
+
+type testCase struct {
+	name     string
+	line     int
+	typ      protocol.RequestType
+	version  protocol.Version
+	id       string
+	nodeKey  string
+	detail   []byte
+	extra    []byte
+	now      time.Time
+	hasNow   bool
+	action   protocol.Action
+	rule     string
+	reason   string
+	shadow   []string
+	checkShd bool
+	buildErr string // a failure preparing the request (bad patch target)
+}
+
+func (c *testCase) run(p *Policy) string {
+	if c.buildErr != "" {
+		return c.buildErr
+	}
+	raw, err := json.Marshal(protocol.NewCallbackRequest(c.id, c.typ, c.detail, c.extra))
+	if err != nil {
+		return "encoding the request: " + err.Error()
+	}
+	req, err := protocol.Decode(c.version, raw)
+	if err != nil {
+		return "the request does not decode (the server would answer status 10 without asking the policy): " + err.Error()
+	}
+	req.NodeKey = c.nodeKey
+	now := time.Now()
+	if c.hasNow {
+		now = c.now
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), caseTimeout)
+	defer cancel()
+	d, err := p.decideAt(ctx, req, now)
+	if err != nil {
+		return "evaluation failed: " + err.Error()
+	}
+	var problems []string
+	if d.Action != c.action || (c.rule != "" && d.Rule != c.rule) {
+		want := string(c.action)
+		if c.rule != "" {
+			want += fmt.Sprintf(" by rule %q", c.rule)
+		}
+		problems = append(problems, fmt.Sprintf("want %s, got %s by rule %q", want, d.Action, d.Rule))
+	}
+	if c.reason != "" && !strings.Contains(d.Reason, c.reason) {
+		problems = append(problems, fmt.Sprintf("want a reason containing %q", c.reason))
+	}
+	if c.checkShd {
+		var got []string
+		for _, s := range d.Shadow {
+			if s.Matched {
+				got = append(got, s.Rule)
+			}
+		}
+		want := slices.Clone(c.shadow)
+		slices.Sort(want)
+		slices.Sort(got)
+		if !slices.Equal(want, got) {
+			problems = append(problems, fmt.Sprintf("want shadow matches [%s], got [%s]", strings.Join(want, ", "), strings.Join(got, ", ")))
+		}
+	}
+	if len(problems) == 0 {
+		return ""
+	}
+	if d.Reason != "" {
+		problems = append(problems, fmt.Sprintf("reason: %s", d.Reason))
+	}
+	return strings.Join(problems, "; ")
+}
+
+func parseTests(path string, data []byte) ([]*testCase, error) {
+	tp := &parser{name: path, baseDir: filepath.Dir(path)}
+	cases := tp.parseTestsFile(data)
+	if len(tp.issues) > 0 {
+		return nil, &LoadError{Issues: tp.issues}
+	}
+	return cases, nil
+}
+
+func (p *parser) parseTestsFile(data []byte) []*testCase {
+	root, err := decodeYAML(data)
+	if err != nil {
+		p.addf(yamlErrorLine(err), "", "", "%v", err)
+		return nil
+	}
+	if root.Kind != yaml.MappingNode {
+		p.addf(root.Line, "", "", "a tests file is a mapping with a tests list")
+		return nil
+	}
+	var (
+		defNow    time.Time
+		hasDefNow bool
+		testsNode *yaml.Node
+	)
+	top := func(line int, msg string) { p.addf(line, "", "", "%s", msg) }
+	mapping(root, []string{"now", "tests"}, top, func(key string, _, v *yaml.Node) {
+		switch key {
+		case "now":
+			defNow, hasDefNow = p.parseNow(v, "")
+		case "tests":
+			testsNode = v
+		}
+	})
+	if testsNode == nil || testsNode.Kind != yaml.SequenceNode {
+		p.addf(root.Line, "", "", "tests: missing or not a list of test cases")
+		return nil
+	}
+	var cases []*testCase
+	names := map[string]int{}
+	for i, cn := range testsNode.Content {
+		cn = deref(cn)
+		if cn.Kind != yaml.MappingNode {
+			p.addf(cn.Line, "", "", "tests[%d]: must be a mapping with name, request and expect", i)
+			continue
+		}
+		c := &testCase{line: cn.Line, id: fmt.Sprintf("test-%d", i+1), version: protocol.V2, now: defNow, hasNow: hasDefNow}
+		label := fmt.Sprintf("tests[%d]", i)
+		issue := func(line int, format string, args ...any) {
+			p.addf(line, "", "", "%s: %s", label, fmt.Sprintf(format, args...))
+		}
+		var reqNode, expectNode *yaml.Node
+		mapping(cn, []string{"name", "request", "now", "expect"},
+			func(line int, msg string) { issue(line, "%s", msg) },
+			func(key string, _, v *yaml.Node) {
+				switch key {
+				case "name":
+					s, ok := scalarString(v)
+					if !ok || strings.TrimSpace(s) == "" {
+						issue(v.Line, "name: must be a non-empty string")
+						return
+					}
+					if first, dup := names[s]; dup {
+						issue(v.Line, "name: duplicate test name (first used on line %d)", first)
+						return
+					}
+					names[s] = v.Line
+					c.name, label = s, fmt.Sprintf("test %q", s)
+				case "request":
+					reqNode = v
+				case "now":
+					c.now, c.hasNow = p.parseNow(v, label)
+				case "expect":
+					expectNode = v
+				}
+			})
+		if c.name == "" {
+			issue(cn.Line, "name: missing")
+		}
+		if reqNode == nil {
+			issue(cn.Line, "request: missing")
+		} else {
+			p.parseTestRequest(c, reqNode, issue)
+		}
+		if expectNode == nil {
+			issue(cn.Line, "expect: missing")
+		} else {
+			p.parseExpect(c, expectNode, issue)
+		}
+		cases = append(cases, c)
+	}
+	if len(cases) == 0 && len(p.issues) == 0 {
+		p.addf(testsNode.Line, "", "", "tests: no test cases")
+	}
+	return cases
+}
+
+func (p *parser) parseNow(v *yaml.Node, label string) (time.Time, bool) {
+	s, ok := scalarString(v)
+	if ok {
+		if t, err := time.Parse(time.RFC3339, s); err == nil {
+			return t, true
+		}
+	}
+	prefix := ""
+	if label != "" {
+		prefix = label + ": "
+	}
+	p.addf(v.Line, "", "", "%snow: must be an RFC 3339 time in quotes, such as \"2026-01-05T10:00:00+08:00\"", prefix)
+	return time.Time{}, false
+}
+
+func (p *parser) parseTestRequest(c *testCase, n *yaml.Node, issue func(int, string, ...any)) {
+	if n.Kind != yaml.MappingNode {
+		issue(n.Line, "request: must be a mapping")
+		return
+	}
+	var (
+		typeSet                              bool
+		detail, extra, detailPatch, extraPat []byte
+		detailSet, extraSet                  bool
+	)
+	readPart := func(key string, v *yaml.Node, fromFile bool) []byte {
+		if fromFile {
+			s, ok := scalarString(v)
+			if !ok || s == "" {
+				issue(v.Line, "request.%s: must be a path", key)
+				return nil
+			}
+			if !filepath.IsAbs(s) {
+				s = filepath.Join(p.baseDir, s)
+			}
+			data, err := readLimited(s)
+			if err != nil {
+				issue(v.Line, "request.%s: %v", key, err)
+				return nil
+			}
+			if !json.Valid(data) {
+				issue(v.Line, "request.%s: %s is not valid JSON", key, s)
+				return nil
+			}
+			return data
+		}
+		data, err := nodeToJSON(v)
+		if err != nil {
+			issue(v.Line, "request.%s: %v", key, err)
+			return nil
+		}
+		return data
+	}
+	mapping(n, []string{"type", "version", "id", "node_key", "detail", "detail_file", "detail_patch", "extra", "extra_file", "extra_patch"},
+		func(line int, msg string) { issue(line, "request: %s", msg) },
+		func(key string, _, v *yaml.Node) {
+			switch key {
+			case "type", "version", "id", "node_key":
+				s, ok := scalarString(v)
+				if !ok {
+					issue(v.Line, "request.%s: must be a string, got %s", key, describeNode(v))
+					return
+				}
+				switch key {
+				case "type":
+					t, err := protocol.ParseRequestType(s)
+					if err != nil {
+						issue(v.Line, "request.type: %v", err)
+						return
+					}
+					c.typ, typeSet = t, true
+				case "version":
+					if s != string(protocol.V1) && s != string(protocol.V2) {
+						issue(v.Line, "request.version: must be v1 or v2, got %q", truncate(s, 20))
+						return
+					}
+					c.version = protocol.Version(s)
+				case "id":
+					c.id = s
+				case "node_key":
+					c.nodeKey = s
+				}
+			case "detail", "detail_file":
+				if detailSet {
+					issue(v.Line, "request: give detail or detail_file, not both")
+					return
+				}
+				detailSet = true
+				detail = readPart(key, v, key == "detail_file")
+			case "extra", "extra_file":
+				if extraSet {
+					issue(v.Line, "request: give extra or extra_file, not both")
+					return
+				}
+				extraSet = true
+				extra = readPart(key, v, key == "extra_file")
+			case "detail_patch":
+				detailPatch = readPart(key, v, false)
+			case "extra_patch":
+				extraPat = readPart(key, v, false)
+			}
+		})
+	if !typeSet {
+		issue(n.Line, "request.type: missing")
+		return
+	}
+	sd, se, err := protocol.Sample(c.version, c.typ)
+	if err != nil {
+		issue(n.Line, "request: %v", err)
+		return
+	}
+	if !detailSet {
+		detail = sd
+	}
+	if !extraSet {
+		extra = se
+	}
+	if c.detail, err = mergePatch(detail, detailPatch); err != nil {
+		c.buildErr = "detail_patch: " + err.Error()
+	}
+	if c.extra, err = mergePatch(extra, extraPat); err != nil {
+		c.buildErr = "extra_patch: " + err.Error()
+	}
+}
+
+func (p *parser) parseExpect(c *testCase, n *yaml.Node, issue func(int, string, ...any)) {
+	if n.Kind != yaml.MappingNode {
+		issue(n.Line, "expect: must be a mapping with action")
+		return
+	}
+	sawAction := false
+	mapping(n, []string{"action", "rule", "reason_contains", "shadow_matched"},
+		func(line int, msg string) { issue(line, "expect: %s", msg) },
+		func(key string, _, v *yaml.Node) {
+			if key == "shadow_matched" {
+				if v.Kind != yaml.SequenceNode {
+					issue(v.Line, "expect.shadow_matched: must be a list of rule names")
+					return
+				}
+				c.checkShd = true
+				for _, e := range v.Content {
+					s, ok := scalarString(deref(e))
+					if !ok {
+						issue(e.Line, "expect.shadow_matched: entries must be rule names")
+						continue
+					}
+					c.shadow = append(c.shadow, s)
+				}
+				return
+			}
+			s, ok := scalarString(v)
+			if !ok {
+				issue(v.Line, "expect.%s: must be a string, got %s", key, describeNode(v))
+				return
+			}
+			switch key {
+			case "action":
+				sawAction = true
+				switch s {
+				case actionApprove:
+					c.action = protocol.ActionApprove
+				case actionReject:
+					c.action = protocol.ActionReject
+				default:
+					issue(v.Line, "expect.action: must be approve or reject, got %q", truncate(s, 20))
+				}
+			case "rule":
+				c.rule = s
+			case "reason_contains":
+				c.reason = s
+			}
+		})
+	if !sawAction {
+		issue(n.Line, "expect.action: missing")
+	}
+}
+
+// nodeToJSON renders a YAML value as JSON. Numbers keep their exact text
+// and must already be valid JSON numbers (no 0x, 1_000, .inf), so nothing
+// passes through float64.
+func nodeToJSON(n *yaml.Node) ([]byte, error) {
+	var buf bytes.Buffer
+	budget := maxJSONNodes
+	if err := writeJSON(&buf, n, 0, &budget); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// maxJSONNodes bounds the values one inline object may expand to, so that
+// YAML aliases nested inside each other cannot blow up exponentially.
+const maxJSONNodes = 1_000_000
+
+func writeJSON(buf *bytes.Buffer, n *yaml.Node, depth int, budget *int) error {
+	if depth > 64 {
+		return fmt.Errorf("line %d: nested too deeply", n.Line)
+	}
+	if *budget--; *budget < 0 {
+		return fmt.Errorf("line %d: the value expands to more than %d elements", n.Line, maxJSONNodes)
+	}
+	n = deref(n)
+	switch n.Kind {
+	case yaml.MappingNode:
+		buf.WriteByte('{')
+		seen := map[string]bool{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := deref(n.Content[i])
+			if k.Kind != yaml.ScalarNode {
+				return fmt.Errorf("line %d: object keys must be strings", k.Line)
+			}
+			if seen[k.Value] {
+				return fmt.Errorf("line %d: duplicate key %q", k.Line, k.Value)
+			}
+			seen[k.Value] = true
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			key, _ := json.Marshal(k.Value)
+			buf.Write(key)
+			buf.WriteByte(':')
+			if err := writeJSON(buf, n.Content[i+1], depth+1, budget); err != nil {
+				return err
+			}
+		}
+		buf.WriteByte('}')
+	case yaml.SequenceNode:
+		buf.WriteByte('[')
+		for i, e := range n.Content {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			if err := writeJSON(buf, e, depth+1, budget); err != nil {
+				return err
+			}
+		}
+		buf.WriteByte(']')
+	case yaml.ScalarNode:
+		switch n.Tag {
+		case "!!null":
+			buf.WriteString("null")
+		case "!!bool":
+			switch strings.ToLower(n.Value) {
+			case "true":
+				buf.WriteString("true")
+			case "false":
+				buf.WriteString("false")
+			default:
+				return fmt.Errorf("line %d: %q is not a JSON boolean", n.Line, n.Value)
+			}
+		case "!!int", "!!float":
+			if !isJSONNumber(n.Value) {
+				return fmt.Errorf("line %d: %s is not a plain JSON number; quote it if it is a string", n.Line, n.Value)
+			}
+			buf.WriteString(n.Value)
+		default:
+			s, _ := json.Marshal(n.Value)
+			buf.Write(s)
+		}
+	default:
+		return fmt.Errorf("line %d: unsupported YAML value", n.Line)
+	}
+	return nil
+}
+
+func isJSONNumber(s string) bool {
+	if s == "" || !(s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) {
+		return false
+	}
+	var v json.Number
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return false
+	}
+	return string(v) == s
+}
+
+// mergePatch applies an RFC 7386 JSON merge patch: objects merge key by
+// key, null deletes a key, anything else replaces. A nil patch returns base
+// unchanged.
+func mergePatch(base, patch []byte) ([]byte, error) {
+	if patch == nil {
+		return base, nil
+	}
+	var b, pt any
+	if len(bytes.TrimSpace(base)) > 0 {
+		if err := decodeNumbers(base, &b); err != nil {
+			return nil, fmt.Errorf("the base document is not JSON: %v", err)
+		}
+	}
+	if err := decodeNumbers(patch, &pt); err != nil {
+		return nil, err
+	}
+	return json.Marshal(applyPatch(b, pt))
+}
+
+func decodeNumbers(data []byte, v *any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	return dec.Decode(v)
+}
+
+func applyPatch(target, patch any) any {
+	pm, ok := patch.(map[string]any)
+	if !ok {
+		return patch
+	}
+	tm, ok := target.(map[string]any)
+	if !ok {
+		tm = map[string]any{}
+	}
+	for k, v := range pm {
+		if v == nil {
+			delete(tm, k)
+			continue
+		}
+		tm[k] = applyPatch(tm[k], v)
+	}
+	return tm
+}
