@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"tssgate/internal/server"
+	"tssgate/internal/txverify"
 )
 
 // Config is the effective configuration of `tssgate serve`. It is built in
@@ -47,6 +49,19 @@ type Config struct {
 	Policy string
 	// PolicyPoll is how often the policy file is checked for changes.
 	PolicyPoll time.Duration
+	// Tokens extend the built-in token table of KEYSIGN verification.
+	Tokens []txverify.Token
+}
+
+// tokenEntry is one tssgate.tokens item: a Cobo token_id and how to decode
+// and check its transactions.
+type tokenEntry struct {
+	TokenID    string `yaml:"token_id"`
+	Chain      string `yaml:"chain"`
+	ChainID    string `yaml:"chain_id"`
+	Contract   string `yaml:"contract"`
+	Decimals   *int32 `yaml:"decimals"`
+	EVMChainID string `yaml:"evm_chain_id"`
 }
 
 // KeyRef names a TSS Node public key file.
@@ -90,15 +105,16 @@ type fileConfig struct {
 	// refuses to start with a non-empty one rather than ignore it.
 	AddressWhitelist []string `yaml:"address_whitelist"`
 	Tssgate          struct {
-		DataDir      *string  `yaml:"data_dir"`
-		TSSNodeKeys  []KeyRef `yaml:"tss_node_keys"`
-		TLSCert      *string  `yaml:"tls_cert"`
-		TLSKey       *string  `yaml:"tls_key"`
-		Leeway       *string  `yaml:"leeway"`
-		MaxBodyBytes *int64   `yaml:"max_body_bytes"`
-		LogFormat    *string  `yaml:"log_format"`
-		Dev          *bool    `yaml:"dev"`
-		Policy       *string  `yaml:"policy"`
+		DataDir      *string      `yaml:"data_dir"`
+		TSSNodeKeys  []KeyRef     `yaml:"tss_node_keys"`
+		TLSCert      *string      `yaml:"tls_cert"`
+		TLSKey       *string      `yaml:"tls_key"`
+		Leeway       *string      `yaml:"leeway"`
+		MaxBodyBytes *int64       `yaml:"max_body_bytes"`
+		LogFormat    *string      `yaml:"log_format"`
+		Dev          *bool        `yaml:"dev"`
+		Policy       *string      `yaml:"policy"`
+		Tokens       []tokenEntry `yaml:"tokens"`
 	} `yaml:"tssgate"`
 }
 
@@ -204,6 +220,25 @@ func (c *Config) applyFile(path string) error {
 	}
 	if t.Policy != nil {
 		c.Policy = *t.Policy
+	}
+	for i, e := range t.Tokens {
+		field := fmt.Sprintf("tssgate.tokens[%d]", i)
+		at := lineOf(&root, "tssgate", "tokens", strconv.Itoa(i))
+		if e.Decimals == nil {
+			return configError(path, at, field+".decimals", "required")
+		}
+		tok := txverify.Token{TokenID: e.TokenID, Chain: e.Chain, ChainID: e.ChainID, Contract: e.Contract, Decimals: *e.Decimals}
+		if e.EVMChainID != "" {
+			id, ok := new(big.Int).SetString(e.EVMChainID, 10)
+			if !ok || id.Sign() <= 0 {
+				return configError(path, at, field+".evm_chain_id", "must be a positive decimal integer, got %q", e.EVMChainID)
+			}
+			tok.EVMChainID = id
+		}
+		if _, err := txverify.DefaultRegistry().With(append(c.Tokens, tok)...); err != nil {
+			return configError(path, at, field, "%v", err)
+		}
+		c.Tokens = append(c.Tokens, tok)
 	}
 	// Range checks shared with env and flags, reported with the file's line.
 	if err := c.Validate(); err != nil {

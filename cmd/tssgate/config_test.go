@@ -123,6 +123,10 @@ func TestConfigErrors(t *testing.T) {
 		{name: "tls half", file: "tssgate:\n  tls_cert: c.pem\n", want: ":2: tssgate.tls_cert: tls_cert and tls_key must be given together"},
 		{name: "log format", file: "tssgate:\n  log_format: xml\n", want: ":2: tssgate.log_format: must be json or text"},
 		{name: "not yaml", file: "callback_server: [\n", want: "tssgate.yaml"},
+		{name: "token without decimals", file: "tssgate:\n  tokens:\n    - {token_id: ARB_ETH, chain: evm, evm_chain_id: \"42161\"}\n", want: ":3: tssgate.tokens[0].decimals: required"},
+		{name: "token on an unknown chain", file: "tssgate:\n  tokens:\n    - {token_id: X, chain: cosmos, decimals: 6}\n", want: ":3: tssgate.tokens[0]: "},
+		{name: "token redefining a built-in", file: "tssgate:\n  tokens:\n    - {token_id: ETH_USDT, chain: evm, contract: \"0x0000000000000000000000000000000000000001\", decimals: 6, evm_chain_id: \"1\"}\n", want: ":3: tssgate.tokens[0]: "},
+		{name: "bad evm chain id", file: "tssgate:\n  tokens:\n    - {token_id: X, chain: evm, decimals: 18, evm_chain_id: \"-1\"}\n", want: ":3: tssgate.tokens[0].evm_chain_id"},
 		{name: "missing file", args: []string{"--config", "/nonexistent/tssgate.yaml"}, want: "/nonexistent/tssgate.yaml"},
 		{name: "bad env", env: map[string]string{"TSSGATE_LEEWAY": "abc"}, want: "TSSGATE_LEEWAY"},
 		{name: "bad env bool", env: map[string]string{"TSSGATE_DEV": "yes please"}, want: "TSSGATE_DEV"},
@@ -157,6 +161,24 @@ func TestConfigFileOnDisk(t *testing.T) {
 		t.Fatalf("empty file: %+v %v", c, err)
 	}
 	if _, err := os.Stat("testdata/cobo-template.yaml"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestConfigTokens(t *testing.T) {
+	file := writeConfig(t, `tssgate:
+  tokens:
+    - {token_id: ARB_ETH, chain: evm, chain_id: ARB_ETH, decimals: 18, evm_chain_id: "42161"}
+    - {token_id: ARB_USDC, chain: evm, contract: "0xaf88d065e77c8cC2239327C5EDb3A432268e5831", decimals: 6, evm_chain_id: "42161"}
+`)
+	c, err := loadConfig([]string{"--config", file}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Tokens) != 2 || c.Tokens[0].TokenID != "ARB_ETH" || c.Tokens[0].EVMChainID.Int64() != 42161 || c.Tokens[1].Decimals != 6 {
+		t.Fatalf("tokens %+v", c.Tokens)
+	}
+	if _, err := txVerifier(c.Tokens); err != nil {
 		t.Fatal(err)
 	}
 }

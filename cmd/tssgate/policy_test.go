@@ -143,3 +143,28 @@ func TestPolicyCommands(t *testing.T) {
 		t.Errorf("failing policy test: exit %d, out %q", code, out)
 	}
 }
+
+// A KEYSIGN whose description disagrees with the bytes the node signs is
+// rejected by the verification gate, whatever the rules say.
+func TestServeRejectsUnverifiedKeysign(t *testing.T) {
+	dir := t.TempDir()
+	pol := filepath.Join(dir, "policy.yaml")
+	writeAtomically(t, pol, approveSmallETH)
+	url, _ := startServe(t, "--dev", "--data-dir", dir, "--policy", pol)
+	extra, err := os.ReadFile("../../internal/protocol/samples/v2/keysign.extra.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Cobo's description says 0.5 ETH; the unsigned bytes move 0.0001 ETH.
+	lied := strings.Replace(string(extra), `"amount": "0.0001"`, `"amount": "0.5"`, 1)
+	if lied == string(extra) {
+		t.Fatal("the sample's amount was not found; update the test")
+	}
+	extraPath := filepath.Join(dir, "extra.json")
+	writeAtomically(t, extraPath, lied)
+	code, out, errOut := runCmd(t, "simulate", "--url", url, "--type", "keysign", "--extra", extraPath,
+		"--node-key", filepath.Join(dir, devNodeDir, devNodePriv), "--server-pub", filepath.Join(dir, token.PublicKeyFile))
+	if code != 1 || !strings.Contains(out, "transaction not verified: amount") {
+		t.Fatalf("exit %d, out %s, stderr %s: want a REJECT by verification", code, out, errOut)
+	}
+}

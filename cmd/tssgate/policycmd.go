@@ -6,18 +6,22 @@ import (
 	"io"
 
 	"tssgate/internal/policy"
+	"tssgate/internal/txverify"
 )
 
 const policyUsage = `Usage:
   tssgate policy check FILE              validate a policy file and print a summary
-  tssgate policy test FILE TESTS.yaml    run policy-as-code tests against a policy
+  tssgate policy test [--config FILE] FILE TESTS.yaml
+                                         run policy-as-code tests against a policy
 
 check compiles every rule and list exactly as 'tssgate serve --policy' does
 and prints the rules, lists (with sizes) and the version hash that decisions
 will carry; exit 1 with precise errors (file, line, rule) otherwise.
 
-test decodes each case's request with the server's own decoder, evaluates
-it, and prints PASS or FAIL per case; exit 1 on any failure.
+test decodes each case's request with the server's own decoder, verifies
+each KEYSIGN's transaction bytes as the server does (the built-in token
+table, plus tssgate.tokens from --config), evaluates it, and prints PASS or
+FAIL per case; exit 1 on any failure.
 `
 
 func runPolicy(args []string, stdout, stderr io.Writer) int {
@@ -46,23 +50,44 @@ func runPolicy(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, p.Summary().String())
 		return 0
 	case "test":
-		if len(rest) != 3 {
+		tfs := flag.NewFlagSet("policy test", flag.ContinueOnError)
+		tfs.SetOutput(stderr)
+		configPath := tfs.String("config", "", "tssgate config file whose tssgate.tokens extend the token table used to verify KEYSIGN cases")
+		tfs.Usage = func() { fmt.Fprint(tfs.Output(), policyUsage); tfs.PrintDefaults() }
+		if err := tfs.Parse(rest[1:]); err != nil {
+			return flagExit(err)
+		}
+		if tfs.NArg() != 2 {
 			fmt.Fprint(stderr, policyUsage)
 			return 2
 		}
-		p, err := policy.Load(rest[1])
+		var tokens []txverify.Token
+		if *configPath != "" {
+			cfg := DefaultConfig()
+			if err := cfg.applyFile(*configPath); err != nil {
+				fmt.Fprintf(stderr, "%v\n", err)
+				return 1
+			}
+			tokens = cfg.Tokens
+		}
+		verifyTx, err := txVerifier(tokens)
 		if err != nil {
 			fmt.Fprintf(stderr, "%v\n", err)
 			return 1
 		}
-		passed, failed, err := policy.RunTests(p, rest[2], stdout)
+		p, err := policy.Load(tfs.Arg(0))
+		if err != nil {
+			fmt.Fprintf(stderr, "%v\n", err)
+			return 1
+		}
+		passed, failed, err := policy.RunTestsVerifying(p, tfs.Arg(1), stdout, verifyTx)
 		if err != nil {
 			fmt.Fprintf(stderr, "%v\n", err)
 			return 1
 		}
 		if failed > 0 || passed == 0 {
 			if passed == 0 && failed == 0 {
-				fmt.Fprintf(stderr, "%s: no test cases\n", rest[2])
+				fmt.Fprintf(stderr, "%s: no test cases\n", tfs.Arg(1))
 			}
 			return 1
 		}

@@ -18,8 +18,10 @@ import (
 	"time"
 
 	"tssgate/internal/policy"
+	"tssgate/internal/protocol"
 	"tssgate/internal/server"
 	"tssgate/internal/token"
+	"tssgate/internal/txverify"
 )
 
 // Dev-mode simulated TSS Node key pair, under the data directory.
@@ -271,7 +273,12 @@ func buildServer(cfg Config, log *slog.Logger, stdout io.Writer) (*server.Server
 	} else {
 		log.Info("trusting TSS Node keys", slog.Any("names", keys.Names()))
 	}
+	verifyTx, err := txVerifier(cfg.Tokens)
+	if err != nil {
+		return nil, nil, err
+	}
 	srv, err := server.New(server.Config{
+		VerifyTx:     verifyTx,
 		Verifier:     &token.Verifier{Keys: keys, Leeway: cfg.Leeway},
 		Signer:       &token.Signer{Key: priv, Issuer: cfg.ServiceName, TTL: cfg.TokenExpire},
 		Decider:      decider,
@@ -349,4 +356,14 @@ func loadNodeKeys(cfg Config, log *slog.Logger, stdout io.Writer) ([]token.Named
 		fmt.Fprintf(stdout, "tssgate: DEV MODE (not for production): trusting the simulated TSS Node key %s\n", pubPath)
 	}
 	return out, nil
+}
+
+// txVerifier returns KEYSIGN transaction verification with the built-in
+// token table extended by the configured tokens.
+func txVerifier(tokens []txverify.Token) (func(*protocol.Request) *protocol.Verification, error) {
+	reg, err := txverify.DefaultRegistry().With(tokens...)
+	if err != nil {
+		return nil, fmt.Errorf("tssgate.tokens: %w", err)
+	}
+	return func(r *protocol.Request) *protocol.Verification { return reg.Verify(r).Verification() }, nil
 }

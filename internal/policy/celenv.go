@@ -36,6 +36,7 @@ const (
 	requestTypeName     = "tssgate.Request"
 	transactionTypeName = "tssgate.Transaction"
 	destinationTypeName = "tssgate.Destination"
+	decodedTypeName     = "tssgate.Decoded"
 	listsTypeName       = "tssgate.Lists"
 )
 
@@ -57,17 +58,24 @@ var (
 		[]string{"address", "amount"},
 		[]*types.Type{types.StringType, decimalType})
 
+	decodedObject = newObjectType(decodedTypeName,
+		[]string{"chain", "tx_type", "method", "selector", "token_contract", "destinations", "nonce", "chain_id", "reason"},
+		[]*types.Type{
+			types.StringType, types.StringType, types.StringType, types.StringType, types.StringType,
+			types.NewListType(destinationObject.celType), types.IntType, types.StringType, types.StringType,
+		})
+
 	transactionObject = newObjectType(transactionTypeName,
 		[]string{
 			"id", "cobo_id", "chain_id", "token_id", "amount", "destinations",
 			"source_addresses", "wallet_id", "type", "initiator", "initiator_type",
-			"msg_hashes", "destination_type", "verified",
+			"msg_hashes", "destination_type", "verified", "decoded",
 		},
 		[]*types.Type{
 			types.StringType, types.StringType, types.StringType, types.StringType, decimalType,
 			types.NewListType(destinationObject.celType),
 			types.NewListType(types.StringType), types.StringType, types.StringType, types.StringType, types.StringType,
-			types.NewListType(types.StringType), types.StringType, types.BoolType,
+			types.NewListType(types.StringType), types.StringType, types.BoolType, decodedObject.celType,
 		})
 )
 
@@ -136,6 +144,7 @@ func newEnv(lists *objectType) (*cel.Env, error) {
 		requestTypeName:     requestObject,
 		transactionTypeName: transactionObject,
 		destinationTypeName: destinationObject,
+		decodedTypeName:     decodedObject,
 		listsTypeName:       lists,
 	}}
 	dec := decimalType

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 	_ "time/tzdata" // rules name IANA zones; do not depend on the host's zoneinfo
 
@@ -11,6 +12,7 @@ import (
 	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/interpreter"
 
+	"tssgate/internal/decimal"
 	"tssgate/internal/protocol"
 )
 
@@ -76,7 +78,45 @@ func (p *Policy) decideAt(ctx context.Context, req *protocol.Request, now time.T
 	return d, nil
 }
 
+// RuleVerify is Decision.Rule when a KEYSIGN is rejected because its
+// transaction could not be verified and the policy requires verification.
+const RuleVerify = "verify"
+
+// verificationGate rejects a KEYSIGN whose transaction tssgate did not
+// verify, unless the policy's verify section makes verification optional
+// for its token or chain. It runs before every rule, so no rule can approve
+// what the bytes do not support by accident; optional makes that a
+// deliberate choice, and rules then see tx.verified == false.
+func (p *Policy) verificationGate(req *protocol.Request) (Decision, bool) {
+	if req.Type != protocol.TypeKeySign {
+		return Decision{}, false
+	}
+	v := req.Verification
+	if v != nil && v.Verified {
+		return Decision{}, false
+	}
+	var tokenID, chainID string
+	if req.KeySign != nil && req.KeySign.Tx != nil {
+		tokenID, chainID = req.KeySign.Tx.TokenID, req.KeySign.Tx.ChainID
+	}
+	if p.verify.mode(tokenID, chainID) == verifyOptional {
+		return Decision{}, false
+	}
+	why := "no transaction verification ran"
+	if v != nil && v.Reason != "" {
+		why = v.Reason
+	}
+	return Decision{
+		Action: protocol.ActionReject,
+		Rule:   RuleVerify,
+		Reason: "transaction not verified: " + why,
+	}, true
+}
+
 func (p *Policy) decideLive(ctx context.Context, act *activation) (Decision, error) {
+	if d, rejected := p.verificationGate(act.req); rejected {
+		return d, nil
+	}
 	budget := p.budget
 	for _, r := range p.live {
 		// CEL itself only checks ctx inside comprehensions; checking here
@@ -241,17 +281,25 @@ func txValue(req *protocol.Request) ref.Val {
 		return types.NewErr("tx is not set: this KEYSIGN request describes no transaction")
 	}
 	tx := req.KeySign.Tx
-	dests := make([]ref.Val, len(tx.Destinations))
-	for i, d := range tx.Destinations {
-		dests[i] = destinationObject.newValue(types.String(normalizeAddress(d.Address)), newDec(d.Amount))
+	v := req.Verification
+	verified := v != nil && v.Verified
+	// When the bytes verified, recipients and amount come from them, not
+	// from Cobo's description (they agree, or verification would have
+	// failed, but the bytes are what gets signed).
+	described, amount := tx.Destinations, tx.Amount
+	if verified {
+		described, amount = v.Destinations, decimal.Decimal{}
+		for _, d := range v.Destinations {
+			amount = amount.Add(d.Amount)
+		}
 	}
 	return transactionObject.newValue(
 		types.String(tx.ID),
 		types.String(tx.CoboID),
 		types.String(tx.ChainID),
 		types.String(tx.TokenID),
-		newDec(tx.Amount),
-		types.NewRefValList(types.DefaultTypeAdapter, dests),
+		newDec(amount),
+		destinationList(described),
 		stringList(tx.SourceAddresses, true),
 		types.String(tx.WalletID),
 		types.String(tx.Type),
@@ -259,9 +307,39 @@ func txValue(req *protocol.Request) ref.Val {
 		types.String(tx.InitiatorType),
 		stringList(req.KeySign.MsgHashes, false),
 		types.String(tx.DestinationType),
-		// verified stays false until transaction verification (a later
-		// issue) decodes the unsigned bytes and checks them against the
-		// description and msg_hash_list.
-		types.False,
+		types.Bool(verified),
+		decodedValue(v),
+	)
+}
+
+func destinationList(ds []protocol.Destination) ref.Val {
+	out := make([]ref.Val, len(ds))
+	for i, d := range ds {
+		out[i] = destinationObject.newValue(types.String(normalizeAddress(d.Address)), newDec(d.Amount))
+	}
+	return types.NewRefValList(types.DefaultTypeAdapter, out)
+}
+
+// decodedValue is tx.decoded: the facts decoding established, as far as it
+// got. Without a verification every field is empty; nonce is -1 when the
+// transaction has none.
+func decodedValue(v *protocol.Verification) ref.Val {
+	if v == nil {
+		v = &protocol.Verification{}
+	}
+	nonce := types.Int(-1)
+	if v.Nonce != nil && *v.Nonce <= math.MaxInt64 {
+		nonce = types.Int(int64(*v.Nonce))
+	}
+	return decodedObject.newValue(
+		types.String(v.Chain),
+		types.String(v.TxType),
+		types.String(v.Method),
+		types.String(v.Selector),
+		types.String(normalizeAddress(v.TokenContract)),
+		destinationList(v.Destinations),
+		nonce,
+		types.String(v.ChainID),
+		types.String(v.Reason),
 	)
 }

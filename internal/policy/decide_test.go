@@ -134,7 +134,7 @@ func TestDecideSemantics(t *testing.T) {
       tx.wallet_id == "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d" &&
       tx.type == "Withdrawal" && tx.initiator == "payouts-service" && tx.initiator_type == "API" &&
       tx.msg_hashes == ["0x1acf0342f77d22389a9cf6524a2af14dc420928d2942efe0dc0764be2ea5321b"] &&
-      tx.destination_type == "Address" && tx.verified == false
+      tx.destination_type == "Address" && tx.verified == true
     action: approve
 `),
 			req: keysign, action: approve, rule: "all-fields",

@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"tssgate/internal/txverify"
+
 	"bytes"
 	"os"
 	"path/filepath"
@@ -48,7 +50,9 @@ func TestExamples(t *testing.T) {
 			}
 			testsPath := strings.TrimSuffix(path, ".yaml") + ".tests.yaml"
 			var out bytes.Buffer
-			passed, failed, err := RunTests(p, testsPath, &out)
+			// The examples are tested as `tssgate policy test` runs them:
+			// with the server's real transaction verification.
+			passed, failed, err := RunTestsVerifying(p, testsPath, &out, realVerify)
 			if err != nil {
 				t.Fatalf("its tests file is malformed:\n%v", err)
 			}
@@ -88,4 +92,11 @@ func TestExamplesTestBothOutcomes(t *testing.T) {
 			t.Errorf("%s: no KEYSIGN case", testsPath)
 		}
 	}
+}
+
+// realVerify is the server's transaction verification with the built-in
+// token table. Importing txverify here is a test-only dependency: the
+// policy package itself never decodes chains.
+func realVerify(r *protocol.Request) *protocol.Verification {
+	return txverify.DefaultRegistry().Verify(r).Verification()
 }

@@ -88,6 +88,37 @@ type fileSpec struct {
 	defaultAction string
 	lists         []listSpec
 	rules         []ruleSpec
+	verify        verifySpec
+}
+
+// Verification modes of the verify section.
+const (
+	verifyRequired = "required"
+	verifyOptional = "optional"
+)
+
+// verifySpec says, per token_id and per chain_id, whether a KEYSIGN whose
+// transaction tssgate could not verify may still be approved by a rule.
+// Everything is required unless the file says otherwise.
+type verifySpec struct {
+	def    string            // required | optional
+	tokens map[string]string // upper-case token_id -> mode
+	chains map[string]string // upper-case chain_id -> mode
+}
+
+// mode returns the verification mode for a transaction: the token's entry,
+// else the chain's, else the default.
+func (v verifySpec) mode(tokenID, chainID string) string {
+	if m, ok := v.tokens[strings.ToUpper(tokenID)]; ok && tokenID != "" {
+		return m
+	}
+	if m, ok := v.chains[strings.ToUpper(chainID)]; ok && chainID != "" {
+		return m
+	}
+	if v.def == "" {
+		return verifyRequired
+	}
+	return v.def
 }
 
 type listSpec struct {
@@ -254,7 +285,7 @@ func (p *parser) parse(data []byte) *fileSpec {
 	spec := &fileSpec{defaultAction: actionReject}
 	sawVersion := false
 	top := func(line int, msg string) { p.addf(line, "", "", "%s", msg) }
-	mapping(root, []string{"version", "description", "default", "lists", "rules", "limits"}, top, func(key string, k, v *yaml.Node) {
+	mapping(root, []string{"version", "description", "default", "lists", "rules", "verify", "limits"}, top, func(key string, k, v *yaml.Node) {
 		switch key {
 		case "version":
 			sawVersion = true
@@ -276,6 +307,8 @@ func (p *parser) parse(data []byte) *fileSpec {
 			spec.lists = p.parseLists(v)
 		case "rules":
 			spec.rules = p.parseRules(v)
+		case "verify":
+			spec.verify = p.parseVerify(v)
 		case "limits":
 			p.addf(k.Line, "", "", "limits: limits are not supported yet; remove the section (nothing in it would be enforced)")
 		}
@@ -539,4 +572,60 @@ func versionOf(data []byte, files []listFile) string {
 		write(f.data)
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// parseVerify reads
+//
+//	verify:
+//	  default: required          # required | optional
+//	  tokens: {BTC: optional}    # by Cobo token_id
+//	  chains: {LTC: optional}    # by Cobo chain_id
+func (p *parser) parseVerify(n *yaml.Node) verifySpec {
+	spec := verifySpec{def: verifyRequired, tokens: map[string]string{}, chains: map[string]string{}}
+	if n.Kind != yaml.MappingNode {
+		p.addf(n.Line, "", "", "verify: must be a mapping with default, tokens and chains, got %s", describeNode(n))
+		return spec
+	}
+	modeOf := func(field string, v *yaml.Node) (string, bool) {
+		s, ok := scalarString(v)
+		if !ok || (s != verifyRequired && s != verifyOptional) {
+			p.addf(v.Line, "", "", "%s: must be required or optional, got %s", field, describeNode(v))
+			return "", false
+		}
+		return s, true
+	}
+	issue := func(line int, msg string) { p.addf(line, "", "", "verify: %s", msg) }
+	mapping(n, []string{"default", "tokens", "chains"}, issue, func(key string, _, v *yaml.Node) {
+		switch key {
+		case "default":
+			if m, ok := modeOf("verify.default", v); ok {
+				spec.def = m
+			}
+		case "tokens", "chains":
+			dst := spec.tokens
+			if key == "chains" {
+				dst = spec.chains
+			}
+			if v.Kind != yaml.MappingNode {
+				p.addf(v.Line, "", "", "verify.%s: must be a mapping of %s to required or optional, got %s", key, strings.TrimSuffix(key, "s")+"_id", describeNode(v))
+				return
+			}
+			for i := 0; i+1 < len(v.Content); i += 2 {
+				k, mv := deref(v.Content[i]), deref(v.Content[i+1])
+				id, ok := scalarString(k)
+				if !ok || id == "" {
+					p.addf(k.Line, "", "", "verify.%s: keys must be non-empty strings, got %s", key, describeNode(k))
+					continue
+				}
+				if _, dup := dst[strings.ToUpper(id)]; dup {
+					p.addf(k.Line, "", "", "verify.%s.%s: duplicate key", key, id)
+					continue
+				}
+				if m, ok := modeOf("verify."+key+"."+id, mv); ok {
+					dst[strings.ToUpper(id)] = m
+				}
+			}
+		}
+	})
+	return spec
 }

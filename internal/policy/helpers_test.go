@@ -84,6 +84,13 @@ func request(t testing.TB, v protocol.Version, typ protocol.RequestType, detailP
 		t.Fatalf("Decode: %v", err)
 	}
 	req.NodeKey = "node-a"
+	// Engine tests are about rules, not bytes: their KEYSIGN transactions
+	// count as verified, with facts equal to the description (as a
+	// `verified: true` policy test case does). The verification gate has
+	// tests of its own that build requests without this.
+	if req.Type == protocol.TypeKeySign {
+		req.Verification = assumedVerification(req)
+	}
 	return req
 }
 

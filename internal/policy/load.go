@@ -23,6 +23,7 @@ type Policy struct {
 	name          string // file name used in messages
 	version       string
 	defaultAction protocol.Action
+	verify        verifySpec
 	rules         []*rule // file order
 	live          []*rule // file order, mode live
 	shadow        []*rule // file order, mode shadow
@@ -113,7 +114,7 @@ func compile(name string, spec *fileSpec) (*Policy, []Issue) {
 
 	listNames := make([]string, len(spec.lists))
 	sets := map[string]*stringSet{}
-	pol := &Policy{name: name, clock: time.Now, budget: requestCostBudget, defaultAction: protocol.ActionReject}
+	pol := &Policy{name: name, clock: time.Now, budget: requestCostBudget, defaultAction: protocol.ActionReject, verify: spec.verify}
 	if spec.defaultAction == actionApprove {
 		pol.defaultAction = protocol.ActionApprove
 	}

@@ -56,6 +56,21 @@ const caseTimeout = 10 * time.Second
 // inline YAML keep their exact text (0.0001 stays 0.0001); write amounts
 // as strings where the protocol sends strings.
 func RunTests(p *Policy, testsPath string, w io.Writer) (passed, failed int, err error) {
+	return RunTestsVerifying(p, testsPath, w, nil)
+}
+
+// VerifyFunc checks a KEYSIGN's transaction bytes the way the server does
+// before deciding (the command wires the transaction verifier here; policy
+// itself does not decode chains).
+type VerifyFunc func(*protocol.Request) *protocol.Verification
+
+// RunTestsVerifying is RunTests with the server's transaction verification:
+// every KEYSIGN case is verified by verify before the policy decides,
+// unless the case says `verified: true` (assume the bytes match the
+// description: for cases that patch the sample's amounts or addresses and
+// so no longer match its bytes) or `verified: false`. With a nil verify,
+// cases without `verified` are decided as unverified.
+func RunTestsVerifying(p *Policy, testsPath string, w io.Writer, verify VerifyFunc) (passed, failed int, err error) {
 	data, err := readLimited(testsPath)
 	if err != nil {
 		return 0, 0, fmt.Errorf("reading policy tests: %w", err)
@@ -65,7 +80,7 @@ func RunTests(p *Policy, testsPath string, w io.Writer) (passed, failed int, err
 		return 0, 0, err
 	}
 	for _, c := range cases {
-		if msg := c.run(p); msg != "" {
+		if msg := c.run(p, verify); msg != "" {
 			failed++
 			fmt.Fprintf(w, "FAIL  %s (%s:%d): %s\n", c.name, testsPath, c.line, msg)
 		} else {
@@ -78,25 +93,27 @@ func RunTests(p *Policy, testsPath string, w io.Writer) (passed, failed int, err
 }
 
 type testCase struct {
-	name     string
-	line     int
-	typ      protocol.RequestType
-	version  protocol.Version
-	id       string
-	nodeKey  string
-	detail   []byte
-	extra    []byte
-	now      time.Time
-	hasNow   bool
-	action   protocol.Action
-	rule     string
-	reason   string
-	shadow   []string
-	checkShd bool
-	buildErr string // a failure preparing the request (bad patch target)
+	name    string
+	line    int
+	typ     protocol.RequestType
+	version protocol.Version
+	id      string
+	nodeKey string
+	detail  []byte
+	extra   []byte
+	// assumeVerified is the case's `verified`: nil runs the verifier.
+	assumeVerified *bool
+	now            time.Time
+	hasNow         bool
+	action         protocol.Action
+	rule           string
+	reason         string
+	shadow         []string
+	checkShd       bool
+	buildErr       string // a failure preparing the request (bad patch target)
 }
 
-func (c *testCase) run(p *Policy) string {
+func (c *testCase) run(p *Policy, verify VerifyFunc) string {
 	if c.buildErr != "" {
 		return c.buildErr
 	}
@@ -109,6 +126,16 @@ func (c *testCase) run(p *Policy) string {
 		return "the request does not decode (the server would answer status 10 without asking the policy): " + err.Error()
 	}
 	req.NodeKey = c.nodeKey
+	if req.Type == protocol.TypeKeySign {
+		switch {
+		case c.assumeVerified != nil && *c.assumeVerified:
+			req.Verification = assumedVerification(req)
+		case c.assumeVerified != nil:
+			req.Verification = &protocol.Verification{Reason: "the test case says the transaction is not verified"}
+		case verify != nil:
+			req.Verification = verify(req)
+		}
+	}
 	now := time.Now()
 	if c.hasNow {
 		now = c.now
@@ -302,7 +329,7 @@ func (p *parser) parseTestRequest(c *testCase, n *yaml.Node, issue func(int, str
 		}
 		return data
 	}
-	mapping(n, []string{"type", "version", "id", "node_key", "detail", "detail_file", "detail_patch", "extra", "extra_file", "extra_patch"},
+	mapping(n, []string{"type", "version", "id", "node_key", "verified", "detail", "detail_file", "detail_patch", "extra", "extra_file", "extra_patch"},
 		func(line int, msg string) { issue(line, "request: %s", msg) },
 		func(key string, _, v *yaml.Node) {
 			switch key {
@@ -331,6 +358,13 @@ func (p *parser) parseTestRequest(c *testCase, n *yaml.Node, issue func(int, str
 				case "node_key":
 					c.nodeKey = s
 				}
+			case "verified":
+				if v.Kind != yaml.ScalarNode || v.Tag != "!!bool" {
+					issue(v.Line, "request.verified: must be true or false, got %s", describeNode(v))
+					return
+				}
+				b := v.Value == "true"
+				c.assumeVerified = &b
 			case "detail", "detail_file":
 				if detailSet {
 					issue(v.Line, "request: give detail or detail_file, not both")
@@ -568,4 +602,14 @@ func applyPatch(target, patch any) any {
 		tm[k] = applyPatch(tm[k], v)
 	}
 	return tm
+}
+
+// assumedVerification is what a `verified: true` test case stands for: the
+// transaction bytes decoded and match the description exactly.
+func assumedVerification(req *protocol.Request) *protocol.Verification {
+	v := &protocol.Verification{Verified: true}
+	if req.KeySign != nil && req.KeySign.Tx != nil {
+		v.Destinations = req.KeySign.Tx.Destinations
+	}
+	return v
 }

@@ -77,7 +77,7 @@ tests:
 	}
 	var out bytes.Buffer
 	testsPath := filepath.Join(dir, "tests.yaml")
-	passed, failed, err := RunTests(p, testsPath, &out)
+	passed, failed, err := RunTestsVerifying(p, testsPath, &out, assumedVerification)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,6 +30,12 @@ type Request struct {
 	// Raw is package_data exactly as received, for hashing and recording.
 	Raw []byte
 
+	// Verification is what tssgate established from the unsigned
+	// transaction bytes of a KEYSIGN. Decode leaves it nil; the server sets
+	// it before deciding. nil means no verification ran, which policy
+	// treats as unverified.
+	Verification *Verification
+
 	// The normalized view: exactly one is set for a non-PING request.
 	KeyGen       *KeyGen
 	KeySign      *KeySign
@@ -136,4 +142,34 @@ type Transaction struct {
 type Destination struct {
 	Address string          // chain address, or "" for a wallet destination
 	Amount  decimal.Decimal // token units
+}
+
+// Verification is the outcome of checking a KEYSIGN's unsigned transaction
+// against its msg_hash_list and its description. Verified is true only when
+// the bytes decoded, every msg_hash_list entry is produced by them, and the
+// description (destination, amount, token, chain) agrees with them; the
+// facts are filled in as far as decoding got, whatever the outcome.
+type Verification struct {
+	Verified bool
+	// Reason says why the transaction is not verified, naming the field
+	// that disagreed; "" when Verified.
+	Reason string
+	// Chain is the decoder family: "evm", "tron" or "solana".
+	Chain string
+	// TxType is "legacy", "eip2930", "eip1559", "tron", "solana"...
+	TxType string
+	// Method classifies the transaction: "native_transfer",
+	// "token_transfer", "token_transfer_from", "approve", "contract_call",
+	// "system_transfer", "spl_transfer", "spl_transfer_checked", "other"...
+	Method string
+	// Selector is the 4-byte selector of a contract call, lower-case hex.
+	Selector string
+	// TokenContract is the token contract or SPL mint; "" for a native coin.
+	TokenContract string
+	// Destinations are the recipients the bytes pay, amounts in token units.
+	Destinations []Destination
+	// Nonce is the EVM nonce; nil when the chain has none.
+	Nonce *uint64
+	// ChainID is the EVM chain id in decimal; "" when none.
+	ChainID string
 }

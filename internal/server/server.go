@@ -56,6 +56,11 @@ type Config struct {
 	Signer *token.Signer
 	// Decider decides decoded requests; nil means policy.Default.
 	Decider policy.Decider
+	// VerifyTx checks a KEYSIGN's unsigned transaction against its
+	// msg_hash_list and description; its result goes to the Decider on
+	// Request.Verification. nil means no verification, which a policy
+	// treats as unverified (and so, by default, rejects).
+	VerifyTx func(*protocol.Request) *protocol.Verification
 	// Logger receives one line per decision; nil means slog.Default().
 	Logger *slog.Logger
 	// ServiceName is reported by GET /ping.
@@ -233,6 +238,12 @@ func (s *Server) evaluate(w http.ResponseWriter, r *http.Request, o *outcome) {
 	req.NodeKey = verified.KeyName
 	o.requestID = req.ID
 	o.reqType = req.Type.String()
+	if req.Type == protocol.TypeKeySign && s.cfg.VerifyTx != nil {
+		req.Verification = s.cfg.VerifyTx(req)
+		if v := req.Verification; v != nil && !v.Verified {
+			s.log.Info("transaction not verified", slog.String("request_id", req.ID), slog.String("reason", v.Reason))
+		}
+	}
 
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.DecideTimeout)
 	defer cancel()

@@ -630,3 +630,47 @@ func TestShadowOutcomesLogged(t *testing.T) {
 		t.Fatalf("decision line lacks the shadow outcome:\n%s", logs)
 	}
 }
+
+// KEYSIGN requests are verified before the decision, the decider sees the
+// result, other types are not verified, and a verifier that panics fails
+// closed.
+func TestVerifyTxBeforeDeciding(t *testing.T) {
+	var verifiedTypes []protocol.RequestType
+	var mu sync.Mutex
+	seen := make(chan *protocol.Verification, 4)
+	ts := newTestServer(t, func(c *Config) {
+		c.VerifyTx = func(r *protocol.Request) *protocol.Verification {
+			mu.Lock()
+			verifiedTypes = append(verifiedTypes, r.Type)
+			mu.Unlock()
+			if r.ID == "boom" {
+				panic("decoder bug")
+			}
+			return &protocol.Verification{Verified: true, Method: "native_transfer"}
+		}
+		c.Decider = deciderFunc(func(ctx context.Context, r *protocol.Request) (policy.Decision, error) {
+			seen <- r.Verification
+			return policy.Decision{Action: protocol.ActionApprove, Rule: "r"}, nil
+		})
+	})
+	_, resp := post(t, ts.URL+"/v2/check", form, formBody(goodToken(t, sampleRequest(t, protocol.V2, protocol.TypeKeySign, "k-1"))))
+	if !resp.Approves() {
+		t.Fatalf("reply %+v", resp)
+	}
+	if v := <-seen; v == nil || !v.Verified || v.Method != "native_transfer" {
+		t.Fatalf("decider saw verification %+v", v)
+	}
+	_, resp = post(t, ts.URL+"/v2/check", form, formBody(goodToken(t, sampleRequest(t, protocol.V2, protocol.TypeKeyGen, "g-1"))))
+	if v := <-seen; v != nil || !resp.Approves() {
+		t.Fatalf("KEYGEN was verified: %+v", v)
+	}
+	_, resp = post(t, ts.URL+"/v2/check", form, formBody(goodToken(t, sampleRequest(t, protocol.V2, protocol.TypeKeySign, "boom"))))
+	if resp.Status != protocol.StatusInternalError || resp.Approves() || resp.RequestID != "boom" {
+		t.Fatalf("panicking verifier: reply %+v", resp)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(verifiedTypes) != 2 || verifiedTypes[0] != protocol.TypeKeySign || verifiedTypes[1] != protocol.TypeKeySign {
+		t.Fatalf("verified types %v, want KEYSIGN twice", verifiedTypes)
+	}
+}

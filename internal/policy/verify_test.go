@@ -1,0 +1,113 @@
+package policy
+
+import (
+	"strings"
+	"testing"
+
+	"tssgate/internal/decimal"
+	"tssgate/internal/protocol"
+)
+
+// unverified returns the sample KEYSIGN with the given verification
+// outcome (nil: no verification ran).
+func withVerification(t *testing.T, v *protocol.Verification, extraPatch string) *protocol.Request {
+	t.Helper()
+	req := request(t, protocol.V2, protocol.TypeKeySign, "", extraPatch)
+	req.Verification = v
+	return req
+}
+
+func TestVerificationGate(t *testing.T) {
+	const approveAll = `
+  - name: any
+    when: request.type == "KEYSIGN"
+    action: approve
+`
+	const approveUnverified = `
+  - name: unverified-only
+    when: request.type == "KEYSIGN" && !tx.verified && tx.decoded.reason.startsWith("amount")
+    action: approve
+`
+	failed := &protocol.Verification{Reason: "amount: description says 5 ETH, transaction moves 0.0001 ETH"}
+	nonce := uint64(7)
+	good := &protocol.Verification{
+		Verified: true, Chain: "evm", TxType: "legacy", Method: "native_transfer", ChainID: "1", Nonce: &nonce,
+		Destinations: []protocol.Destination{{Address: "0x0F76F604fd7762Bd94B48CA2523F69ab9665c97f", Amount: decimal.MustParse("0.0001")}},
+	}
+	tests := []struct {
+		name       string
+		top        string
+		rules      string
+		req        func(t *testing.T) *protocol.Request
+		wantAction protocol.Action
+		wantRule   string
+		wantReason string
+	}{
+		{"no verification ran", "", approveAll, func(t *testing.T) *protocol.Request { return withVerification(t, nil, "") },
+			protocol.ActionReject, RuleVerify, "transaction not verified: no transaction verification ran"},
+		{"verification failed", "", approveAll, func(t *testing.T) *protocol.Request { return withVerification(t, failed, "") },
+			protocol.ActionReject, RuleVerify, "transaction not verified: amount: description says 5 ETH"},
+		{"explicit required", "verify: {default: required}\n", approveAll, func(t *testing.T) *protocol.Request { return withVerification(t, failed, "") },
+			protocol.ActionReject, RuleVerify, "amount"},
+		{"verified passes the gate", "", approveAll, func(t *testing.T) *protocol.Request { return withVerification(t, good, "") },
+			protocol.ActionApprove, "any", ""},
+		{"token optional: rules decide and see tx.verified false", "verify: {tokens: {eth: optional}}\n", approveUnverified,
+			func(t *testing.T) *protocol.Request { return withVerification(t, failed, "") }, protocol.ActionApprove, "unverified-only", ""},
+		{"chain optional", "verify: {chains: {ETH: optional}}\n", approveUnverified,
+			func(t *testing.T) *protocol.Request { return withVerification(t, failed, "") }, protocol.ActionApprove, "unverified-only", ""},
+		{"token required beats chain optional", "verify: {chains: {ETH: optional}, tokens: {ETH: required}}\n", approveUnverified,
+			func(t *testing.T) *protocol.Request { return withVerification(t, failed, "") }, protocol.ActionReject, RuleVerify, "amount"},
+		{"default optional", "verify: {default: optional}\n", approveUnverified,
+			func(t *testing.T) *protocol.Request { return withVerification(t, failed, "") }, protocol.ActionApprove, "unverified-only", ""},
+		{"another token's optional does not apply", "verify: {tokens: {BTC: optional}}\n", approveUnverified,
+			func(t *testing.T) *protocol.Request { return withVerification(t, failed, "") }, protocol.ActionReject, RuleVerify, "amount"},
+		{"other types are not gated", "", `
+  - name: keygen
+    when: request.type == "KEYGEN"
+    action: approve
+`, func(t *testing.T) *protocol.Request { return request(t, protocol.V2, protocol.TypeKeyGen, "", "") }, protocol.ActionApprove, "keygen", ""},
+		{"decoded facts and bytes-derived destinations", "", `
+  - name: facts
+    when: >
+      tx.verified && tx.decoded.chain == "evm" && tx.decoded.tx_type == "legacy" &&
+      tx.decoded.method == "native_transfer" && tx.decoded.chain_id == "1" && tx.decoded.nonce == 7 &&
+      tx.decoded.destinations[0].address == "0x0f76f604fd7762bd94b48ca2523f69ab9665c97f" &&
+      tx.destinations[0].address == "0x0f76f604fd7762bd94b48ca2523f69ab9665c97f" &&
+      tx.amount == decimal("0.0001") && tx.decoded.reason == ""
+    action: approve
+`, func(t *testing.T) *protocol.Request { return withVerification(t, good, "") }, protocol.ActionApprove, "facts", ""},
+		{"unverified: decoded is empty and nonce is -1", "verify: {default: optional}\n", `
+  - name: empty
+    when: tx.decoded.chain == "" && tx.decoded.nonce == -1 && size(tx.decoded.destinations) == 0
+    action: approve
+`, func(t *testing.T) *protocol.Request { return withVerification(t, nil, "") }, protocol.ActionApprove, "empty", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := mustParse(t, "version: 1\n"+tc.top+"rules:\n"+tc.rules, "")
+			d := decide(t, p, tc.req(t))
+			if d.Action != tc.wantAction || d.Rule != tc.wantRule || !strings.Contains(d.Reason, tc.wantReason) {
+				t.Fatalf("got %s by %q (%q), want %s by %q (~%q)", d.Action, d.Rule, d.Reason, tc.wantAction, tc.wantRule, tc.wantReason)
+			}
+		})
+	}
+}
+
+func TestVerifySectionErrors(t *testing.T) {
+	tests := []struct{ name, top, want string }{
+		{"bad default", "verify: {default: maybe}\n", "test.yaml:2: verify.default: must be required or optional"},
+		{"bad token mode", "verify:\n  tokens: {ETH: yes}\n", "test.yaml:3: verify.tokens.ETH: must be required or optional"},
+		{"unknown key", "verify:\n  tokenz: {}\n", "test.yaml:3: verify: tokenz: unknown key"},
+		{"not a mapping", "verify: required\n", "test.yaml:2: verify: must be a mapping"},
+		{"tokens not a mapping", "verify:\n  tokens: [ETH]\n", "test.yaml:3: verify.tokens: must be a mapping"},
+		{"duplicate token", "verify:\n  tokens: {ETH: optional, eth: required}\n", "verify.tokens.eth: duplicate key"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			msg := parseErr(t, "version: 1\n"+tc.top+"rules: []\n", "")
+			if !strings.Contains(msg, tc.want) {
+				t.Fatalf("error %q, want %q", msg, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,187 @@
+package txverify
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"math/big"
+	"strings"
+	"testing"
+)
+
+// A protobuf encoder for the tests, from the wire-format specification.
+
+func pbUvarint(v uint64) []byte {
+	var out []byte
+	for v >= 0x80 {
+		out = append(out, byte(v)|0x80)
+		v >>= 7
+	}
+	return append(out, byte(v))
+}
+
+func pbTag(num uint64, wire int) []byte { return pbUvarint(num<<3 | uint64(wire)) }
+
+func pbV(num uint64, v uint64) []byte { return append(pbTag(num, pbVarint), pbUvarint(v)...) }
+
+func pbB(num uint64, b []byte) []byte {
+	return append(append(pbTag(num, pbBytes), pbUvarint(uint64(len(b)))...), b...)
+}
+
+func cat(parts ...[]byte) []byte {
+	var out []byte
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+func tronAddrBytes(t testing.TB, s string) []byte {
+	t.Helper()
+	a, ok := parseTronAddress(s)
+	if !ok {
+		t.Fatalf("bad TRON address %s", s)
+	}
+	return a[:]
+}
+
+const (
+	tronOwner = "TVpZV9L9v3HzcUiXkws2DWbiAomFQhXSzU"
+	tronTo    = "TEDv9wo5epcVi7pW3rEZUa7wbtPuAKZCer"
+	tronUSDT  = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"
+)
+
+// tronRaw builds Transaction.raw around one contract.
+func tronRaw(contractType uint64, typeName string, param []byte, extra ...[]byte) []byte {
+	anyMsg := cat(pbB(1, []byte(tronTypeURLPrefix+typeName)), pbB(2, param))
+	contract := cat(pbV(1, contractType), pbB(2, anyMsg))
+	return cat(pbB(1, []byte{0x4e, 0x6e}), pbB(4, make([]byte, 8)), pbV(8, 1_700_000_000_000), pbB(11, contract), pbV(14, 1_699_999_000_000), cat(extra...))
+}
+
+func tronTransfer(t testing.TB, to string, sun uint64) []byte {
+	return tronRaw(1, "TransferContract", cat(pbB(1, tronAddrBytes(t, tronOwner)), pbB(2, tronAddrBytes(t, to)), pbV(3, sun)))
+}
+
+func tronTrigger(t testing.TB, contract string, callValue uint64, data []byte, extra ...[]byte) []byte {
+	param := cat(pbB(1, tronAddrBytes(t, tronOwner)), pbB(2, tronAddrBytes(t, contract)))
+	if callValue != 0 {
+		param = append(param, pbV(3, callValue)...)
+	}
+	param = append(param, pbB(4, data)...)
+	return tronRaw(31, "TriggerSmartContract", cat(param, cat(extra...)), pbV(18, 100_000_000))
+}
+
+func tronDesc(raw []byte, d desc) desc {
+	h := sha256.Sum256(raw)
+	d.rawTx, d.msgHashes = hex.EncodeToString(raw), []string{hex.EncodeToString(h[:])}
+	if d.chainID == "" {
+		d.chainID = "TRON"
+	}
+	return d
+}
+
+func TestTRONGenerated(t *testing.T) {
+	toABI := func(s string) []byte { return tronAddrBytes(t, s)[1:] }
+	transfer := erc20("a9059cbb", toABI(tronTo), big.NewInt(2_500_000).Bytes())
+	tests := []struct {
+		name   string
+		raw    []byte
+		d      desc
+		field  string
+		reason string
+		method string
+	}{
+		{name: "TRX transfer", raw: tronTransfer(t, tronTo, 1_000_001), d: desc{tokenID: "TRON", address: tronTo, amount: "1.000001"}, method: "native_transfer"},
+		{name: "USDT transfer", raw: tronTrigger(t, tronUSDT, 0, transfer), d: desc{tokenID: "TRON_USDT", address: tronTo, amount: "2.5"}, method: "token_transfer"},
+		{name: "USDT transferFrom", raw: tronTrigger(t, tronUSDT, 0, erc20("23b872dd", toABI(tronOwner), toABI(tronTo), big.NewInt(1).Bytes())),
+			d: desc{tokenID: "TRON_USDT", address: tronTo, amount: "0.000001"}, method: "token_transfer_from"},
+		{name: "USDT approve described as transfer", raw: tronTrigger(t, tronUSDT, 0, erc20("095ea7b3", toABI(tronTo), big.NewInt(1).Bytes())),
+			d: desc{tokenID: "TRON_USDT", address: tronTo, amount: "0.000001"}, field: "method", reason: "approve"},
+		{name: "contract call", raw: tronTrigger(t, tronUSDT, 5, []byte{1, 2, 3, 4, 5}),
+			d: desc{tokenID: "TRON", destType: "TRON_Contract", address: tronUSDT, amount: "0.000005", calldata: "0102030405"}, method: "contract_call"},
+		{name: "contract call, calldata differs", raw: tronTrigger(t, tronUSDT, 0, []byte{1, 2, 3, 4, 5}),
+			d: desc{tokenID: "TRON", destType: "TRON_Contract", address: tronUSDT, amount: "0", calldata: "01020304"}, field: "calldata"},
+		{name: "contract call described, transfer signed", raw: tronTransfer(t, tronTo, 1),
+			d: desc{tokenID: "TRON", destType: "TRON_Contract", address: tronTo, amount: "0.000001"}, field: "method"},
+		{name: "USDT transfer also sending TRX", raw: tronTrigger(t, tronUSDT, 1, transfer), d: desc{tokenID: "TRON_USDT", address: tronTo, amount: "2.5"}, field: "value"},
+		{name: "USDT transfer with TRC-10 attached", raw: tronTrigger(t, tronUSDT, 0, transfer, pbV(5, 9), pbV(6, 1000001)),
+			d: desc{tokenID: "TRON_USDT", address: tronTo, amount: "2.5"}, field: "value", reason: "TRC-10"},
+		{name: "transfer on a look-alike contract", raw: tronTrigger(t, tronTo, 0, transfer), d: desc{tokenID: "TRON_USDT", address: tronTo, amount: "2.5"}, field: "token", reason: tronTo},
+		{name: "hex address in description", raw: tronTransfer(t, tronTo, 1), d: desc{tokenID: "TRON", address: hex.EncodeToString(tronAddrBytes(t, tronTo)), amount: "0.000001"}, field: "destination"},
+		{name: "wrong chain_id", raw: tronTransfer(t, tronTo, 1), d: desc{tokenID: "TRON", chainID: "ETH", address: tronTo, amount: "0.000001"}, field: "chain_id"},
+		{name: "unsupported contract type", raw: tronRaw(2, "TransferAssetContract", cat(pbB(1, []byte("1000001")), pbB(2, tronAddrBytes(t, tronOwner)), pbB(3, tronAddrBytes(t, tronTo)), pbV(4, 5))),
+			d: desc{tokenID: "TRON", address: tronTo, amount: "0.000005"}, field: "method", reason: "contract type 2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := DefaultRegistry().Verify(v2Request(t, tronDesc(tt.raw, tt.d)))
+			if tt.field != "" {
+				wantFailure(t, res, tt.field, tt.reason)
+				return
+			}
+			wantVerified(t, res)
+			if res.Facts.Method != tt.method || res.Facts.From != tronOwner {
+				t.Errorf("method %q from %q, want %q %q", res.Facts.Method, res.Facts.From, tt.method, tronOwner)
+			}
+		})
+	}
+}
+
+func TestDecodeTRONRefuses(t *testing.T) {
+	owner, to := tronAddrBytes(t, tronOwner), tronAddrBytes(t, tronTo)
+	param := cat(pbB(1, owner), pbB(2, to), pbV(3, 5))
+	anyMsg := cat(pbB(1, []byte(tronTypeURLPrefix+"TransferContract")), pbB(2, param))
+	contract := cat(pbV(1, 1), pbB(2, anyMsg))
+	// tc is a raw_data holding one type-1 contract with type_url and param.
+	tc := func(url string, p []byte) []byte {
+		return pbB(11, cat(pbV(1, 1), pbB(2, cat(pbB(1, []byte(tronTypeURLPrefix+url)), pbB(2, p)))))
+	}
+	tests := []struct {
+		name   string
+		raw    []byte
+		reason string
+	}{
+		{"empty", nil, "empty"},
+		{"no contract", cat(pbB(1, []byte{1, 2}), pbV(8, 5)), "0 contracts"},
+		{"two contracts", cat(pbB(11, contract), pbB(11, contract)), "2 contracts"},
+		{"unknown raw field", cat(pbB(11, contract), pbV(99, 1)), "unexpected field 99"},
+		{"auths present", cat(pbB(11, contract), pbB(9, []byte{})), "unexpected field 9"},
+		{"repeated expiration", cat(pbV(8, 1), pbB(11, contract), pbV(8, 2)), "occurs more than once"},
+		{"wrong wire type", cat(pbB(8, []byte{1}), pbB(11, contract)), "wire type"},
+		{"group wire type", cat(pbTag(11, 3)), "wire type 3"},
+		{"type_url mismatch", tc("TriggerSmartContract", param), "type_url"},
+		{"short owner", tc("TransferContract", cat(pbB(1, owner[:20]), pbB(2, to), pbV(3, 5))), "owner_address"},
+		{"zero amount", tc("TransferContract", cat(pbB(1, owner), pbB(2, to))), "amount is zero"},
+		{"negative amount", tc("TransferContract", cat(pbB(1, owner), pbB(2, to), pbV(3, 1<<63))), "negative"},
+		{"unknown transfer field", tc("TransferContract", cat(param, pbV(4, 1))), "unexpected field 4"},
+		{"negative fee_limit", cat(pbB(11, contract), pbV(18, 1<<63)), "fee_limit is negative"},
+		{"truncated", cat(pbB(11, contract))[:20], "truncated"},
+		{"overlong varint", cat(pbTag(8, 0), []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}), "overflows"},
+		{"field number 0", []byte{0x00, 0x01}, "field number 0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := decodeTRON(tt.raw)
+			if err == nil {
+				t.Fatal("decoded, want an error")
+			}
+			if !strings.Contains(err.Error(), tt.reason) {
+				t.Errorf("error %q does not mention %q", err, tt.reason)
+			}
+		})
+	}
+}
+
+func TestTRONFacts(t *testing.T) {
+	raw := tronTrigger(t, tronUSDT, 0, erc20("095ea7b3", tronAddrBytes(t, tronTo)[1:], big.NewInt(77).Bytes()))
+	tx, err := decodeTRON(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := tx.facts(DefaultRegistry())
+	if f.Method != "approve" || f.Spender != tronTo || f.Allowance.Int64() != 77 || f.TokenContract != tronUSDT || f.MaxFee.Int64() != 100_000_000 {
+		t.Errorf("facts %+v", f)
+	}
+	if h := sha256.Sum256(raw); f.Hashes[0] != hex.EncodeToString(h[:]) {
+		t.Errorf("hash %s", f.Hashes[0])
+	}
+}

@@ -1,0 +1,461 @@
+// Package txverify checks what a KEYSIGN really signs. Cobo describes the
+// transaction (token_id, destination, amount); the TSS Node signs the
+// entries of msg_hash_list. This package decodes the unsigned transaction
+// Cobo sends beside the description (v2 raw_tx_info.unsigned_raw_tx, v1
+// raw_tx), recomputes what the chain signs, requires every msg_hash_list
+// entry to be among those values, derives the facts of the transaction from
+// its bytes, and compares them with the description (PROTOCOL.md 4.4, 4.5,
+// 8.3, 9 items 8 and 9).
+//
+// Supported: EVM chains (legacy EIP-155, EIP-2930, EIP-1559; native
+// transfers, ERC-20 transfer/transferFrom/approve, other contract calls),
+// TRON (TransferContract, TriggerSmartContract with TRC-20), and Solana
+// (legacy and v0 messages; System transfer, SPL Token and Token-2022
+// Transfer/TransferChecked, associated token account creation; ComputeBudget
+// and Memo instructions are ignored). A Registry maps Cobo token_id values
+// to a chain and token facts; users extend it.
+//
+// Bitcoin and other UTXO chains are not supported: the sources in
+// PROTOCOL.md do not establish what Cobo sends as their unsigned_raw_tx
+// (PSBT or otherwise) or how msg_hash_list relates to it, and verifying a
+// guessed format would be worse than not verifying.
+//
+// Trust and failure model: everything in the request is untrusted. Verify
+// never panics (a recovered panic is a failure), and every failure, from
+// malformed hex to an amount that differs by one base unit, is a Result with
+// Verified false and a Reason naming the field. Decoders are strict: they
+// accept only canonical encodings (RLP, compact-u16, base64) and refuse
+// unknown protobuf fields, signed transactions, trailing bytes, and
+// instructions whose effect they cannot establish. Facts may be present on
+// a failed Result (the bytes decoded but disagreed); callers must only act
+// on Facts when Verified is true.
+//
+// It imports the standard library and tssgate/internal/protocol and
+// tssgate/internal/decimal; Keccak-256, RLP, base58 and the protobuf reader
+// are written here.
+package txverify
+
+import (
+	"encoding/hex"
+	"fmt"
+	"math/big"
+	"strings"
+
+	"tssgate/internal/decimal"
+	"tssgate/internal/protocol"
+)
+
+// Result is what verification established about one KEYSIGN.
+type Result struct {
+	// Verified is true only when the unsigned transaction decoded, every
+	// msg_hash_list entry is produced by it, and Cobo's description (token,
+	// chain, destination, amount, and calldata for contract calls) agrees
+	// with its bytes.
+	Verified bool
+
+	// Field names what failed when Verified is false: "request",
+	// "token_id", "chain_id", "destination_type", "unsigned_raw_tx",
+	// "msg_hash_list", "token", "method", "destination", "amount", "value",
+	// "calldata", "instruction" or "internal". Empty when verified.
+	Field string
+
+	// Reason says why verification failed, starting with Field, e.g.
+	// "destination: description says 0xabc..., transaction pays 0xdef...".
+	// Empty when Verified is true.
+	Reason string
+
+	// Facts are the decoded transaction, or nil when nothing decoded.
+	// They are set on some failures too; trust them only when Verified.
+	Facts *Facts
+}
+
+// Facts are what the unsigned transaction's bytes say.
+type Facts struct {
+	Chain  string // ChainEVM, ChainTRON or ChainSolana
+	TxType string // "legacy", "eip2930", "eip1559", "tron" or "solana" / "solana_v0"
+
+	// Method classifies the transaction: "native_transfer",
+	// "token_transfer" (ERC-20/TRC-20 transfer), "token_transfer_from",
+	// "approve", "contract_call", "contract_creation" (EVM), "contract_type_<n>"
+	// (an unsupported TRON contract), "system_transfer", "spl_transfer",
+	// "spl_transfer_checked" (Solana), "multiple_transfers" (Solana, more
+	// than one transfer instruction), "none" (Solana, nothing but ignored
+	// instructions) or "other" (Solana, an instruction this package does
+	// not interpret).
+	Method string
+
+	// Selector is the 4-byte function selector of an EVM or TRON contract
+	// call, lower-case hex without 0x; "" when there is no calldata or it is
+	// shorter than 4 bytes.
+	Selector string
+
+	// Data is the EVM or TRON calldata, lower-case hex without 0x.
+	Data string
+
+	// TokenContract is the ERC-20/TRC-20 contract of a token_transfer,
+	// token_transfer_from or approve, or the SPL mint of a Solana token
+	// transfer when the bytes establish it (TransferChecked names it; for a
+	// plain Transfer it is set once the destination proves to be the
+	// associated token account for the registry's mint). "" otherwise.
+	TokenContract string
+
+	// Destinations are the recipients the bytes pay. Addresses are
+	// lower-case 0x hex (EVM), base58check T... (TRON) or base58 (Solana).
+	// For a contract call (and approve) the destination is the called
+	// contract with the native value sent to it. For an SPL transfer,
+	// Address is the owner wallet when the description named one whose
+	// associated token account is the credited account, and otherwise the
+	// credited token account itself; TokenAccount always holds the latter.
+	Destinations []Destination
+
+	// From is the sender when the bytes name one: the TRON owner_address,
+	// the Solana transfer's source (System) or authority (SPL). Unsigned
+	// EVM transactions do not name their sender.
+	From string
+
+	// TokenFrom is the account a token_transfer_from takes tokens from.
+	TokenFrom string
+
+	// Spender and Allowance describe an approve: who may spend, and how many
+	// base units (2^256-1 is the usual "unlimited").
+	Spender   string
+	Allowance *big.Int
+
+	Nonce   *uint64  // EVM nonce
+	ChainID *big.Int // EVM chain id (EIP-155 or the typed transaction's)
+
+	GasLimit             *uint64  // EVM gas limit
+	GasPrice             *big.Int // EVM legacy and EIP-2930 gas price, wei
+	MaxFeePerGas         *big.Int // EIP-1559, wei
+	MaxPriorityFeePerGas *big.Int // EIP-1559, wei
+	ComputeUnitLimit     *uint32  // Solana SetComputeUnitLimit
+	ComputeUnitPrice     *uint64  // Solana SetComputeUnitPrice, micro-lamports per unit
+
+	// MaxFee bounds the network fee the transaction can spend, in the
+	// native coin's base units: EVM gas limit x (max fee per) gas price;
+	// TRON fee_limit (which bounds energy fees only; nil for a plain TRX
+	// transfer); Solana 5000 lamports per signature plus the priority fee
+	// at the compute unit limit (or the default limit when none is set).
+	MaxFee *big.Int
+
+	// Programs are the Solana program IDs the message invokes, in order,
+	// including ignored ones.
+	Programs []string
+
+	// Hashes are what the chain signs, lower-case hex without 0x: the
+	// Keccak-256 (EVM) or SHA-256 (TRON) hash, or the serialized message
+	// itself (Solana, EdDSA).
+	Hashes []string
+}
+
+// Destination is one recipient decoded from the bytes.
+type Destination struct {
+	Address      string          // recipient (see Facts.Destinations)
+	TokenAccount string          // Solana SPL: the credited token account; "" elsewhere
+	BaseUnits    *big.Int        // amount in the asset's smallest unit
+	Amount       decimal.Decimal // BaseUnits in token units, when AmountKnown
+	AmountKnown  bool            // the asset's decimals are known (native coin, or a registry contract)
+}
+
+// failure is a verification failure: the field and the full reason.
+type failure struct {
+	field, reason string
+}
+
+func fail(field, format string, args ...any) *failure {
+	return &failure{field: field, reason: field + ": " + fmt.Sprintf(format, args...)}
+}
+
+func (f *failure) result(facts *Facts) Result {
+	return Result{Field: f.field, Reason: f.reason, Facts: facts}
+}
+
+// maxRawTxHex bounds unsigned_raw_tx (hex characters). The largest
+// transactions any supported chain accepts are far smaller (EVM pools cap a
+// transaction at 128 KiB, Solana at 1232 bytes).
+const maxRawTxHex = 1 << 20
+
+// claim is Cobo's description of a KEYSIGN, version-independent.
+type claim struct {
+	tokenID   string
+	chainID   string
+	destType  string
+	dests     []protocol.Destination
+	calldata  string // EVM_Contract / TRON_Contract calldata, as sent
+	rawTxs    []string
+	msgHashes []string
+}
+
+// Verify checks one KEYSIGN request against r. Other request types, a
+// KEYSIGN without a transaction description, a token_id r does not know
+// ("token_id: unsupported token_id X"), and every disagreement between the
+// description, msg_hash_list and the unsigned bytes give Verified false
+// with a Reason. It never panics and returns no error: a nil request or
+// registry is a failure too.
+func (r *Registry) Verify(req *protocol.Request) (res Result) {
+	defer func() {
+		if p := recover(); p != nil {
+			res = fail("internal", "verifier failed: %v", p).result(nil)
+		}
+	}()
+	if r == nil {
+		return fail("internal", "no token registry").result(nil)
+	}
+	c, f := claimOf(req)
+	if f != nil {
+		return f.result(nil)
+	}
+	return r.verify(c)
+}
+
+// claimOf reads the description and hashes from a decoded request.
+func claimOf(req *protocol.Request) (*claim, *failure) {
+	switch {
+	case req == nil:
+		return nil, fail("request", "no request")
+	case req.Type != protocol.TypeKeySign || req.KeySign == nil:
+		return nil, fail("request", "%s is not a KEYSIGN", req.Type)
+	case req.KeySign.Tx == nil:
+		return nil, fail("request", "KEYSIGN carries no transaction description (extra_info.transaction)")
+	}
+	tx := req.KeySign.Tx
+	c := &claim{
+		tokenID:   tx.TokenID,
+		chainID:   tx.ChainID,
+		destType:  tx.DestinationType,
+		dests:     tx.Destinations,
+		rawTxs:    tx.UnsignedRawTxs,
+		msgHashes: req.KeySign.MsgHashes,
+	}
+	switch w := req.Wire.(type) {
+	case *protocol.V2KeySign:
+		if w.Extra.Transaction != nil {
+			c.calldata = w.Extra.Transaction.Destination.Calldata
+		}
+	case *protocol.V1KeySign:
+		// The normalized model drops empty raw_tx entries; an empty one is
+		// still a malformed request, not something to skip.
+		for i, rt := range w.Extra.RawTx {
+			if rt.RawTx == "" {
+				return nil, fail("unsigned_raw_tx", "raw_tx[%d].raw_tx is empty", i)
+			}
+		}
+	}
+	return c, nil
+}
+
+func (r *Registry) verify(c *claim) Result {
+	if c.tokenID == "" {
+		return fail("token_id", "description has no token_id").result(nil)
+	}
+	tok, ok := r.Lookup(c.tokenID)
+	if !ok {
+		return fail("token_id", "unsupported token_id %s", short(c.tokenID)).result(nil)
+	}
+	if tok.ChainID != "" && c.chainID != "" && !strings.EqualFold(tok.ChainID, c.chainID) {
+		return fail("chain_id", "description says chain_id %s, token_id %s is on %s", short(c.chainID), tok.TokenID, tok.ChainID).result(nil)
+	}
+	switch len(c.rawTxs) {
+	case 0:
+		return fail("unsigned_raw_tx", "description carries no unsigned transaction").result(nil)
+	case 1:
+	default:
+		return fail("unsigned_raw_tx", "description carries %d unsigned transactions; one per KEYSIGN is supported", len(c.rawTxs)).result(nil)
+	}
+	raw, err := decodeHex(c.rawTxs[0])
+	if err != nil {
+		return fail("unsigned_raw_tx", "%v", err).result(nil)
+	}
+	var (
+		facts *Facts
+		check func() *failure
+	)
+	switch tok.Chain {
+	case ChainEVM:
+		t, err := decodeEVM(raw)
+		if err != nil {
+			return fail("unsigned_raw_tx", "not a valid unsigned EVM transaction: %v", err).result(nil)
+		}
+		facts = t.facts(r)
+		check = func() *failure { return compareEVM(c, tok, t, facts) }
+	case ChainTRON:
+		t, err := decodeTRON(raw)
+		if err != nil {
+			return fail("unsigned_raw_tx", "not a valid TRON transaction: %v", err).result(nil)
+		}
+		facts = t.facts(r)
+		check = func() *failure { return compareTRON(c, tok, t, facts) }
+	case ChainSolana:
+		t, err := decodeSolana(raw)
+		if err != nil {
+			return fail("unsigned_raw_tx", "not a valid Solana transaction: %v", err).result(nil)
+		}
+		facts = t.facts(r)
+		check = func() *failure { return compareSolana(c, tok, t, facts) }
+	default: // unreachable: the registry validates chains
+		return fail("token_id", "token_id %s has unknown chain %q", tok.TokenID, tok.Chain).result(nil)
+	}
+	if f := checkHashes(c.msgHashes, facts.Hashes); f != nil {
+		return f.result(facts)
+	}
+	if f := check(); f != nil {
+		return f.result(facts)
+	}
+	return Result{Verified: true, Facts: facts}
+}
+
+// checkHashes requires a non-empty msg_hash_list whose every entry, with
+// 0x and case normalized, is one of computed.
+func checkHashes(msgHashes, computed []string) *failure {
+	if len(msgHashes) == 0 {
+		return fail("msg_hash_list", "is empty")
+	}
+	for i, h := range msgHashes {
+		n := normHex(h)
+		found := false
+		for _, c := range computed {
+			if n == c {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return fail("msg_hash_list", "entry %d (%s) is not produced by the transaction, which signs %s", i, shortHex(h), shortHex(strings.Join(computed, ", ")))
+		}
+	}
+	return nil
+}
+
+// decodeHex reads hex with an optional 0x or 0X prefix. Unlike Cobo's
+// template, which silently yields empty or partial bytes, empty, odd-length
+// or non-hex input is an error.
+func decodeHex(s string) ([]byte, error) {
+	if len(s) > maxRawTxHex {
+		return nil, fmt.Errorf("%d hex characters, more than %d", len(s), maxRawTxHex)
+	}
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "0x"), "0X")
+	if s == "" {
+		return nil, fmt.Errorf("empty")
+	}
+	if len(s)%2 != 0 {
+		return nil, fmt.Errorf("odd number of hex digits (%d)", len(s))
+	}
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("invalid hex: %v", err)
+	}
+	return b, nil
+}
+
+// normHex strips a 0x or 0X prefix and lower-cases.
+func normHex(s string) string {
+	if strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X") {
+		s = s[2:]
+	}
+	return strings.ToLower(s)
+}
+
+// short truncates s for a reason: descriptions and hashes are attacker
+// sized, replies and logs should not be.
+func short(s string) string {
+	const limit = 90
+	if len(s) <= limit {
+		return s
+	}
+	return s[:limit] + "..."
+}
+
+// shortHex truncates a long hex string (a Solana message) keeping both
+// ends, where two near-identical values differ.
+func shortHex(s string) string {
+	const head, tail = 48, 24
+	if len(s) <= head+tail+3 {
+		return s
+	}
+	return fmt.Sprintf("%s...%s (%d chars)", s[:head], s[len(s)-tail:], len(s))
+}
+
+// destination builds a Destination, scaling units when decimals are known.
+func destination(addr string, units *big.Int, decimals int32, known bool) Destination {
+	d := Destination{Address: addr, BaseUnits: new(big.Int).Set(units), AmountKnown: known}
+	if known {
+		d.Amount = decimal.FromBaseUnits(units, decimals)
+	}
+	return d
+}
+
+// oneDestination returns the description's single address destination,
+// for destination types that name one (Address, EVM_Contract,
+// TRON_Contract). Wallet destinations and multi-output descriptions fail.
+func oneDestination(c *claim, chainName string) (protocol.Destination, *failure) {
+	switch len(c.dests) {
+	case 0:
+		return protocol.Destination{}, fail("destination", "description has no destination")
+	case 1:
+	default:
+		return protocol.Destination{}, fail("destination", "description lists %d outputs; a %s transaction pays one", len(c.dests), chainName)
+	}
+	d := c.dests[0]
+	if d.Address == "" {
+		return d, fail("destination", "description names a Cobo wallet (%s), not an address; the address the transaction pays cannot be checked against it", c.destType)
+	}
+	return d, nil
+}
+
+// checkAmount compares the description's token-unit amount with base units
+// from the bytes at decimals.
+func checkAmount(field string, desc decimal.Decimal, units *big.Int, decimals int32, unit string) *failure {
+	if desc.Cmp(decimal.FromBaseUnits(units, decimals)) == 0 {
+		return nil
+	}
+	return fail(field, "description says %s %s, transaction moves %s %s (%s base units)", desc, unit, decimal.FromBaseUnits(units, decimals), unit, units)
+}
+
+// unsupportedDestinationType is the failure for destination types no
+// chain here verifies.
+func unsupportedDestinationType(c *claim) *failure {
+	switch c.destType {
+	case "CustodialWallet", "ExchangeWallet":
+		return fail("destination", "description names a Cobo wallet (%s), not an address; the address the transaction pays cannot be checked against it", c.destType)
+	case "":
+		return fail("destination_type", "description has no destination_type")
+	}
+	return fail("destination_type", "%s descriptions cannot be verified for this chain", short(c.destType))
+}
+
+// Verification converts r into the neutral form the server attaches to the
+// request for policy (protocol imports no chain code). Facts are carried as
+// far as decoding got; decoded destinations are included only when every
+// amount is known in token units, so that no rule ever reads an unknown
+// amount as zero.
+func (r Result) Verification() *protocol.Verification {
+	v := &protocol.Verification{Verified: r.Verified, Reason: r.Reason}
+	f := r.Facts
+	if f == nil {
+		return v
+	}
+	v.Chain, v.TxType, v.Method, v.Selector, v.TokenContract = f.Chain, f.TxType, f.Method, f.Selector, f.TokenContract
+	if f.Nonce != nil {
+		n := *f.Nonce
+		v.Nonce = &n
+	}
+	if f.ChainID != nil {
+		v.ChainID = f.ChainID.String()
+	}
+	dests := make([]protocol.Destination, 0, len(f.Destinations))
+	for _, d := range f.Destinations {
+		if !d.AmountKnown {
+			dests = nil
+			break
+		}
+		dests = append(dests, protocol.Destination{Address: d.Address, Amount: d.Amount})
+	}
+	v.Destinations = dests
+	if r.Verified && len(v.Destinations) != len(f.Destinations) {
+		// A verified transaction whose amounts are not all known cannot
+		// happen (verification compares amounts); refuse it all the same.
+		v.Verified = false
+		v.Reason = "internal: verified transaction with an unknown amount"
+	}
+	return v
+}
