@@ -15,11 +15,12 @@ import (
 	"tssgate/internal/policy"
 	"tssgate/internal/protocol"
 	"tssgate/internal/token"
+	"tssgate/internal/txverify"
 )
 
 // benchServer returns a Server with the Cobo test keys and a discarding
 // logger, and a ready form body for req.
-func benchServer(b *testing.B, req any, d policy.Decider) (*Server, string) {
+func benchServer(b *testing.B, req any, d policy.Decider, verify func(*protocol.Request) *protocol.Verification) (*Server, string) {
 	b.Helper()
 	loadKeys(b)
 	keys, err := token.NewKeySet(token.NamedKey{Name: "node-a", Key: nodePub})
@@ -30,6 +31,7 @@ func benchServer(b *testing.B, req any, d policy.Decider) (*Server, string) {
 		Verifier: &token.Verifier{Keys: keys},
 		Signer:   &token.Signer{Key: serverPriv},
 		Decider:  d,
+		VerifyTx: verify,
 		Logger:   slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	})
 	if err != nil {
@@ -52,18 +54,22 @@ func BenchmarkCheckPath(b *testing.B) {
 		b.Fatal(err)
 	}
 	keysign := protocol.NewCallbackRequest("k-1", protocol.TypeKeySign, detail, extra)
+	reg := txverify.DefaultRegistry()
+	verify := func(r *protocol.Request) *protocol.Verification { return reg.Verify(r).Verification() }
 	cases := []struct {
 		name    string
 		req     any
 		decider policy.Decider
+		verify  func(*protocol.Request) *protocol.Verification
 	}{
-		{"ping", map[string]any{"request_id": "p-1", "request_type": 0}, nil},
-		{"v2-keysign", keysign, nil},
-		{"v2-keysign-payouts-policy", keysign, payouts},
+		{"ping", map[string]any{"request_id": "p-1", "request_type": 0}, nil, nil},
+		{"v2-keysign", keysign, nil, nil},
+		{"v2-keysign-payouts-policy", keysign, payouts, nil},
+		{"v2-keysign-payouts-policy-verified", keysign, payouts, verify},
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
-			s, body := benchServer(b, tc.req, tc.decider)
+			s, body := benchServer(b, tc.req, tc.decider, tc.verify)
 			b.ReportAllocs()
 			for b.Loop() {
 				r := httptest.NewRequest(http.MethodPost, "/v2/check", strings.NewReader(body))
