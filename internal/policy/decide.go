@@ -73,6 +73,17 @@ func (p *Policy) decideAt(ctx context.Context, req *protocol.Request, now time.T
 	if err != nil {
 		return Decision{}, err
 	}
+	if d.Approves() && len(p.limits) > 0 {
+		uses, rejected, err := p.limitUses(ctx, act)
+		if err != nil {
+			return Decision{}, err
+		}
+		if rejected != nil {
+			d = *rejected
+		} else {
+			d.Limits = uses
+		}
+	}
 	d.PolicyVersion = p.version
 	d.Shadow = p.evalShadow(ctx, act)
 	return d, nil

@@ -89,6 +89,7 @@ type fileSpec struct {
 	lists         []listSpec
 	rules         []ruleSpec
 	verify        verifySpec
+	limits        []limitSpec
 }
 
 // Verification modes of the verify section.
@@ -310,7 +311,7 @@ func (p *parser) parse(data []byte) *fileSpec {
 		case "verify":
 			spec.verify = p.parseVerify(v)
 		case "limits":
-			p.addf(k.Line, "", "", "limits: limits are not supported yet; remove the section (nothing in it would be enforced)")
+			spec.limits = p.parseLimits(v)
 		}
 	})
 	if !sawVersion {

@@ -24,9 +24,10 @@ type Policy struct {
 	version       string
 	defaultAction protocol.Action
 	verify        verifySpec
-	rules         []*rule // file order
-	live          []*rule // file order, mode live
-	shadow        []*rule // file order, mode shadow
+	rules         []*rule  // file order
+	live          []*rule  // file order, mode live
+	shadow        []*rule  // file order, mode shadow
+	limits        []*limit // file order
 	lists         *objectVal
 	listSummaries []ListSummary
 	// files are the files the policy was built from (the policy file when
@@ -163,6 +164,11 @@ func compile(name string, spec *fileSpec) (*Policy, []Issue) {
 			pol.live = append(pol.live, r)
 		}
 	}
+	ruleNames := map[string]bool{}
+	for _, r := range spec.rules {
+		ruleNames[r.name] = true
+	}
+	pol.limits = compileLimits(env, spec.limits, ruleNames, sets, opts, add)
 	if len(issues) > 0 {
 		return nil, issues
 	}
@@ -292,6 +298,15 @@ type Summary struct {
 	Default protocol.Action // APPROVE or REJECT
 	Rules   []RuleSummary   // file order
 	Lists   []ListSummary   // file order
+	Limits  []LimitSummary  // file order
+}
+
+// LimitSummary describes one velocity limit.
+type LimitSummary struct {
+	Name      string
+	Window    time.Duration
+	MaxAmount string // "" when there is no amount cap
+	MaxCount  int64  // 0 when there is no count cap
 }
 
 // RuleSummary describes one rule.
@@ -321,7 +336,23 @@ func (p *Policy) Summary() Summary {
 		s.Rules = append(s.Rules, RuleSummary{Name: r.name, Line: r.line, Action: r.action, Mode: mode})
 	}
 	s.Lists = append(s.Lists, p.listSummaries...)
+	for _, l := range p.limits {
+		ls := LimitSummary{Name: l.name, Window: l.window, MaxCount: l.maxCount}
+		if l.maxAmount != nil {
+			ls.MaxAmount = l.maxAmount.String()
+		}
+		s.Limits = append(s.Limits, ls)
+	}
 	return s
+}
+
+// Windows returns each limit's window by name, for reporting usage.
+func (p *Policy) Windows() map[string]time.Duration {
+	w := make(map[string]time.Duration, len(p.limits))
+	for _, l := range p.limits {
+		w[l.name] = l.window
+	}
+	return w
 }
 
 // String renders the summary as `policy check` prints it.
@@ -339,6 +370,19 @@ func (s Summary) String() string {
 			src = l.File
 		}
 		fmt.Fprintf(&b, "  %s: %d entries (%s)\n", l.Name, l.Size, src)
+	}
+	if len(s.Limits) > 0 {
+		fmt.Fprintf(&b, "limits (%d, checked after an approval):\n", len(s.Limits))
+		for _, l := range s.Limits {
+			var caps []string
+			if l.MaxAmount != "" {
+				caps = append(caps, "max amount "+l.MaxAmount)
+			}
+			if l.MaxCount > 0 {
+				caps = append(caps, fmt.Sprintf("max count %d", l.MaxCount))
+			}
+			fmt.Fprintf(&b, "  %s: %s per %s\n", l.Name, strings.Join(caps, ", "), l.Window)
+		}
 	}
 	return b.String()
 }

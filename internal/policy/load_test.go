@@ -150,9 +150,9 @@ func TestLoadRefuses(t *testing.T) {
 			want: []string{"test.yaml:2: defualt: unknown key"},
 		},
 		{
-			name: "limits are refused",
+			name: "limits must be a list",
 			src:  "version: 1\nlimits:\n  daily: {amount: \"100\"}\n",
-			want: []string{"test.yaml:2: limits: limits are not supported yet"},
+			want: []string{"test.yaml:3: limits: must be a list of limits"},
 		},
 		{
 			name: "missing version",

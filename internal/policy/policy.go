@@ -34,6 +34,11 @@ type Decision struct {
 	// are recorded so a risk team can see what a rule would do before it
 	// goes live. Empty for the built-in default.
 	Shadow []ShadowOutcome
+	// Limits are the velocity limits this approval would consume. The
+	// caller must check and record them atomically with the decision (the
+	// store does) and must not approve when it cannot: an APPROVE with
+	// Limits is conditional on them. Empty for rejections.
+	Limits []LimitUse
 }
 
 // ShadowOutcome is what one shadow rule would have done.

@@ -61,6 +61,10 @@ type Config struct {
 	// Request.Verification. nil means no verification, which a policy
 	// treats as unverified (and so, by default, rejects).
 	VerifyTx func(*protocol.Request) *protocol.Verification
+	// Limits checks and records the velocity limits an approval consumes.
+	// nil means none can be enforced, so an approval that carries limits is
+	// answered with status 30 instead of being signed.
+	Limits LimitEnforcer
 	// Logger receives one line per decision; nil means slog.Default().
 	Logger *slog.Logger
 	// ServiceName is reported by GET /ping.
@@ -75,6 +79,13 @@ type Config struct {
 	Debug bool
 	// Now is the clock for /ping; nil means time.Now.
 	Now func() time.Time
+}
+
+// LimitEnforcer is implemented by the decision store (a later change); it
+// is declared here so that the fail-closed behaviour without one is part of
+// the server's contract.
+type LimitEnforcer interface {
+	EnforcesLimits() bool
 }
 
 // Server is the http.Handler that serves the callback protocol and the
@@ -251,6 +262,13 @@ func (s *Server) evaluate(w http.ResponseWriter, r *http.Request, o *outcome) {
 	if err != nil {
 		s.log.Error("decision failed", slog.String("request_id", o.requestID), slog.Any("error", err))
 		o.fail(protocol.StatusInternalError, "policy evaluation failed")
+		return
+	}
+	if d.Approves() && len(d.Limits) > 0 && s.cfg.Limits == nil {
+		// An approval with limits is conditional on them; with nothing to
+		// check and record them atomically it must not be signed.
+		s.log.Error("velocity limits apply but no decision store enforces them", slog.String("request_id", o.requestID))
+		o.fail(protocol.StatusInternalError, "velocity limits are configured but not enforced by this server")
 		return
 	}
 	o.status = protocol.StatusOK

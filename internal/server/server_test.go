@@ -674,3 +674,17 @@ func TestVerifyTxBeforeDeciding(t *testing.T) {
 		t.Fatalf("verified types %v, want KEYSIGN twice", verifiedTypes)
 	}
 }
+
+// An approval that carries velocity limits is not signed when nothing
+// enforces them.
+func TestApprovalWithUnenforcedLimitsFailsClosed(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) {
+		c.Decider = deciderFunc(func(ctx context.Context, r *protocol.Request) (policy.Decision, error) {
+			return policy.Decision{Action: protocol.ActionApprove, Rule: "r", Limits: []policy.LimitUse{{Limit: "daily", MaxCount: 1}}}, nil
+		})
+	})
+	_, resp := post(t, ts.URL+"/v2/check", form, formBody(goodToken(t, sampleRequest(t, protocol.V2, protocol.TypeKeySign, "k-1"))))
+	if resp.Status != protocol.StatusInternalError || resp.Approves() || !strings.Contains(resp.Error, "not enforced") {
+		t.Fatalf("reply %+v", resp)
+	}
+}

@@ -1,0 +1,311 @@
+package policy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common"
+	"cel.dev/cel-go/common/types"
+	"gopkg.in/yaml.v3"
+
+	"tssgate/internal/decimal"
+	"tssgate/internal/protocol"
+)
+
+// Velocity limits cap what approvals may add up to over a rolling window:
+//
+//	limits:
+//	  - name: eth-daily
+//	    when: request.type == "KEYSIGN" && tx.token_id == "ETH"   # which approvals count
+//	    key: [tx.wallet_id, tx.token_id]    # CEL; one running total per distinct key
+//	    window: 24h                          # rolling
+//	    max_amount: "100"                    # exact decimal, over `amount`
+//	    amount: tx.amount                    # CEL decimal; default tx.amount
+//	    max_count: 50
+//
+// The policy only says which limits an approval would consume (Decision.Limits);
+// the store checks and records them atomically with the decision, because
+// only the store knows what earlier approvals used.
+
+// LimitUse is one limit an approval would consume.
+type LimitUse struct {
+	// Limit is the limit's name.
+	Limit string
+	// Key identifies the running total: the JSON array of the key values.
+	Key string
+	// Window is the rolling window.
+	Window time.Duration
+	// Amount is what this approval adds (token units, exact).
+	Amount decimal.Decimal
+	// MaxAmount caps the amount in the window; nil means no amount cap.
+	MaxAmount *decimal.Decimal
+	// MaxCount caps the approvals in the window; 0 means no count cap.
+	MaxCount int64
+}
+
+type limitSpec struct {
+	name       string
+	line       int
+	when       string
+	whenLine   int
+	keys       []string
+	keyLines   []int
+	amount     string
+	amountLine int
+	window     time.Duration
+	maxAmount  *decimal.Decimal
+	maxCount   int64
+}
+
+type limit struct {
+	name      string
+	when      cel.Program
+	keys      []cel.Program
+	amount    cel.Program
+	window    time.Duration
+	maxAmount *decimal.Decimal
+	maxCount  int64
+}
+
+// maxWindow bounds a limit's window: longer windows are a configuration
+// mistake more often than a policy.
+const maxWindow = 366 * 24 * time.Hour
+
+func (p *parser) parseLimits(n *yaml.Node) []limitSpec {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		p.addf(n.Line, "", "", "limits: must be a list of limits, got %s", describeNode(n))
+		return nil
+	}
+	var out []limitSpec
+	names := map[string]int{}
+	for i, ln := range n.Content {
+		ln = deref(ln)
+		if ln.Kind != yaml.MappingNode {
+			p.addf(ln.Line, "", "", "limits[%d]: must be a mapping with name, when, key, window and a maximum, got %s", i, describeNode(ln))
+			continue
+		}
+		l := limitSpec{line: ln.Line, amount: "tx.amount", amountLine: ln.Line}
+		for j := 0; j+1 < len(ln.Content); j += 2 {
+			if deref(ln.Content[j]).Value == "name" {
+				l.name, _ = scalarString(deref(ln.Content[j+1]))
+			}
+		}
+		label := "limit " + l.name
+		if l.name == "" {
+			label = fmt.Sprintf("limits[%d]", i)
+		}
+		issue := func(line int, format string, args ...any) {
+			p.addf(line, "", "", "%s: %s", label, fmt.Sprintf(format, args...))
+		}
+		saw := map[string]bool{}
+		mapping(ln, []string{"name", "description", "when", "key", "window", "max_amount", "max_count", "amount"},
+			func(line int, msg string) { issue(line, "%s", msg) },
+			func(key string, _, v *yaml.Node) {
+				saw[key] = true
+				if key == "key" {
+					if v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
+						issue(v.Line, "key: must be a non-empty list of CEL expressions, got %s", describeNode(v))
+						return
+					}
+					for _, kn := range v.Content {
+						kn = deref(kn)
+						ks, ok := scalarString(kn)
+						if !ok || strings.TrimSpace(ks) == "" {
+							issue(kn.Line, "key: each entry must be a CEL expression, got %s", describeNode(kn))
+							continue
+						}
+						l.keys = append(l.keys, ks)
+						l.keyLines = append(l.keyLines, kn.Line)
+					}
+					return
+				}
+				if key == "max_count" {
+					if v.Kind != yaml.ScalarNode || v.Tag != "!!int" {
+						issue(v.Line, "max_count: must be a whole number, got %s", describeNode(v))
+						return
+					}
+					var c int64
+					if _, err := fmt.Sscan(v.Value, &c); err != nil || c < 1 {
+						issue(v.Line, "max_count: must be at least 1, got %s", v.Value)
+						return
+					}
+					l.maxCount = c
+					return
+				}
+				s, ok := scalarString(v)
+				if !ok {
+					issue(v.Line, "%s: must be a string, got %s (quote amounts: \"100\")", key, describeNode(v))
+					return
+				}
+				switch key {
+				case "name":
+					switch {
+					case strings.TrimSpace(s) == "" || s != strings.TrimSpace(s):
+						issue(v.Line, "name: must be non-empty, without leading or trailing spaces")
+					case s == RuleDefault || s == RuleVerify || strings.HasPrefix(s, "builtin:"):
+						issue(v.Line, "name: %q is reserved", s)
+					case names[s] != 0:
+						issue(v.Line, "name: duplicate limit name (first used on line %d)", names[s])
+					default:
+						names[s] = v.Line
+					}
+				case "when":
+					l.when, l.whenLine = s, v.Line
+				case "amount":
+					l.amount, l.amountLine = s, v.Line
+				case "window":
+					d, err := time.ParseDuration(s)
+					if err != nil || d <= 0 || d > maxWindow {
+						issue(v.Line, "window: must be a positive duration up to %s (e.g. 24h), got %q", maxWindow, s)
+						return
+					}
+					l.window = d
+				case "max_amount":
+					d, err := decimal.Parse(s)
+					if err != nil || d.Sign() < 0 {
+						issue(v.Line, "max_amount: must be a non-negative decimal, got %q", s)
+						return
+					}
+					l.maxAmount = &d
+				}
+			})
+		for _, req := range []string{"name", "when", "key", "window"} {
+			if !saw[req] {
+				issue(ln.Line, "%s: missing", req)
+			}
+		}
+		if !saw["max_amount"] && !saw["max_count"] {
+			issue(ln.Line, "give max_amount, max_count or both")
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// compileLimits compiles every limit's expressions; issues name the limit
+// and the line.
+func compileLimits(env *cel.Env, specs []limitSpec, ruleNames map[string]bool, sets map[string]*stringSet, opts []cel.ProgramOption, add func(line int, rule, format string, args ...any)) []*limit {
+	var out []*limit
+	for _, ls := range specs {
+		label := "limit " + ls.name
+		if ruleNames[ls.name] {
+			add(ls.line, "", "%s: name: a rule has the same name; decisions must say unambiguously what decided", label)
+			continue
+		}
+		l := &limit{name: ls.name, window: ls.window, maxAmount: ls.maxAmount, maxCount: ls.maxCount}
+		ok := true
+		compile := func(src, field string, line int, check func(*cel.Ast) string) cel.Program {
+			var ast *cel.Ast
+			var msg string
+			if field == "when" {
+				ast, msg = compileWhen(env, src, sets)
+			} else {
+				var iss *cel.Issues
+				ast, iss = env.CompileSource(common.NewStringSource(src, field))
+				if iss.Err() != nil {
+					msg = iss.Err().Error()
+				} else {
+					msg = check(ast)
+				}
+			}
+			if msg != "" {
+				add(line, "", "%s: %s: %s", label, field, msg)
+				ok = false
+				return nil
+			}
+			prog, err := env.Program(ast, opts...)
+			if err != nil {
+				add(line, "", "%s: %s: %v", label, field, err)
+				ok = false
+			}
+			return prog
+		}
+		l.when = compile(ls.when, "when", ls.whenLine, nil)
+		for i, k := range ls.keys {
+			l.keys = append(l.keys, compile(k, "key", ls.keyLines[i], func(a *cel.Ast) string {
+				switch t := a.OutputType(); {
+				case t.IsExactType(cel.StringType), t.IsExactType(cel.IntType), t.IsExactType(cel.DynType):
+					return ""
+				default:
+					return fmt.Sprintf("must be a string or int expression, but it is %s", t)
+				}
+			}))
+		}
+		l.amount = compile(ls.amount, "amount", ls.amountLine, func(a *cel.Ast) string {
+			if t := a.OutputType(); t.IsExactType(decimalType) || t.IsExactType(cel.DynType) {
+				return ""
+			}
+			return fmt.Sprintf("must be a decimal expression (e.g. tx.amount), but it is %s", a.OutputType())
+		})
+		if ok {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// limitUses evaluates the limits for an approval. A limit that errors
+// turns the decision into a REJECT naming it (fail closed: an approval is
+// never granted outside a limit because the limit could not be computed).
+func (p *Policy) limitUses(ctx context.Context, act *activation) ([]LimitUse, *Decision, error) {
+	var uses []LimitUse
+	budget := p.budget
+	reject := func(l *limit, err error) ([]LimitUse, *Decision, error) {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, nil, fmt.Errorf("policy: evaluating limit %q: %w", l.name, ctxErr)
+		}
+		return nil, &Decision{
+			Action: protocol.ActionReject,
+			Rule:   l.name,
+			Reason: fmt.Sprintf("limit %q errored: %s", l.name, truncate(err.Error(), maxErrorText)),
+		}, nil
+	}
+	for _, l := range p.limits {
+		matched, err := (&rule{prog: l.when}).eval(ctx, act, &budget)
+		if err != nil {
+			return reject(l, err)
+		}
+		if !matched {
+			continue
+		}
+		parts := make([]any, len(l.keys))
+		for i, k := range l.keys {
+			out, _, err := k.ContextEval(ctx, act)
+			if err != nil {
+				return reject(l, fmt.Errorf("key[%d]: %w", i, err))
+			}
+			switch v := out.(type) {
+			case types.String:
+				parts[i] = string(v)
+			case types.Int:
+				parts[i] = int64(v)
+			default:
+				return reject(l, fmt.Errorf("key[%d] evaluated to %s, not string or int", i, out.Type().TypeName()))
+			}
+		}
+		key, err := json.Marshal(parts)
+		if err != nil {
+			return reject(l, err)
+		}
+		out, _, err := l.amount.ContextEval(ctx, act)
+		if err != nil {
+			return reject(l, fmt.Errorf("amount: %w", err))
+		}
+		amt, ok := out.(decVal)
+		if !ok {
+			return reject(l, fmt.Errorf("amount evaluated to %s, not decimal", out.Type().TypeName()))
+		}
+		if amt.d.Sign() < 0 {
+			return reject(l, fmt.Errorf("amount %s is negative", amt.d))
+		}
+		uses = append(uses, LimitUse{Limit: l.name, Key: string(key), Window: l.window, Amount: amt.d, MaxAmount: l.maxAmount, MaxCount: l.maxCount})
+	}
+	return uses, nil, nil
+}
