@@ -51,6 +51,18 @@ type Config struct {
 	PolicyPoll time.Duration
 	// Tokens extend the built-in token table of KEYSIGN verification.
 	Tokens []txverify.Token
+	// Store is the decision store: "sqlite:PATH" or a postgres:// URL.
+	// Empty means sqlite in the data directory.
+	Store string
+}
+
+// StoreDSN returns the configured store, defaulting to SQLite in the data
+// directory.
+func (c *Config) StoreDSN() string {
+	if c.Store != "" {
+		return c.Store
+	}
+	return "sqlite:" + filepath.Join(c.DataDir, "tssgate.db")
 }
 
 // tokenEntry is one tssgate.tokens item: a Cobo token_id and how to decode
@@ -101,6 +113,8 @@ type fileConfig struct {
 		TokenExpireMinutes    *int    `yaml:"token_expire_minutes"`
 		EnableDebug           *bool   `yaml:"enable_debug"`
 	} `yaml:"callback_server"`
+	// Store is the decision store DSN.
+	Store *string `yaml:"store"`
 	// AddressWhitelist is the Cobo template's destination whitelist. tssgate
 	// refuses to start with a non-empty one rather than ignore it.
 	AddressWhitelist []string `yaml:"address_whitelist"`
@@ -186,6 +200,9 @@ func (c *Config) applyFile(path string) error {
 			"Cobo's template whitelist is not enforced by tssgate's configuration; express it as a policy list (tssgate serve --policy) and remove it here")
 	}
 
+	if fc.Store != nil {
+		c.Store = *fc.Store
+	}
 	t := fc.Tssgate
 	if t.DataDir != nil {
 		c.DataDir = *t.DataDir
@@ -316,6 +333,8 @@ func (c *Config) Validate() error {
 		return &fieldError{"tls", []string{"tssgate", "tls_cert"}, "tls_cert and tls_key must be given together"}
 	case c.PolicyPoll < 10*time.Millisecond || c.PolicyPoll > time.Hour:
 		return &fieldError{"policy_poll", nil, fmt.Sprintf("must be between 10ms and 1h, got %s", c.PolicyPoll)}
+	case c.Store != "" && !strings.HasPrefix(c.Store, "sqlite:") && !strings.HasPrefix(c.Store, "postgres://") && !strings.HasPrefix(c.Store, "postgresql://"):
+		return &fieldError{"store", []string{"store"}, "must be sqlite:PATH or a postgres:// URL"}
 	case strings.TrimSpace(c.DataDir) == "":
 		return &fieldError{"data_dir", []string{"tssgate", "data_dir"}, "must not be empty"}
 	}
@@ -363,6 +382,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	str("TSSGATE_TLS_KEY", &c.TLSKey)
 	str("TSSGATE_LOG_FORMAT", &c.LogFormat)
 	str("TSSGATE_POLICY", &c.Policy)
+	str("TSSGATE_STORE", &c.Store)
 	if v := getenv("TSSGATE_TSS_NODE_PUB"); v != "" {
 		c.TSSNodeKeys = nil
 		for _, part := range strings.Split(v, ",") {

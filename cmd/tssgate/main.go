@@ -10,6 +10,7 @@
 //	tssgate simulate  [flags]   act as a TSS Node against a running tssgate
 //	tssgate policy check FILE   validate a policy file
 //	tssgate policy test FILE TESTS.yaml   run policy-as-code tests
+//	tssgate audit ...           read the decision log
 //	tssgate version             print the version
 //
 // Run `tssgate COMMAND --help` for each command's flags. Only this package
@@ -45,6 +46,8 @@ Usage:
   tssgate policy check FILE   validate a policy file and print its summary
   tssgate policy test FILE TESTS.yaml
                               run policy-as-code tests against a policy
+  tssgate audit list|show|export|verify|limits
+                              read the decision log
   tssgate version             print the version
 
 Run 'tssgate COMMAND --help' for a command's flags.
@@ -67,6 +70,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runSimulate(ctx, rest, stdout, stderr)
 	case "policy":
 		return runPolicy(rest, stdout, stderr)
+	case "audit":
+		return runAudit(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, versionString())
 		return 0

@@ -20,6 +20,7 @@ import (
 	"tssgate/internal/policy"
 	"tssgate/internal/protocol"
 	"tssgate/internal/server"
+	"tssgate/internal/store"
 	"tssgate/internal/token"
 	"tssgate/internal/txverify"
 )
@@ -90,6 +91,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 		dev         = fset.Bool("dev", false, "also generate and trust a simulated TSS Node key (for `tssgate simulate`); NOT FOR PRODUCTION; env TSSGATE_DEV")
 		debugLog    = fset.Bool("debug", false, "debug logging, including decoded payloads (enable_debug); env TSSGATE_DEBUG")
 		logFormat   = fset.String("log-format", "", "json or text (default json); env TSSGATE_LOG_FORMAT")
+		storeDSN    = fset.String("store", "", "decision store: sqlite:PATH or postgres://URL (default sqlite:DATA/tssgate.db); env TSSGATE_STORE")
 		policyPoll  = fset.Duration("policy-poll", 0, "how often the policy file (and its list files) is checked for changes (default 2s); env TSSGATE_POLICY_POLL")
 		policyPath  = fset.String("policy", "", "policy file (YAML with CEL rules); reloaded on SIGHUP and when it changes; default: approve PING, reject every key task; env TSSGATE_POLICY")
 		nodeKeys    keyRefs
@@ -149,6 +151,8 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 			cfg.Policy = *policyPath
 		case "policy-poll":
 			cfg.PolicyPoll = *policyPoll
+		case "store":
+			cfg.Store = *storeDSN
 		case "tss-node-pub":
 			cfg.TSSNodeKeys = append([]KeyRef(nil), nodeKeys...)
 		}
@@ -180,7 +184,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	log := newLogger(cfg, stderr)
-	h, holder, err := buildServer(cfg, log, stdout)
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "serve: %v\n", err)
+		return 1
+	}
+	defer st.Close()
+	log.Info("decision store open", slog.String("store", redactDSN(cfg.StoreDSN())))
+	h, holder, err := buildServer(cfg, log, stdout, st)
 	if err != nil {
 		fmt.Fprintf(stderr, "serve: %v\n", err)
 		return 1
@@ -236,7 +247,7 @@ func reloadOnSignal(ctx context.Context, hup <-chan os.Signal, h *policy.Holder,
 // buildServer loads or creates the keys, loads the policy if one is
 // configured, and returns the configured handler and the policy holder (nil
 // without a policy file).
-func buildServer(cfg Config, log *slog.Logger, stdout io.Writer) (*server.Server, *policy.Holder, error) {
+func buildServer(cfg Config, log *slog.Logger, stdout io.Writer, st store.Store) (*server.Server, *policy.Holder, error) {
 	priv, err := loadServerKey(cfg, log, stdout)
 	if err != nil {
 		return nil, nil, err
@@ -279,6 +290,7 @@ func buildServer(cfg Config, log *slog.Logger, stdout io.Writer) (*server.Server
 	}
 	srv, err := server.New(server.Config{
 		VerifyTx:     verifyTx,
+		Store:        st,
 		Verifier:     &token.Verifier{Keys: keys, Leeway: cfg.Leeway},
 		Signer:       &token.Signer{Key: priv, Issuer: cfg.ServiceName, TTL: cfg.TokenExpire},
 		Decider:      decider,

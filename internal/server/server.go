@@ -32,6 +32,7 @@ import (
 
 	"tssgate/internal/policy"
 	"tssgate/internal/protocol"
+	"tssgate/internal/store"
 	"tssgate/internal/token"
 )
 
@@ -61,10 +62,12 @@ type Config struct {
 	// Request.Verification. nil means no verification, which a policy
 	// treats as unverified (and so, by default, rejects).
 	VerifyTx func(*protocol.Request) *protocol.Verification
-	// Limits checks and records the velocity limits an approval consumes.
-	// nil means none can be enforced, so an approval that carries limits is
+	// Store records every decision before it is signed, answers retries
+	// of a request_id with the recorded decision, and enforces velocity
+	// limits atomically with the record. nil means decisions live only in
+	// the log line: no idempotency, and an approval that carries limits is
 	// answered with status 30 instead of being signed.
-	Limits LimitEnforcer
+	Store store.Store
 	// Logger receives one line per decision; nil means slog.Default().
 	Logger *slog.Logger
 	// ServiceName is reported by GET /ping.
@@ -79,13 +82,6 @@ type Config struct {
 	Debug bool
 	// Now is the clock for /ping; nil means time.Now.
 	Now func() time.Time
-}
-
-// LimitEnforcer is implemented by the decision store (a later change); it
-// is declared here so that the fail-closed behaviour without one is part of
-// the server's contract.
-type LimitEnforcer interface {
-	EnforcesLimits() bool
 }
 
 // Server is the http.Handler that serves the callback protocol and the
@@ -176,6 +172,9 @@ type outcome struct {
 	rule      string
 	policyVer string
 	shadow    []policy.ShadowOutcome
+	received  time.Time
+	// replayed: the answer is a recorded decision, not a new evaluation.
+	replayed bool
 }
 
 func (o *outcome) fail(status protocol.Status, reason string) {
@@ -188,7 +187,7 @@ func (o *outcome) fail(status protocol.Status, reason string) {
 func (s *Server) checkHandler(v protocol.Version) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		o := &outcome{version: v}
+		o := &outcome{version: v, received: start}
 		written := false
 		defer func() {
 			if p := recover(); p != nil {
@@ -258,13 +257,25 @@ func (s *Server) evaluate(w http.ResponseWriter, r *http.Request, o *outcome) {
 
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.DecideTimeout)
 	defer cancel()
+	var canonical []byte
+	if s.cfg.Store != nil && req.ID != "" {
+		canonical, err = canonicalRequest(req)
+		if err != nil {
+			s.log.Error("canonical request", slog.String("request_id", req.ID), slog.Any("error", err))
+			o.fail(protocol.StatusInternalError, "internal error")
+			return
+		}
+		if s.answerFromRecord(ctx, o, req.ID, canonical) {
+			return
+		}
+	}
 	d, err := s.decider.Decide(ctx, req)
 	if err != nil {
 		s.log.Error("decision failed", slog.String("request_id", o.requestID), slog.Any("error", err))
 		o.fail(protocol.StatusInternalError, "policy evaluation failed")
 		return
 	}
-	if d.Approves() && len(d.Limits) > 0 && s.cfg.Limits == nil {
+	if d.Approves() && len(d.Limits) > 0 && s.cfg.Store == nil {
 		// An approval with limits is conditional on them; with nothing to
 		// check and record them atomically it must not be signed.
 		s.log.Error("velocity limits apply but no decision store enforces them", slog.String("request_id", o.requestID))
@@ -275,15 +286,124 @@ func (s *Server) evaluate(w http.ResponseWriter, r *http.Request, o *outcome) {
 	o.rule = d.Rule
 	o.policyVer = d.PolicyVersion
 	o.shadow = d.Shadow
+	o.action = protocol.ActionReject
 	if d.Approves() {
 		o.action = protocol.ActionApprove
-		return
+	} else {
+		o.reason = d.Reason
+		if o.reason == "" {
+			o.reason = "rejected by " + d.Rule
+		}
 	}
-	o.action = protocol.ActionReject
-	o.reason = d.Reason
-	if o.reason == "" {
-		o.reason = "rejected by " + d.Rule
+	if s.cfg.Store != nil && req.ID != "" {
+		s.record(ctx, o, req, canonical, d)
 	}
+}
+
+// answerFromRecord answers a request_id that is already recorded: the same
+// request gets the recorded decision again (freshly signed, not
+// re-evaluated, not counted again); different content under a used
+// request_id is rejected. It reports whether it answered.
+func (s *Server) answerFromRecord(ctx context.Context, o *outcome, id string, canonical []byte) bool {
+	rec, err := s.cfg.Store.Get(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return false
+	case err != nil:
+		s.log.Error("reading the decision log", slog.String("request_id", id), slog.Any("error", err))
+		o.fail(protocol.StatusInternalError, "decision log unavailable")
+		return true
+	case rec.RequestHash != store.RequestHashOf(canonical):
+		s.log.Warn("request_id reused with different content", slog.String("request_id", id),
+			slog.String("recorded_hash", rec.RequestHash), slog.String("request_hash", store.RequestHashOf(canonical)))
+		o.status, o.action, o.rule = protocol.StatusOK, protocol.ActionReject, "builtin:request-id-reused"
+		o.reason = "request_id " + id + " was already decided for a different request"
+		return true
+	}
+	fromRecord(o, rec)
+	o.replayed = true
+	return true
+}
+
+// record commits the decision before it is signed. Only what the store
+// committed is answered: an approval turned into a REJECT by a limit is
+// answered as that REJECT, and a failure to record is a status 30.
+func (s *Server) record(ctx context.Context, o *outcome, req *protocol.Request, canonical []byte, d policy.Decision) {
+	rec := store.Record{
+		RequestID:     req.ID,
+		Version:       string(req.Version),
+		Type:          req.Type.String(),
+		NodeKey:       req.NodeKey,
+		ReceivedAt:    o.received,
+		Request:       canonical,
+		Action:        string(o.action),
+		Status:        int(o.status),
+		Rule:          o.rule,
+		Reason:        o.reason,
+		PolicyVersion: o.policyVer,
+		LatencyMicros: time.Since(o.received).Microseconds(),
+	}
+	if req.KeySign != nil && req.KeySign.Tx != nil {
+		rec.TxKey = req.KeySign.Tx.ID
+	}
+	if len(d.Shadow) > 0 {
+		rec.Shadow, _ = json.Marshal(shadowJSON(d.Shadow))
+	}
+	var uses []store.LimitUse
+	if d.Approves() {
+		for _, u := range d.Limits {
+			uses = append(uses, store.LimitUse{Limit: u.Limit, Key: u.Key, Window: u.Window, Amount: u.Amount, MaxAmount: u.MaxAmount, MaxCount: u.MaxCount})
+		}
+	}
+	stored, existed, err := s.cfg.Store.Commit(ctx, rec, uses)
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		s.log.Warn("request_id reused with different content", slog.String("request_id", req.ID))
+		o.status, o.action, o.rule = protocol.StatusOK, protocol.ActionReject, "builtin:request-id-reused"
+		o.reason = "request_id " + req.ID + " was already decided for a different request"
+		o.shadow = nil
+	case err != nil:
+		s.log.Error("recording the decision failed; not signing it", slog.String("request_id", req.ID), slog.Any("error", err))
+		o.fail(protocol.StatusInternalError, "recording the decision failed")
+	default:
+		fromRecord(o, stored)
+		o.replayed = existed
+	}
+}
+
+// fromRecord makes o answer what rec says.
+func fromRecord(o *outcome, rec *store.Record) {
+	o.status = protocol.Status(rec.Status)
+	o.action = protocol.Action(rec.Action)
+	o.rule = rec.Rule
+	o.reason = rec.Reason
+	o.policyVer = rec.PolicyVersion
+}
+
+// canonicalRequest is the content a request_id stands for: version, type
+// and the parsed request_detail and extra_info, with object keys sorted and
+// numbers kept as sent, so that a retry of the same request hashes the same
+// however its JSON was spaced.
+func canonicalRequest(req *protocol.Request) ([]byte, error) {
+	return json.Marshal(map[string]any{
+		"version":        string(req.Version),
+		"request_id":     req.ID,
+		"request_type":   req.Type.String(),
+		"request_detail": req.Detail,
+		"extra_info":     req.Extra,
+	})
+}
+
+func shadowJSON(sh []policy.ShadowOutcome) []map[string]any {
+	out := make([]map[string]any, len(sh))
+	for i, x := range sh {
+		m := map[string]any{"rule": x.Rule, "action": string(x.Action), "matched": x.Matched}
+		if x.Error != "" {
+			m["error"] = x.Error
+		}
+		out[i] = m
+	}
+	return out
 }
 
 // readToken extracts the single TSS_JWT_MSG field from a capped form body.
@@ -407,15 +527,10 @@ func (s *Server) logDecision(ctx context.Context, o *outcome, latency time.Durat
 	}
 	if len(o.shadow) > 0 {
 		// Shadow rules are recorded beside the decision they did not make.
-		shadow := make([]map[string]any, len(o.shadow))
-		for i, sh := range o.shadow {
-			m := map[string]any{"rule": sh.Rule, "action": string(sh.Action), "matched": sh.Matched}
-			if sh.Error != "" {
-				m["error"] = sh.Error
-			}
-			shadow[i] = m
-		}
-		attrs = append(attrs, slog.Any("shadow", shadow))
+		attrs = append(attrs, slog.Any("shadow", shadowJSON(o.shadow)))
+	}
+	if o.replayed {
+		attrs = append(attrs, slog.Bool("replayed", true))
 	}
 	s.log.LogAttrs(ctx, level, "decision", attrs...)
 }

@@ -1,0 +1,114 @@
+package server
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"tssgate/internal/decimal"
+	"tssgate/internal/policy"
+	"tssgate/internal/protocol"
+	"tssgate/internal/store"
+	"tssgate/internal/store/sqlite"
+)
+
+func openSQLite(t *testing.T) *sqlite.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "tssgate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// countingDecider approves KEYSIGN, counting evaluations, with an optional
+// limit on every approval.
+type countingDecider struct {
+	calls  atomic.Int64
+	limits []policy.LimitUse
+}
+
+func (c *countingDecider) Decide(ctx context.Context, r *protocol.Request) (policy.Decision, error) {
+	c.calls.Add(1)
+	return policy.Decision{Action: protocol.ActionApprove, Rule: "approve-all", PolicyVersion: "sha256:test", Limits: c.limits}, nil
+}
+
+func TestIdempotentRetries(t *testing.T) {
+	st := openSQLite(t)
+	dec := &countingDecider{}
+	ts := newTestServer(t, func(c *Config) { c.Store = st; c.Decider = dec })
+	req := sampleRequest(t, protocol.V2, protocol.TypeKeySign, "k-1")
+
+	_, first := post(t, ts.URL+"/v2/check", form, formBody(goodToken(t, req)))
+	// A retry: a new token (new exp, same content) with the same request_id.
+	_, retry := post(t, ts.URL+"/v2/check", form, formBody(goodToken(t, req)))
+	if !first.Approves() || *first != *retry {
+		t.Fatalf("retry answered %+v, first %+v", retry, first)
+	}
+	if n := dec.calls.Load(); n != 1 {
+		t.Fatalf("decider ran %d times, want 1 (the retry must not be re-evaluated)", n)
+	}
+	rec, err := st.Get(context.Background(), "k-1")
+	if err != nil || rec.Action != "APPROVE" || rec.Rule != "approve-all" || rec.NodeKey != "node-a" || rec.Type != "KEYSIGN" ||
+		rec.TxKey == "" || rec.PolicyVersion != "sha256:test" {
+		t.Fatalf("recorded %+v, %v", rec, err)
+	}
+	if !strings.Contains(ts.logs.String(), `"replayed":true`) {
+		t.Errorf("the retry's decision line does not say it was replayed")
+	}
+
+	// The same request_id with other content is rejected, and the record
+	// is untouched.
+	other := req
+	other.ExtraInfo = strings.Replace(other.ExtraInfo, "0.0001", "0.0002", 1)
+	_, conflict := post(t, ts.URL+"/v2/check", form, formBody(goodToken(t, other)))
+	if conflict.Approves() || conflict.RequestID != "k-1" || !strings.Contains(conflict.Error, "already decided for a different request") {
+		t.Fatalf("reused request_id answered %+v", conflict)
+	}
+	if again, _ := st.Get(context.Background(), "k-1"); again.Hash != rec.Hash {
+		t.Fatalf("the record changed")
+	}
+}
+
+func TestLimitsEnforcedThroughTheStore(t *testing.T) {
+	st := openSQLite(t)
+	max := decimal.MustParse("0.00025")
+	dec := &countingDecider{limits: []policy.LimitUse{{Limit: "eth-daily", Key: `["w"]`, Window: 24 * 3600e9, Amount: decimal.MustParse("0.0001"), MaxAmount: &max}}}
+	ts := newTestServer(t, func(c *Config) { c.Store = st; c.Decider = dec })
+	var approved, rejected int
+	for i := range 4 {
+		req := sampleRequest(t, protocol.V2, protocol.TypeKeySign, "k-"+string(rune('a'+i)))
+		// Each is its own transaction.
+		req.RequestDetail = strings.Replace(req.RequestDetail, `"biz_task_id":"`, `"biz_task_id":"`+string(rune('a'+i)), 1)
+		req.ExtraInfo = strings.Replace(req.ExtraInfo, `"transaction_id":"`, `"transaction_id":"`+string(rune('a'+i)), 1)
+		_, resp := post(t, ts.URL+"/v2/check", form, formBody(goodToken(t, req)))
+		switch {
+		case resp.Approves():
+			approved++
+		case resp.Status == 0 && strings.Contains(resp.Error, "eth-daily"):
+			rejected++
+		default:
+			t.Fatalf("reply %+v", resp)
+		}
+	}
+	if approved != 2 || rejected != 2 {
+		t.Fatalf("approved %d, rejected %d; want 2 and 2 under a cap of 2.5 transactions", approved, rejected)
+	}
+}
+
+// A store that cannot record makes the server answer status 30: an
+// approval is never signed without its record.
+func TestRecordFailureFailsClosed(t *testing.T) {
+	st := openSQLite(t)
+	ts := newTestServer(t, func(c *Config) { c.Store = st; c.Decider = &countingDecider{} })
+	st.Close() // every store call now fails
+	_, resp := post(t, ts.URL+"/v2/check", form, formBody(goodToken(t, sampleRequest(t, protocol.V2, protocol.TypeKeySign, "k-x"))))
+	if resp.Approves() || resp.Status != protocol.StatusInternalError {
+		t.Fatalf("reply with a broken store: %+v", resp)
+	}
+}
+
+var _ store.Store = (*sqlite.Store)(nil)

@@ -1,0 +1,514 @@
+// Package sqlite implements store.Store on an SQLite file, through the pure-Go
+// modernc.org/sqlite driver (no cgo). It is tssgate's default store: one
+// process, one file in the data directory.
+//
+// Durability and ordering: the database runs in WAL mode with
+// synchronous=FULL, so a Commit that returned has reached the disk and
+// survives a crash or power loss. Commits are serialized twice: by a
+// semaphore inside the process (so waiting goroutines queue instead of
+// polling SQLite's busy handler) and by BEGIN IMMEDIATE across processes
+// that share the file. Reads (Get, List, Verify, LimitUsage) run on their
+// own connections and see a consistent snapshot without blocking Commit.
+//
+// Assumptions: the file lives on a local file system (SQLite's locking is
+// unreliable on network file systems), and only tssgate writes to it.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	sqlite "modernc.org/sqlite" // also registers the "sqlite" database/sql driver
+
+	"tssgate/internal/decimal"
+	"tssgate/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// maxOpenConns bounds the connection pool: one writer at a time plus a few
+// concurrent readers (an audit export streaming while decisions commit).
+const maxOpenConns = 8
+
+// busyTimeout is how long a statement waits for another process's lock
+// before failing. Within one process the semaphore does the waiting.
+const busyTimeout = 10 * time.Second
+
+// Store is the SQLite implementation of store.Store. It is safe for
+// concurrent use.
+type Store struct {
+	db *sql.DB
+	// commitSem holds one token: whoever holds it may run a Commit.
+	commitSem chan struct{}
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if needed, with mode 0600) the SQLite database at
+// path, applies the embedded migrations, and returns the Store. The
+// directory must exist. Errors: store.ErrSchemaTooNew (wrapped) when the
+// file was migrated by a newer tssgate; otherwise a file or database error.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("sqlite: empty database path")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: resolving %q: %w", path, err)
+	}
+	// Create the file ourselves so that it is private: decisions contain
+	// request contents. SQLite gives the -wal and -shm files the same mode.
+	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: opening %q: %w", abs, err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("sqlite: opening %q: %w", abs, err)
+	}
+
+	db, err := sql.Open("sqlite", dsn(abs))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: opening %q: %w", abs, err)
+	}
+	db.SetMaxOpenConns(maxOpenConns)
+	db.SetMaxIdleConns(maxOpenConns)
+	s := &Store{db: db, commitSem: make(chan struct{}, 1)}
+	if err := s.setWAL(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: opening %q: %w", abs, err)
+	}
+	if err := s.check(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: opening %q: %w", abs, err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: migrating %q: %w", abs, err)
+	}
+	return s, nil
+}
+
+// dsn builds the driver's connection string. The per-connection settings
+// go in the DSN, which the driver applies to each new connection;
+// _txlock=immediate makes every BeginTx a BEGIN IMMEDIATE, taking the write
+// lock up front so two writers never deadlock on lock upgrade (only writers
+// use transactions here). The journal mode is a property of the file, set
+// once by setWAL.
+func dsn(abs string) string {
+	// SQLite URI file names are percent-decoded; escape what would
+	// otherwise end the path.
+	p := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.ToSlash(abs))
+	return "file:" + p + fmt.Sprintf("?_txlock=immediate&_busy_timeout=%d&_synchronous=FULL&_foreign_keys=1",
+		busyTimeout.Milliseconds())
+}
+
+// setWAL switches the file to WAL mode. SQLite answers SQLITE_BUSY at once,
+// without consulting the busy timeout, when another connection is switching
+// the same new file at the same moment (two processes starting together),
+// so setWAL retries for up to busyTimeout.
+func (s *Store) setWAL(ctx context.Context) error {
+	deadline := time.Now().Add(busyTimeout)
+	for {
+		var mode string
+		err := s.db.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			if err != nil {
+				return fmt.Errorf("setting journal_mode: %w", err)
+			}
+			return nil
+		}
+		select {
+		case <-time.After(20 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == 5 // SQLITE_BUSY and its extended codes
+}
+
+// check fails unless the connection settings durability depends on took
+// effect: a store that silently ran without WAL or FULL sync would lose
+// acknowledged decisions.
+func (s *Store) check(ctx context.Context) error {
+	var mode string
+	if err := s.db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return fmt.Errorf("reading journal_mode: %w", err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return fmt.Errorf("journal_mode is %q, want wal", mode)
+	}
+	var sync int
+	if err := s.db.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil {
+		return fmt.Errorf("reading synchronous: %w", err)
+	}
+	if sync < 2 { // 2 = FULL, 3 = EXTRA
+		return fmt.Errorf("synchronous is %d, want FULL (2)", sync)
+	}
+	return nil
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return err
+	}
+	ms, err := store.LoadMigrations(sub)
+	if err != nil {
+		return err
+	}
+	for {
+		done, err := s.migrateStep(ctx, ms)
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+// migrateStep applies the next pending migration, if any, in its own
+// immediate transaction: a second process opening the same file at the same
+// time waits, then sees the version already applied.
+func (s *Store) migrateStep(ctx context.Context, ms []store.Migration) (done bool, err error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		name       TEXT    NOT NULL,
+		applied_at TEXT    NOT NULL
+	) STRICT`); err != nil {
+		return false, fmt.Errorf("creating schema_migrations: %w", err)
+	}
+	var v int
+	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&v); err != nil {
+		return false, fmt.Errorf("reading schema version: %w", err)
+	}
+	if err := store.CheckSchemaVersion(v, ms); err != nil {
+		return false, err
+	}
+	if v == len(ms) {
+		return true, tx.Commit()
+	}
+	m := ms[v]
+	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+		return false, fmt.Errorf("applying %s: %w", m.Name, err)
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+		m.Version, m.Name, store.FormatTime(time.Now())); err != nil {
+		return false, fmt.Errorf("recording %s: %w", m.Name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("committing %s: %w", m.Name, err)
+	}
+	return false, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+const recordColumns = `seq, request_id, version, type, node_key, received_at, request, request_hash,
+	tx_key, action, status, rule, reason, shadow, policy_version, latency_micros, prev_hash, hash`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanRecord(sc scanner) (*store.Record, error) {
+	var r store.Record
+	var at int64
+	if err := sc.Scan(&r.Seq, &r.RequestID, &r.Version, &r.Type, &r.NodeKey, &at, &r.Request, &r.RequestHash,
+		&r.TxKey, &r.Action, &r.Status, &r.Rule, &r.Reason, &r.Shadow, &r.PolicyVersion, &r.LatencyMicros,
+		&r.PrevHash, &r.Hash); err != nil {
+		return nil, err
+	}
+	r.ReceivedAt = time.UnixMicro(at).UTC()
+	if len(r.Shadow) == 0 {
+		r.Shadow = nil
+	}
+	return &r, nil
+}
+
+// Commit implements store.Store.
+func (s *Store) Commit(ctx context.Context, rec store.Record, uses []store.LimitUse) (_ *store.Record, _ bool, err error) {
+	defer wrap(&err, "committing decision")
+	rec, err = store.Prepare(rec, uses)
+	if err != nil {
+		return nil, false, err
+	}
+	select {
+	case s.commitSem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, false, ctx.Err()
+	}
+	defer func() { <-s.commitSem }()
+
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, false, err
+	}
+	defer tx.Rollback()
+
+	existing, err := scanRecord(tx.QueryRowContext(ctx,
+		"SELECT "+recordColumns+" FROM decisions WHERE request_id = ?", rec.RequestID))
+	switch {
+	case err == nil:
+		if existing.RequestHash != rec.RequestHash {
+			return nil, false, fmt.Errorf("%w: request_id %q is recorded at seq %d with request_hash %s, this request has %s",
+				store.ErrConflict, rec.RequestID, existing.Seq, existing.RequestHash, rec.RequestHash)
+		}
+		return existing, true, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return nil, false, fmt.Errorf("looking up request_id: %w", err)
+	}
+
+	var consume []store.LimitUse
+	if rec.Action == store.ActionApprove {
+		consume, err = s.checkLimits(ctx, tx, &rec, uses)
+		if err != nil {
+			return nil, false, err
+		}
+	}
+
+	var lastSeq int64
+	var lastHash string
+	err = tx.QueryRowContext(ctx, "SELECT seq, hash FROM decisions ORDER BY seq DESC LIMIT 1").Scan(&lastSeq, &lastHash)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, false, fmt.Errorf("reading chain head: %w", err)
+	}
+	rec.Seq, rec.PrevHash = lastSeq+1, lastHash
+	rec.Hash = store.ComputeHash(&rec)
+
+	if _, err := tx.ExecContext(ctx, "INSERT INTO decisions ("+recordColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		rec.Seq, rec.RequestID, rec.Version, rec.Type, rec.NodeKey, rec.ReceivedAt.UnixMicro(), rec.Request, rec.RequestHash,
+		rec.TxKey, rec.Action, rec.Status, rec.Rule, rec.Reason, rec.Shadow, rec.PolicyVersion, rec.LatencyMicros,
+		rec.PrevHash, rec.Hash); err != nil {
+		return nil, false, fmt.Errorf("inserting decision: %w", err)
+	}
+	for _, u := range consume {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO limit_ledger (limit_name, key, tx_key, amount, at, seq) VALUES (?, ?, ?, ?, ?, ?)",
+			u.Limit, u.Key, rec.TxKey, u.Amount.String(), rec.ReceivedAt.UnixMicro(), rec.Seq); err != nil {
+			return nil, false, fmt.Errorf("inserting ledger entry for limit %q: %w", u.Limit, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, false, err
+	}
+	return &rec, false, nil
+}
+
+// checkLimits applies store.CheckLimit to each use. It returns the uses to
+// write to the ledger, or none after turning rec into a REJECT.
+func (s *Store) checkLimits(ctx context.Context, tx *sql.Tx, rec *store.Record, uses []store.LimitUse) ([]store.LimitUse, error) {
+	var consume []store.LimitUse
+	for _, u := range uses {
+		if rec.TxKey != "" {
+			var counted bool
+			if err := tx.QueryRowContext(ctx,
+				"SELECT EXISTS (SELECT 1 FROM limit_ledger WHERE limit_name = ? AND key = ? AND tx_key = ?)",
+				u.Limit, u.Key, rec.TxKey).Scan(&counted); err != nil {
+				return nil, fmt.Errorf("checking limit %q: %w", u.Limit, err)
+			}
+			if counted {
+				continue
+			}
+		}
+		used, count, err := windowUsage(ctx, tx, u, rec.ReceivedAt.Add(-u.Window))
+		if err != nil {
+			return nil, fmt.Errorf("checking limit %q: %w", u.Limit, err)
+		}
+		if reason := store.CheckLimit(u, used, count); reason != "" {
+			rec.Action, rec.Rule, rec.Reason = store.ActionReject, u.Limit, reason
+			return nil, nil
+		}
+		consume = append(consume, u)
+	}
+	return consume, nil
+}
+
+// windowUsage returns the amount and count of u's ledger entries after
+// cutoff. Amounts are summed exactly in Go; without an amount cap only the
+// count is read.
+func windowUsage(ctx context.Context, tx *sql.Tx, u store.LimitUse, cutoff time.Time) (decimal.Decimal, int64, error) {
+	var sum decimal.Decimal
+	var count int64
+	if u.MaxAmount == nil {
+		err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM limit_ledger WHERE limit_name = ? AND key = ? AND at > ?",
+			u.Limit, u.Key, cutoff.UnixMicro()).Scan(&count)
+		return sum, count, err
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT amount FROM limit_ledger WHERE limit_name = ? AND key = ? AND at > ?",
+		u.Limit, u.Key, cutoff.UnixMicro())
+	if err != nil {
+		return sum, 0, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var text string
+		if err := rows.Scan(&text); err != nil {
+			return sum, 0, err
+		}
+		d, err := decimal.Parse(text)
+		if err != nil {
+			return sum, 0, fmt.Errorf("corrupt ledger amount: %w", err)
+		}
+		sum = sum.Add(d)
+		count++
+	}
+	return sum, count, rows.Err()
+}
+
+// Get implements store.Store.
+func (s *Store) Get(ctx context.Context, requestID string) (*store.Record, error) {
+	r, err := scanRecord(s.db.QueryRowContext(ctx, "SELECT "+recordColumns+" FROM decisions WHERE request_id = ?", requestID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: request_id %q", store.ErrNotFound, requestID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: getting request_id %q: %w", requestID, err)
+	}
+	return r, nil
+}
+
+// List implements store.Store.
+func (s *Store) List(ctx context.Context, f store.Filter, fn func(*store.Record) error) error {
+	if err := store.CheckFilter(f); err != nil {
+		return err
+	}
+	var where []string
+	var args []any
+	if !f.Since.IsZero() {
+		where, args = append(where, "received_at >= ?"), append(args, store.NormalizeTime(f.Since).UnixMicro())
+	}
+	if !f.Until.IsZero() {
+		where, args = append(where, "received_at < ?"), append(args, store.NormalizeTime(f.Until).UnixMicro())
+	}
+	for _, c := range []struct{ col, v string }{{"type", f.Type}, {"action", f.Action}, {"rule", f.Rule}} {
+		if c.v != "" {
+			where, args = append(where, c.col+" = ?"), append(args, c.v)
+		}
+	}
+	q := "SELECT " + recordColumns + " FROM decisions"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY seq"
+	if f.Newest {
+		q += " DESC"
+	}
+	if f.Limit > 0 {
+		q += " LIMIT ?"
+		args = append(args, f.Limit)
+	}
+	return s.each(ctx, q, args, fn)
+}
+
+// each streams the records q selects into fn. Errors from fn come back
+// unwrapped, so that callers can recognise their own.
+func (s *Store) each(ctx context.Context, q string, args []any, fn func(*store.Record) error) error {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("sqlite: listing decisions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return fmt.Errorf("sqlite: reading decision: %w", err)
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlite: listing decisions: %w", err)
+	}
+	return nil
+}
+
+// errStop ends a walk early without being an error.
+var errStop = errors.New("stop")
+
+// Verify implements store.Store.
+func (s *Store) Verify(ctx context.Context) (*store.VerifyReport, error) {
+	var v store.ChainVerifier
+	err := s.each(ctx, "SELECT "+recordColumns+" FROM decisions ORDER BY seq", nil, func(r *store.Record) error {
+		if !v.Add(r) {
+			return errStop
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return nil, err
+	}
+	return v.Report(), nil
+}
+
+// LimitUsage implements store.Store.
+func (s *Store) LimitUsage(ctx context.Context, now time.Time, windows map[string]time.Duration) ([]store.Usage, error) {
+	names := make([]string, 0, len(windows))
+	for name := range windows {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var out []store.Usage
+	for _, name := range names {
+		cutoff := now.Add(-windows[name]).UnixMicro()
+		if err := s.limitUsage(ctx, name, cutoff, &out); err != nil {
+			return nil, fmt.Errorf("sqlite: reading usage of limit %q: %w", name, err)
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) limitUsage(ctx context.Context, limit string, cutoff int64, out *[]store.Usage) error {
+	rows, err := s.db.QueryContext(ctx,
+		"SELECT key, amount, at FROM limit_ledger WHERE limit_name = ? AND at > ? ORDER BY key", limit, cutoff)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var cur *store.Usage
+	for rows.Next() {
+		var key, text string
+		var at int64
+		if err := rows.Scan(&key, &text, &at); err != nil {
+			return err
+		}
+		d, err := decimal.Parse(text)
+		if err != nil {
+			return fmt.Errorf("corrupt ledger amount: %w", err)
+		}
+		t := time.UnixMicro(at).UTC()
+		if cur == nil || cur.Key != key {
+			*out = append(*out, store.Usage{Limit: limit, Key: key, Oldest: t})
+			cur = &(*out)[len(*out)-1]
+		}
+		cur.Amount = cur.Amount.Add(d)
+		cur.Count++
+		if t.Before(cur.Oldest) {
+			cur.Oldest = t
+		}
+	}
+	return rows.Err()
+}
+
+// wrap prefixes a non-nil error with the operation, keeping it matchable
+// with errors.Is.
+func wrap(err *error, op string) {
+	if *err != nil {
+		*err = fmt.Errorf("sqlite: %s: %w", op, *err)
+	}
+}

@@ -1,0 +1,235 @@
+// Package store owns tssgate's durable memory: the decision log, idempotency
+// by request_id, and the velocity-limit ledger.
+//
+// Every decision tssgate answers is one Record. Records form a hash chain:
+// each row's Hash covers its own content and the previous row's Hash, so an
+// edit, insertion or deletion in the middle of the log breaks the chain and
+// Store.Verify finds it (see ComputeHash for the exact encoding). The chain
+// is tamper-evident, not tamper-proof: someone who can write to the database
+// can rewrite the whole tail; anchoring VerifyReport.Head somewhere else (a
+// ticket, a log shipper) closes that gap.
+//
+// The package holds the domain types, the Store interface, the sentinel
+// errors and the pure logic both implementations share (validation,
+// hashing, the limit decision, chain verification, migration loading). It
+// imports no database driver: the implementations live in the sub-packages
+// sqlite and postgres, backend.Open picks one from a DSN, and storetest is
+// the conformance suite both must pass.
+//
+// Fail closed: every Store method returns an error whenever it cannot
+// establish its answer; callers must never treat an error as "no record" or
+// "within limits".
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"tssgate/internal/decimal"
+	"tssgate/internal/protocol"
+)
+
+// Action values a Record may carry, spelled as on the wire.
+const (
+	ActionApprove = string(protocol.ActionApprove)
+	ActionReject  = string(protocol.ActionReject)
+)
+
+var (
+	// ErrNotFound is returned (wrapped) by Get when no decision carries the
+	// request_id.
+	ErrNotFound = errors.New("store: not found")
+
+	// ErrConflict is returned (wrapped, with the request_id and both hashes)
+	// by Commit when the request_id is already recorded for a request with
+	// different content. Nothing is written; the caller decides how to
+	// answer the node.
+	ErrConflict = errors.New("store: request_id already recorded with different content")
+
+	// ErrSchemaTooNew is returned (wrapped) by the implementations' Open when
+	// the database was migrated by a newer tssgate: this binary does not know
+	// what the newer schema means, so it refuses to write to it.
+	ErrSchemaTooNew = errors.New("store: database schema is newer than this binary")
+
+	// ErrInvalid is returned (wrapped, with the reason) by Commit and List
+	// for a Record, LimitUse or Filter the store refuses to accept: a bug in
+	// the caller, never something to record anyway.
+	ErrInvalid = errors.New("store: invalid input")
+)
+
+// Record is one decision row. Strings must be valid UTF-8 without NUL bytes
+// (PostgreSQL's text type cannot hold others, and both stores must agree).
+type Record struct {
+	// Seq is the position in the hash chain: 1-based, gap-free, assigned by
+	// Commit (any value passed in is ignored).
+	Seq int64
+	// RequestID is the node's request_id: the idempotency key. Required.
+	RequestID string
+	// Version is the protocol version, "v1" or "v2".
+	Version string
+	// Type is the request type name ("PING", "KEYSIGN", ...).
+	Type string
+	// NodeKey names the configured TSS Node key that verified the request.
+	NodeKey string
+	// ReceivedAt is when tssgate received the request. Commit stores it in
+	// UTC truncated to the microsecond, the precision both databases keep,
+	// and limit windows are measured against it. Required.
+	ReceivedAt time.Time
+	// Request is the canonical JSON of the decoded request. Required, and
+	// must be valid JSON: audit export embeds it verbatim.
+	Request []byte
+	// RequestHash is the lower-case hex SHA-256 of Request. Commit computes
+	// it when empty and refuses a non-matching value; idempotency compares
+	// it.
+	RequestHash string
+	// TxKey identifies the transaction for limits ("" when there is none):
+	// v2 biz_task_id or transaction id, v1 cobo_id. Limits count each
+	// non-empty TxKey once.
+	TxKey string
+	// Action is ActionApprove or ActionReject.
+	Action string
+	// Status is the reply status (0 evaluated, 10, 20, 30). An APPROVE
+	// must have status 0.
+	Status int
+	// Rule names the rule (or limit) that decided.
+	Rule string
+	// Reason explains the decision to a human.
+	Reason string
+	// Shadow holds the shadow-rule outcomes as a JSON array, or nil. An
+	// empty slice is stored as nil.
+	Shadow []byte
+	// PolicyVersion identifies the policy that decided.
+	PolicyVersion string
+	// LatencyMicros is the evaluation latency, in microseconds.
+	LatencyMicros int64
+	// PrevHash is the Hash of row Seq-1, "" for the first row. Set by
+	// Commit.
+	PrevHash string
+	// Hash is ComputeHash of this record. Set by Commit.
+	Hash string
+}
+
+// LimitUse is one velocity limit an APPROVE would consume.
+type LimitUse struct {
+	// Limit is the limit's name from the policy file; it becomes the Rule of
+	// a REJECT when the limit is exceeded. Unique within one Commit.
+	Limit string
+	// Key is the running-total key: the limit's key expression values,
+	// joined by the caller.
+	Key string
+	// Window is the rolling window; it must be positive.
+	Window time.Duration
+	// Amount is what this transaction adds; it must not be negative.
+	Amount decimal.Decimal
+	// MaxAmount caps the sum of amounts in the window; nil means no cap.
+	MaxAmount *decimal.Decimal
+	// MaxCount caps the number of transactions in the window; 0 means no
+	// cap, negative is invalid.
+	MaxCount int64
+}
+
+// Filter selects records for Store.List. The zero Filter selects every
+// record in Seq order.
+type Filter struct {
+	// Since keeps records with ReceivedAt >= Since, when not zero.
+	Since time.Time
+	// Until keeps records with ReceivedAt < Until, when not zero.
+	Until time.Time
+	// Type, Action and Rule keep records with exactly that value, when not
+	// empty.
+	Type, Action, Rule string
+	// Limit stops after that many records; 0 means no limit, negative is
+	// invalid.
+	Limit int
+	// Newest lists in descending Seq order, so that Limit keeps the most
+	// recent records (what "audit list" wants by default on a big log).
+	Newest bool
+}
+
+// VerifyReport is the outcome of Store.Verify.
+type VerifyReport struct {
+	// Rows is the number of rows examined, including a broken one.
+	Rows int64
+	// Head is the Hash of the last row examined when the chain is intact
+	// ("" for an empty log): record it elsewhere to detect a rewritten
+	// tail later.
+	Head string
+	// Break is the first broken link, or nil when the chain is intact.
+	Break *Break
+}
+
+// Break describes the first broken link in the hash chain.
+type Break struct {
+	// Seq is the sequence number stored in the offending row.
+	Seq int64
+	// RequestID is the offending row's request_id.
+	RequestID string
+	// Problem says what is wrong, for a human.
+	Problem string
+}
+
+// Usage is one limit's running total for one key within its window.
+type Usage struct {
+	// Limit and Key identify the running total.
+	Limit, Key string
+	// Amount is the exact sum of amounts in the window.
+	Amount decimal.Decimal
+	// Count is the number of transactions in the window.
+	Count int64
+	// Oldest is the earliest ledger time in the window (UTC): the usage
+	// starts to fall when Oldest+window passes.
+	Oldest time.Time
+}
+
+// Store is the decision log and limit ledger. Implementations are safe for
+// concurrent use by multiple goroutines, and, on a shared PostgreSQL, by
+// multiple processes.
+type Store interface {
+	// Commit records one decision atomically and returns the row as stored.
+	// In one transaction, serialized against every other Commit on the same
+	// database (across processes too):
+	//
+	//  1. If rec.RequestID is already recorded: with the same RequestHash
+	//     Commit returns the existing record and existed=true, writing and
+	//     counting nothing; with a different one it returns ErrConflict.
+	//  2. If rec.Action is APPROVE, each LimitUse is checked against the
+	//     ledger (see CheckLimit); a transaction (non-empty TxKey) already in
+	//     a limit's ledger skips that limit. If any limit would be exceeded
+	//     the decision becomes a REJECT naming it (Rule = limit name, Reason
+	//     from CheckLimit) and no ledger entry is written for any limit;
+	//     otherwise one ledger entry per checked limit is written. uses are
+	//     ignored for a REJECT.
+	//  3. The row is appended to the hash chain.
+	//
+	// Errors: ErrInvalid (wrapped) for a record or use the store refuses,
+	// ErrConflict (wrapped), or a database error. On any error nothing was
+	// recorded and the caller must not approve.
+	Commit(ctx context.Context, rec Record, uses []LimitUse) (stored *Record, existed bool, err error)
+
+	// Get returns the record for requestID, or an error wrapping
+	// ErrNotFound.
+	Get(ctx context.Context, requestID string) (*Record, error)
+
+	// List calls fn for each record matching f, in Seq order (descending
+	// with f.Newest), streaming: memory use does not grow with the log. An
+	// error from fn stops the walk and is returned as is. ErrInvalid
+	// (wrapped) for a bad Filter.
+	List(ctx context.Context, f Filter, fn func(*Record) error) error
+
+	// Verify walks the whole chain in Seq order, streaming, and reports the
+	// first broken link: a Seq gap, a PrevHash that is not the previous
+	// row's Hash, a Hash that does not match the content, or a RequestHash
+	// that does not match Request. A broken chain is a report, not an error;
+	// the error is for failing to read.
+	Verify(ctx context.Context) (*VerifyReport, error)
+
+	// LimitUsage reports, for each limit named in windows, the usage per key
+	// over ledger entries after now-window, sorted by limit then key. Keys
+	// without usage in the window are omitted.
+	LimitUsage(ctx context.Context, now time.Time, windows map[string]time.Duration) ([]Usage, error)
+
+	// Close releases the database handle. The Store must not be used
+	// afterwards.
+	Close() error
+}
