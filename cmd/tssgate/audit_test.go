@@ -116,6 +116,14 @@ func TestAuditCommands(t *testing.T) {
 // (its own transaction_id; the same bytes, so it still verifies).
 func txExtra(t *testing.T, dir string, i int) string {
 	t.Helper()
+	path := filepath.Join(dir, fmt.Sprintf("extra-%d.json", i))
+	writeAtomically(t, path, string(readTxExtra(t, i)))
+	return path
+}
+
+// readTxExtra is the sample v2 KEYSIGN extra_info as transaction number i.
+func readTxExtra(t *testing.T, i int) []byte {
+	t.Helper()
 	raw, err := os.ReadFile("../../internal/protocol/samples/v2/keysign.extra.json")
 	if err != nil {
 		t.Fatal(err)
@@ -124,8 +132,5 @@ func txExtra(t *testing.T, dir string, i int) string {
 	if !strings.Contains(string(raw), id) {
 		t.Fatal("the sample's transaction_id changed; update the test")
 	}
-	out := strings.Replace(string(raw), id, fmt.Sprintf(`"transaction_id": "tx-%d"`, i), 1)
-	path := filepath.Join(dir, fmt.Sprintf("extra-%d.json", i))
-	writeAtomically(t, path, out)
-	return path
+	return []byte(strings.Replace(string(raw), id, fmt.Sprintf(`"transaction_id": "tx-%d"`, i), 1))
 }

@@ -100,6 +100,11 @@ func checkUses(uses []LimitUse) error {
 		case u.MaxCount < 0:
 			return invalid("limit %q: negative max_count %d", u.Limit, u.MaxCount)
 		}
+		// The ledger keeps amounts as text and reads them back with
+		// decimal.Parse; refuse now what could not be read back later.
+		if _, err := decimal.Parse(u.Amount.String()); err != nil {
+			return invalid("limit %q: amount too long to record: %v", u.Limit, err)
+		}
 	}
 	return nil
 }

@@ -82,6 +82,18 @@ func NormalizeTime(t time.Time) time.Time {
 	return t.UTC().Truncate(time.Microsecond)
 }
 
+// CeilTime returns t in UTC rounded up to the microsecond: the bound to
+// compare stored (microsecond) times with when t is a filter's Since or
+// Until, so that "received_at >= Since" and "received_at < Until" mean the
+// same with stored times as with t itself.
+func CeilTime(t time.Time) time.Time {
+	n := NormalizeTime(t)
+	if n.Before(t) {
+		n = n.Add(time.Microsecond)
+	}
+	return n
+}
+
 // FormatTime spells t in TimeLayout after NormalizeTime.
 func FormatTime(t time.Time) string {
 	return NormalizeTime(t).Format(TimeLayout)

@@ -398,3 +398,18 @@ func TestCheckFilter(t *testing.T) {
 		}
 	}
 }
+
+func TestCeilTime(t *testing.T) {
+	zone := time.FixedZone("X", 3600)
+	for _, tt := range []struct {
+		in, want time.Time
+	}{
+		{time.Date(2025, 1, 1, 1, 0, 0, 1000, zone), time.Date(2025, 1, 1, 0, 0, 0, 1000, time.UTC)},
+		{time.Date(2025, 1, 1, 1, 0, 0, 1001, zone), time.Date(2025, 1, 1, 0, 0, 0, 2000, time.UTC)},
+		{time.Date(2025, 1, 1, 1, 0, 0, 999, zone), time.Date(2025, 1, 1, 0, 0, 0, 1000, time.UTC)},
+	} {
+		if got := CeilTime(tt.in); !got.Equal(tt.want) || got.Location() != time.UTC {
+			t.Errorf("CeilTime(%s) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+}

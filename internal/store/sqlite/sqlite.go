@@ -276,7 +276,7 @@ func (s *Store) Commit(ctx context.Context, rec store.Record, uses []store.Limit
 
 	var consume []store.LimitUse
 	if rec.Action == store.ActionApprove {
-		consume, err = s.checkLimits(ctx, tx, &rec, uses)
+		consume, err = checkLimits(ctx, tx, &rec, uses)
 		if err != nil {
 			return nil, false, err
 		}
@@ -309,15 +309,30 @@ func (s *Store) Commit(ctx context.Context, rec store.Record, uses []store.Limit
 	return &rec, false, nil
 }
 
+// The limit check's queries; each is served by one index (see the
+// migration), which TestLimitQueriesUseIndexes asserts.
+const (
+	countedQuery       = "SELECT EXISTS (SELECT 1 FROM limit_ledger WHERE limit_name = ? AND key = ? AND tx_key = ? AND tx_key <> '')"
+	windowCountQuery   = "SELECT COUNT(*) FROM limit_ledger WHERE limit_name = ? AND key = ? AND at > ?"
+	windowAmountsQuery = "SELECT amount FROM limit_ledger WHERE limit_name = ? AND key = ? AND at > ?"
+)
+
+// querier is what the limit check needs: the transaction in Commit, the
+// database in benchmarks.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
 // checkLimits applies store.CheckLimit to each use. It returns the uses to
 // write to the ledger, or none after turning rec into a REJECT.
-func (s *Store) checkLimits(ctx context.Context, tx *sql.Tx, rec *store.Record, uses []store.LimitUse) ([]store.LimitUse, error) {
+func checkLimits(ctx context.Context, tx querier, rec *store.Record, uses []store.LimitUse) ([]store.LimitUse, error) {
 	var consume []store.LimitUse
 	for _, u := range uses {
 		if rec.TxKey != "" {
 			var counted bool
 			if err := tx.QueryRowContext(ctx,
-				"SELECT EXISTS (SELECT 1 FROM limit_ledger WHERE limit_name = ? AND key = ? AND tx_key = ?)",
+				countedQuery,
 				u.Limit, u.Key, rec.TxKey).Scan(&counted); err != nil {
 				return nil, fmt.Errorf("checking limit %q: %w", u.Limit, err)
 			}
@@ -341,15 +356,15 @@ func (s *Store) checkLimits(ctx context.Context, tx *sql.Tx, rec *store.Record, 
 // windowUsage returns the amount and count of u's ledger entries after
 // cutoff. Amounts are summed exactly in Go; without an amount cap only the
 // count is read.
-func windowUsage(ctx context.Context, tx *sql.Tx, u store.LimitUse, cutoff time.Time) (decimal.Decimal, int64, error) {
+func windowUsage(ctx context.Context, tx querier, u store.LimitUse, cutoff time.Time) (decimal.Decimal, int64, error) {
 	var sum decimal.Decimal
 	var count int64
 	if u.MaxAmount == nil {
-		err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM limit_ledger WHERE limit_name = ? AND key = ? AND at > ?",
+		err := tx.QueryRowContext(ctx, windowCountQuery,
 			u.Limit, u.Key, cutoff.UnixMicro()).Scan(&count)
 		return sum, count, err
 	}
-	rows, err := tx.QueryContext(ctx, "SELECT amount FROM limit_ledger WHERE limit_name = ? AND key = ? AND at > ?",
+	rows, err := tx.QueryContext(ctx, windowAmountsQuery,
 		u.Limit, u.Key, cutoff.UnixMicro())
 	if err != nil {
 		return sum, 0, err
@@ -390,10 +405,10 @@ func (s *Store) List(ctx context.Context, f store.Filter, fn func(*store.Record)
 	var where []string
 	var args []any
 	if !f.Since.IsZero() {
-		where, args = append(where, "received_at >= ?"), append(args, store.NormalizeTime(f.Since).UnixMicro())
+		where, args = append(where, "received_at >= ?"), append(args, store.CeilTime(f.Since).UnixMicro())
 	}
 	if !f.Until.IsZero() {
-		where, args = append(where, "received_at < ?"), append(args, store.NormalizeTime(f.Until).UnixMicro())
+		where, args = append(where, "received_at < ?"), append(args, store.CeilTime(f.Until).UnixMicro())
 	}
 	for _, c := range []struct{ col, v string }{{"type", f.Type}, {"action", f.Action}, {"rule", f.Rule}} {
 		if c.v != "" {

@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/big"
 	"reflect"
 	"sort"
 	"strings"
@@ -251,6 +252,7 @@ func testInvalid(t *testing.T, open func(t *testing.T) store.Store) {
 		{name: "negative amount", uses: []store.LimitUse{{Limit: "l", Window: time.Hour, Amount: dec("-1")}}},
 		{name: "negative max_amount", uses: []store.LimitUse{{Limit: "l", Window: time.Hour, Amount: dec("1"), MaxAmount: decPtr("-5")}}},
 		{name: "negative max_count", uses: []store.LimitUse{{Limit: "l", Window: time.Hour, Amount: dec("1"), MaxCount: -1}}},
+		{name: "amount too long to record", uses: []store.LimitUse{{Limit: "l", Window: time.Hour, Amount: decimal.FromBaseUnits(big.NewInt(1), 200)}}},
 		{name: "NUL in limit key", uses: []store.LimitUse{{Limit: "l", Key: "a\x00", Window: time.Hour, Amount: dec("1")}}},
 	}
 	for _, tt := range tests {
@@ -880,6 +882,8 @@ func testList(t *testing.T, open func(t *testing.T) store.Store) {
 		{name: "since is inclusive", f: store.Filter{Since: at(4)}, want: "r4 r5 r6"},
 		{name: "until is exclusive", f: store.Filter{Until: at(3)}, want: "r1 r2"},
 		{name: "since and until", f: store.Filter{Since: at(2), Until: at(5)}, want: "r2 r3 r4"},
+		{name: "since between microseconds", f: store.Filter{Since: at(4).Add(-500 * time.Nanosecond)}, want: "r4 r5 r6"},
+		{name: "until between microseconds", f: store.Filter{Until: at(3).Add(500 * time.Nanosecond)}, want: "r1 r2 r3"},
 		{name: "since in another zone", f: store.Filter{Since: at(5).In(time.FixedZone("X", -7*3600))}, want: "r5 r6"},
 		{name: "type", f: store.Filter{Type: "KEYSIGN"}, want: "r2 r3 r5 r6"},
 		{name: "action", f: store.Filter{Action: "REJECT"}, want: "r3 r4 r5"},

@@ -38,5 +38,7 @@ CREATE TABLE limit_ledger (
 -- The window sum is an index-only scan of the entries in the window, so a
 -- limit check costs the window, not the size of the log.
 CREATE INDEX limit_ledger_window ON limit_ledger (limit_name, key, at) INCLUDE (amount);
--- "Is this transaction already counted?"
-CREATE INDEX limit_ledger_tx ON limit_ledger (limit_name, key, tx_key);
+-- "Is this transaction already counted?" Unique: a transaction is counted
+-- once per running total, and the database refuses a second entry even if
+-- the code above it had a bug.
+CREATE UNIQUE INDEX limit_ledger_tx ON limit_ledger (limit_name, key, tx_key) WHERE tx_key <> '';

@@ -1,0 +1,447 @@
+// Package postgres implements store.Store on PostgreSQL (12 or newer)
+// through pgx. It is the store for several tssgate replicas sharing state.
+//
+// Every Commit runs in one READ COMMITTED transaction whose first statement
+// takes a transaction-scoped advisory lock. That lock serializes all commits
+// on the same schema, from every replica: the hash chain needs a total order
+// anyway, and it makes the limit check exact (no two replicas can both see
+// the same last headroom). Each statement after the lock sees everything the
+// previous holder committed, because PostgreSQL makes a transaction visible
+// before it releases its locks. Reads take no lock.
+//
+// The store lives in the first schema of the connection's search_path
+// (usually public); the advisory lock keys are derived from that schema's
+// name, so independent deployments in separate schemas of one database do
+// not wait for each other. The schema must exist.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"tssgate/internal/decimal"
+	"tssgate/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// defaultMaxConns is the pool size unless the DSN sets pool_max_conns:
+// commits queue on the advisory lock, so more connections than this would
+// only wait in the database instead of in the pool.
+const defaultMaxConns = 10
+
+// Store is the PostgreSQL implementation of store.Store. It is safe for
+// concurrent use, and several Stores (in several processes) may share one
+// database.
+type Store struct {
+	pool        *pgxpool.Pool
+	commitLock  int64 // advisory lock key serializing Commit
+	migrateLock int64 // advisory lock key serializing migrations
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to the database named by dsn (a postgres:// URL or a
+// key=value connection string, as pgx accepts, including pool_max_conns),
+// applies the embedded migrations and returns the Store. Errors:
+// store.ErrSchemaTooNew (wrapped) when a newer tssgate migrated the schema;
+// otherwise a connection or database error (an unreachable server fails
+// here, not at the first Commit).
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parsing DSN: %w", err)
+	}
+	if !strings.Contains(dsn, "pool_max_conns") {
+		cfg.MaxConns = defaultMaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: connecting: %w", err)
+	}
+	s, err := open(ctx, pool)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func open(ctx context.Context, pool *pgxpool.Pool) (*Store, error) {
+	var schema *string
+	if err := pool.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		return nil, fmt.Errorf("postgres: connecting: %w", err)
+	}
+	if schema == nil {
+		return nil, errors.New("postgres: no schema on the search_path exists; create it or fix search_path")
+	}
+	s := &Store{
+		pool:        pool,
+		commitLock:  lockKey("tssgate.commit", *schema),
+		migrateLock: lockKey("tssgate.migrate", *schema),
+	}
+	if err := s.migrate(ctx); err != nil {
+		return nil, fmt.Errorf("postgres: migrating schema %q: %w", *schema, err)
+	}
+	return s, nil
+}
+
+// lockKey derives a stable advisory lock key for a purpose within a schema.
+func lockKey(purpose, schema string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(purpose))
+	h.Write([]byte{0})
+	h.Write([]byte(schema))
+	return int64(h.Sum64())
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return err
+	}
+	ms, err := store.LoadMigrations(sub)
+	if err != nil {
+		return err
+	}
+	for {
+		done, err := s.migrateStep(ctx, ms)
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+// migrateStep applies the next pending migration, if any, in one
+// transaction under the migration lock, so that replicas starting together
+// apply each migration exactly once.
+func (s *Store) migrateStep(ctx context.Context, ms []store.Migration) (done bool, err error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", s.migrateLock); err != nil {
+		return false, fmt.Errorf("taking the migration lock: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER     PRIMARY KEY,
+		name       TEXT        NOT NULL,
+		applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+	)`); err != nil {
+		return false, fmt.Errorf("creating schema_migrations: %w", err)
+	}
+	var v int
+	if err := tx.QueryRow(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&v); err != nil {
+		return false, fmt.Errorf("reading schema version: %w", err)
+	}
+	if err := store.CheckSchemaVersion(v, ms); err != nil {
+		return false, err
+	}
+	if v == len(ms) {
+		return true, tx.Commit(ctx)
+	}
+	m := ms[v]
+	// No arguments: pgx sends the file with the simple protocol, which
+	// allows several statements.
+	if _, err := tx.Exec(ctx, m.SQL); err != nil {
+		return false, fmt.Errorf("applying %s: %w", m.Name, err)
+	}
+	if _, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.Version, m.Name); err != nil {
+		return false, fmt.Errorf("recording %s: %w", m.Name, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return false, fmt.Errorf("committing %s: %w", m.Name, err)
+	}
+	return false, nil
+}
+
+// Close closes the connection pool.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+const recordColumns = `seq, request_id, version, type, node_key, received_at, request, request_hash,
+	tx_key, action, status, rule, reason, shadow, policy_version, latency_micros, prev_hash, hash`
+
+func scanRecord(row pgx.Row) (*store.Record, error) {
+	var r store.Record
+	if err := row.Scan(&r.Seq, &r.RequestID, &r.Version, &r.Type, &r.NodeKey, &r.ReceivedAt, &r.Request, &r.RequestHash,
+		&r.TxKey, &r.Action, &r.Status, &r.Rule, &r.Reason, &r.Shadow, &r.PolicyVersion, &r.LatencyMicros,
+		&r.PrevHash, &r.Hash); err != nil {
+		return nil, err
+	}
+	r.ReceivedAt = r.ReceivedAt.UTC()
+	if len(r.Shadow) == 0 {
+		r.Shadow = nil
+	}
+	return &r, nil
+}
+
+// Commit implements store.Store.
+func (s *Store) Commit(ctx context.Context, rec store.Record, uses []store.LimitUse) (_ *store.Record, _ bool, err error) {
+	defer wrap(&err, "committing decision")
+	rec, err = store.Prepare(rec, uses)
+	if err != nil {
+		return nil, false, err
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	defer tx.Rollback(ctx)
+	// The same round trip pins generic plans for this transaction: every
+	// Commit statement is an index lookup whose best plan does not depend on
+	// its arguments, and without this PostgreSQL re-plans the window query
+	// on each call once the ledger is large (the generic estimate for
+	// "at > $4" is a third of the key's rows), which doubles its cost.
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1), set_config('plan_cache_mode', 'force_generic_plan', true)",
+		s.commitLock); err != nil {
+		return nil, false, fmt.Errorf("taking the commit lock: %w", err)
+	}
+
+	existing, err := scanRecord(tx.QueryRow(ctx, "SELECT "+recordColumns+" FROM decisions WHERE request_id = $1", rec.RequestID))
+	switch {
+	case err == nil:
+		if existing.RequestHash != rec.RequestHash {
+			return nil, false, fmt.Errorf("%w: request_id %q is recorded at seq %d with request_hash %s, this request has %s",
+				store.ErrConflict, rec.RequestID, existing.Seq, existing.RequestHash, rec.RequestHash)
+		}
+		return existing, true, nil
+	case !errors.Is(err, pgx.ErrNoRows):
+		return nil, false, fmt.Errorf("looking up request_id: %w", err)
+	}
+
+	var consume []store.LimitUse
+	if rec.Action == store.ActionApprove {
+		consume, err = checkLimits(ctx, tx, &rec, uses)
+		if err != nil {
+			return nil, false, err
+		}
+	}
+
+	var lastSeq int64
+	var lastHash string
+	err = tx.QueryRow(ctx, "SELECT seq, hash FROM decisions ORDER BY seq DESC LIMIT 1").Scan(&lastSeq, &lastHash)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, fmt.Errorf("reading chain head: %w", err)
+	}
+	rec.Seq, rec.PrevHash = lastSeq+1, lastHash
+	rec.Hash = store.ComputeHash(&rec)
+
+	if _, err := tx.Exec(ctx, "INSERT INTO decisions ("+recordColumns+`) VALUES
+		($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+		rec.Seq, rec.RequestID, rec.Version, rec.Type, rec.NodeKey, rec.ReceivedAt, rec.Request, rec.RequestHash,
+		rec.TxKey, rec.Action, rec.Status, rec.Rule, rec.Reason, rec.Shadow, rec.PolicyVersion, rec.LatencyMicros,
+		rec.PrevHash, rec.Hash); err != nil {
+		return nil, false, fmt.Errorf("inserting decision: %w", err)
+	}
+	for _, u := range consume {
+		if _, err := tx.Exec(ctx, `INSERT INTO limit_ledger (limit_name, key, tx_key, amount, at, seq)
+			VALUES ($1, $2, $3, CAST($4::text AS numeric), $5, $6)`,
+			u.Limit, u.Key, rec.TxKey, u.Amount.String(), rec.ReceivedAt, rec.Seq); err != nil {
+			return nil, false, fmt.Errorf("inserting ledger entry for limit %q: %w", u.Limit, err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, false, err
+	}
+	return &rec, false, nil
+}
+
+// limitQuery answers, for one limit, "is this transaction already
+// counted?" (never for an empty tx_key, as the partial index agrees) and the
+// usage in the window, in one round trip. Both parts are index-only scans,
+// which TestLimitQueryUsesIndexes asserts.
+const limitQuery = `SELECT
+		EXISTS (SELECT 1 FROM limit_ledger WHERE limit_name = $1 AND key = $2 AND tx_key = $3 AND tx_key <> ''),
+		COALESCE(SUM(amount), 0)::text, COUNT(*)
+	FROM limit_ledger WHERE limit_name = $1 AND key = $2 AND at > $4`
+
+// querier is what the limit check needs: a transaction in Commit, the pool
+// in benchmarks.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// checkLimits applies store.CheckLimit to each use. It returns the uses to
+// write to the ledger, or none after turning rec into a REJECT.
+func checkLimits(ctx context.Context, q querier, rec *store.Record, uses []store.LimitUse) ([]store.LimitUse, error) {
+	var consume []store.LimitUse
+	for _, u := range uses {
+		var counted bool
+		var text string
+		var count int64
+		if err := q.QueryRow(ctx, limitQuery,
+			u.Limit, u.Key, rec.TxKey, store.NormalizeTime(rec.ReceivedAt.Add(-u.Window))).Scan(&counted, &text, &count); err != nil {
+			return nil, fmt.Errorf("checking limit %q: %w", u.Limit, err)
+		}
+		if counted {
+			continue
+		}
+		used, err := decimal.Parse(text)
+		if err != nil {
+			return nil, fmt.Errorf("checking limit %q: reading the sum: %w", u.Limit, err)
+		}
+		if reason := store.CheckLimit(u, used, count); reason != "" {
+			rec.Action, rec.Rule, rec.Reason = store.ActionReject, u.Limit, reason
+			return nil, nil
+		}
+		consume = append(consume, u)
+	}
+	return consume, nil
+}
+
+// Get implements store.Store.
+func (s *Store) Get(ctx context.Context, requestID string) (*store.Record, error) {
+	r, err := scanRecord(s.pool.QueryRow(ctx, "SELECT "+recordColumns+" FROM decisions WHERE request_id = $1", requestID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("%w: request_id %q", store.ErrNotFound, requestID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: getting request_id %q: %w", requestID, err)
+	}
+	return r, nil
+}
+
+// List implements store.Store.
+func (s *Store) List(ctx context.Context, f store.Filter, fn func(*store.Record) error) error {
+	if err := store.CheckFilter(f); err != nil {
+		return err
+	}
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, fmt.Sprintf(cond, len(args)))
+	}
+	if !f.Since.IsZero() {
+		add("received_at >= $%d", store.CeilTime(f.Since))
+	}
+	if !f.Until.IsZero() {
+		add("received_at < $%d", store.CeilTime(f.Until))
+	}
+	if f.Type != "" {
+		add("type = $%d", f.Type)
+	}
+	if f.Action != "" {
+		add("action = $%d", f.Action)
+	}
+	if f.Rule != "" {
+		add("rule = $%d", f.Rule)
+	}
+	q := "SELECT " + recordColumns + " FROM decisions"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY seq"
+	if f.Newest {
+		q += " DESC"
+	}
+	if f.Limit > 0 {
+		args = append(args, f.Limit)
+		q += fmt.Sprintf(" LIMIT $%d", len(args))
+	}
+	return s.each(ctx, q, args, fn)
+}
+
+// each streams the records q selects into fn (pgx reads rows from the
+// socket as they are consumed). Errors from fn come back unwrapped.
+func (s *Store) each(ctx context.Context, q string, args []any, fn func(*store.Record) error) error {
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("postgres: listing decisions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return fmt.Errorf("postgres: reading decision: %w", err)
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("postgres: listing decisions: %w", err)
+	}
+	return nil
+}
+
+// errStop ends a walk early without being an error.
+var errStop = errors.New("stop")
+
+// Verify implements store.Store.
+func (s *Store) Verify(ctx context.Context) (*store.VerifyReport, error) {
+	var v store.ChainVerifier
+	err := s.each(ctx, "SELECT "+recordColumns+" FROM decisions ORDER BY seq", nil, func(r *store.Record) error {
+		if !v.Add(r) {
+			return errStop
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return nil, err
+	}
+	return v.Report(), nil
+}
+
+// LimitUsage implements store.Store.
+func (s *Store) LimitUsage(ctx context.Context, now time.Time, windows map[string]time.Duration) ([]store.Usage, error) {
+	names := make([]string, 0, len(windows))
+	for name := range windows {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var out []store.Usage
+	for _, name := range names {
+		if err := s.limitUsage(ctx, name, store.NormalizeTime(now.Add(-windows[name])), &out); err != nil {
+			return nil, fmt.Errorf("postgres: reading usage of limit %q: %w", name, err)
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) limitUsage(ctx context.Context, limit string, cutoff time.Time, out *[]store.Usage) error {
+	// ORDER BY key COLLATE "C": byte order, as Go sorts, whatever the
+	// database's collation.
+	rows, err := s.pool.Query(ctx, `SELECT key, SUM(amount)::text, COUNT(*), MIN(at) FROM limit_ledger
+		WHERE limit_name = $1 AND at > $2 GROUP BY key ORDER BY key COLLATE "C"`, limit, cutoff)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		u := store.Usage{Limit: limit}
+		var text string
+		if err := rows.Scan(&u.Key, &text, &u.Count, &u.Oldest); err != nil {
+			return err
+		}
+		if u.Amount, err = decimal.Parse(text); err != nil {
+			return fmt.Errorf("reading the sum: %w", err)
+		}
+		u.Oldest = u.Oldest.UTC()
+		*out = append(*out, u)
+	}
+	return rows.Err()
+}
+
+// wrap prefixes a non-nil error with the operation, keeping it matchable
+// with errors.Is.
+func wrap(err *error, op string) {
+	if *err != nil {
+		*err = fmt.Errorf("postgres: %s: %w", op, *err)
+	}
+}
