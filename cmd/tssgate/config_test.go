@@ -56,7 +56,8 @@ tssgate:
 		check func(t *testing.T, c Config)
 	}{
 		{"defaults", nil, nil, func(t *testing.T, c Config) {
-			if c.Listen != "127.0.0.1:11020" || c.DataDir != "./tssgate-data" || c.MaxBodyBytes != 1<<20 || c.LogFormat != "json" {
+			if c.Listen != "127.0.0.1:11020" || c.DataDir != "./tssgate-data" || c.MaxBodyBytes != 1<<20 || c.LogFormat != "json" ||
+				c.StoreDSN() != "sqlite:tssgate-data/tssgate.db" {
 				t.Errorf("%+v", c)
 			}
 		}},
@@ -74,6 +75,11 @@ tssgate:
 			}
 			if len(c.TSSNodeKeys) != 2 || c.TSSNodeKeys[0] != (KeyRef{"x", "/k/x.pub"}) || c.TSSNodeKeys[1] != (KeyRef{"y.pub", "/k/y.pub"}) {
 				t.Errorf("keys %+v", c.TSSNodeKeys)
+			}
+		}},
+		{"store from env and flag", []string{"--store", "postgres://db/x"}, map[string]string{"TSSGATE_STORE": "sqlite:/tmp/a.db"}, func(t *testing.T, c Config) {
+			if c.StoreDSN() != "postgres://db/x" {
+				t.Errorf("store %q", c.StoreDSN())
 			}
 		}},
 		{"config file from env", nil, map[string]string{"TSSGATE_CONFIG": file}, func(t *testing.T, c Config) {
@@ -121,6 +127,7 @@ func TestConfigErrors(t *testing.T) {
 		{name: "key without path", file: "tssgate:\n  tss_node_keys:\n    - name: a\n", want: ":3: tssgate.tss_node_keys[0].path: required"},
 		{name: "duplicate key names", file: "tssgate:\n  tss_node_keys:\n    - {name: a, path: x}\n    - {name: a, path: y}\n", want: ":2: tssgate.tss_node_keys: two TSS Node keys are named \"a\""},
 		{name: "tls half", file: "tssgate:\n  tls_cert: c.pem\n", want: ":2: tssgate.tls_cert: tls_cert and tls_key must be given together"},
+		{name: "bad store", file: "store: mysql://x\n", want: ":1: store: must be sqlite:PATH or a postgres:// URL"},
 		{name: "log format", file: "tssgate:\n  log_format: xml\n", want: ":2: tssgate.log_format: must be json or text"},
 		{name: "not yaml", file: "callback_server: [\n", want: "tssgate.yaml"},
 		{name: "token without decimals", file: "tssgate:\n  tokens:\n    - {token_id: ARB_ETH, chain: evm, evm_chain_id: \"42161\"}\n", want: ":3: tssgate.tokens[0].decimals: required"},
