@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -184,4 +185,34 @@ func decimalOf(tb testing.TB, s string) decimal.Decimal {
 		tb.Fatal(err)
 	}
 	return d
+}
+
+// TestCrashKeepsAcknowledged kills a process committing decisions with
+// SIGKILL and checks that everything it acknowledged survived.
+func TestCrashKeepsAcknowledged(t *testing.T) {
+	if os.Getenv(storetest.EnvCrashChild) != "" {
+		t.Skip("running as the crash child")
+	}
+	dsn := storetest.PostgresSchema(t)
+	storetest.CrashParent(t, "TestCrashChild", dsn, 100, func(t *testing.T) store.Store {
+		s, err := Open(context.Background(), dsn)
+		if err != nil {
+			t.Fatalf("reopen after the crash: %v", err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
+
+// TestCrashChild is the process TestCrashKeepsAcknowledged kills.
+func TestCrashChild(t *testing.T) {
+	dsn := os.Getenv(storetest.EnvCrashChild)
+	if dsn == "" {
+		t.Skip("helper process of TestCrashKeepsAcknowledged")
+	}
+	s, err := Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.CrashChild(t, s)
 }

@@ -27,7 +27,7 @@ import (
 	"strings"
 	"time"
 
-	sqlite "modernc.org/sqlite" // also registers the "sqlite" database/sql driver
+	sqlitedriver "modernc.org/sqlite" // also registers the "sqlite" database/sql driver
 
 	"tssgate/internal/decimal"
 	"tssgate/internal/store"
@@ -136,7 +136,7 @@ func (s *Store) setWAL(ctx context.Context) error {
 }
 
 func isBusy(err error) bool {
-	var se *sqlite.Error
+	var se *sqlitedriver.Error
 	return errors.As(err, &se) && se.Code()&0xff == 5 // SQLITE_BUSY and its extended codes
 }
 

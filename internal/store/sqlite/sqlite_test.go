@@ -114,12 +114,15 @@ func TestOpenSettings(t *testing.T) {
 			t.Errorf("PRAGMA %s = %q, want %q", tt.pragma, got, tt.want)
 		}
 	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if mode := fi.Mode().Perm(); mode != 0o600 {
-		t.Errorf("database file mode = %o, want 600", mode)
+	storetest.Commit(t, s, storetest.NewRecord("r1")) // creates the WAL file
+	for _, p := range []string{path, path + "-wal"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode := fi.Mode().Perm(); mode != 0o600 {
+			t.Errorf("%s mode = %o, want 600", filepath.Base(p), mode)
+		}
 	}
 	var version int
 	if err := s.db.QueryRowContext(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&version); err != nil {
@@ -219,4 +222,34 @@ func TestTwoHandlesRace(t *testing.T) {
 	}
 	t.Cleanup(func() { s2.Close() })
 	storetest.RaceLimit(t, s1, s2)
+}
+
+// TestCrashKeepsAcknowledged kills a process committing decisions with
+// SIGKILL and checks that everything it acknowledged survived.
+func TestCrashKeepsAcknowledged(t *testing.T) {
+	if os.Getenv(storetest.EnvCrashChild) != "" {
+		t.Skip("running as the crash child")
+	}
+	path := filepath.Join(t.TempDir(), "tssgate.db")
+	storetest.CrashParent(t, "TestCrashChild", path, 200, func(t *testing.T) store.Store {
+		s, err := Open(context.Background(), path)
+		if err != nil {
+			t.Fatalf("reopen after the crash: %v", err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
+
+// TestCrashChild is the process TestCrashKeepsAcknowledged kills.
+func TestCrashChild(t *testing.T) {
+	path := os.Getenv(storetest.EnvCrashChild)
+	if path == "" {
+		t.Skip("helper process of TestCrashKeepsAcknowledged")
+	}
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.CrashChild(t, s)
 }

@@ -20,9 +20,13 @@ import (
 // keep the check flat. Bulk-loaded rows carry empty hashes; the benchmarks
 // never Verify.
 const (
-	BenchPerDay  = 1000
-	BenchKeys    = 100
-	BenchLimit   = "daily"
+	// BenchPerDay is the decision rate of the prefilled log.
+	BenchPerDay = 1000
+	// BenchKeys is the number of running totals the decisions rotate over.
+	BenchKeys = 100
+	// BenchLimit names the one limit every benchmark decision counts against.
+	BenchLimit = "daily"
+	// BenchSpacing is the time between two consecutive decisions.
 	BenchSpacing = 24 * time.Hour / BenchPerDay
 )
 

@@ -869,7 +869,8 @@ func testList(t *testing.T, open func(t *testing.T) store.Store) {
 		rec.ReceivedAt = Base.Add(time.Duration(i) * time.Minute)
 		Commit(t, s, rec)
 	}
-	at := func(i int) time.Time { return Base.Add(time.Duration(i-1) * time.Minute) } // ReceivedAt of r<i>
+	// The stored ReceivedAt of r<i>: filters compare with stored times.
+	at := func(i int) time.Time { return store.NormalizeTime(Base.Add(time.Duration(i-1) * time.Minute)) }
 	tests := []struct {
 		name string
 		f    store.Filter
