@@ -257,8 +257,11 @@ func (s *Server) evaluate(w http.ResponseWriter, r *http.Request, o *outcome) {
 
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.DecideTimeout)
 	defer cancel()
+	// A request is recorded when there is a store and an id to record it
+	// under (only a PING may lack one).
+	recordable := s.cfg.Store != nil && req.ID != ""
 	var canonical []byte
-	if s.cfg.Store != nil && req.ID != "" {
+	if recordable {
 		canonical, err = canonicalRequest(req)
 		if err != nil {
 			s.log.Error("canonical request", slog.String("request_id", req.ID), slog.Any("error", err))
@@ -275,7 +278,7 @@ func (s *Server) evaluate(w http.ResponseWriter, r *http.Request, o *outcome) {
 		o.fail(protocol.StatusInternalError, "policy evaluation failed")
 		return
 	}
-	if d.Approves() && len(d.Limits) > 0 && s.cfg.Store == nil {
+	if d.Approves() && len(d.Limits) > 0 && !recordable {
 		// An approval with limits is conditional on them; with nothing to
 		// check and record them atomically it must not be signed.
 		s.log.Error("velocity limits apply but no decision store enforces them", slog.String("request_id", o.requestID))
@@ -295,7 +298,7 @@ func (s *Server) evaluate(w http.ResponseWriter, r *http.Request, o *outcome) {
 			o.reason = "rejected by " + d.Rule
 		}
 	}
-	if s.cfg.Store != nil && req.ID != "" {
+	if recordable {
 		s.record(ctx, o, req, canonical, d)
 	}
 }

@@ -112,3 +112,15 @@ func TestRecordFailureFailsClosed(t *testing.T) {
 }
 
 var _ store.Store = (*sqlite.Store)(nil)
+
+// A PING without request_id cannot be recorded, so an approval of it that
+// carries limits is not signed either.
+func TestUnrecordableApprovalWithLimitsFailsClosed(t *testing.T) {
+	st := openSQLite(t)
+	dec := &countingDecider{limits: []policy.LimitUse{{Limit: "odd", Key: `["x"]`, Window: 3600e9, MaxCount: 5}}}
+	ts := newTestServer(t, func(c *Config) { c.Store = st; c.Decider = dec })
+	_, resp := post(t, ts.URL+"/v2/check", form, formBody(goodToken(t, map[string]any{"request_type": 0})))
+	if resp.Approves() || resp.Status != protocol.StatusInternalError {
+		t.Fatalf("reply %+v", resp)
+	}
+}
