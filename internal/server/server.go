@@ -15,7 +15,9 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,6 +27,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -346,9 +349,7 @@ func (s *Server) record(ctx context.Context, o *outcome, req *protocol.Request, 
 		PolicyVersion: o.policyVer,
 		LatencyMicros: time.Since(o.received).Microseconds(),
 	}
-	if req.KeySign != nil && req.KeySign.Tx != nil {
-		rec.TxKey = req.KeySign.Tx.ID
-	}
+	rec.TxKey = txKey(req)
 	if len(d.Shadow) > 0 {
 		rec.Shadow, _ = json.Marshal(shadowJSON(d.Shadow))
 	}
@@ -383,15 +384,40 @@ func fromRecord(o *outcome, rec *store.Record) {
 	o.policyVer = rec.PolicyVersion
 }
 
-// canonicalRequest is the content a request_id stands for: version, type
-// and the parsed request_detail and extra_info, with object keys sorted and
-// numbers kept as sent, so that a retry of the same request hashes the same
-// however its JSON was spaced.
+// txKey is the identity under which a KEYSIGN counts against velocity
+// limits: Cobo's transaction id bound to what will actually be signed (the
+// normalized, sorted msg_hash_list). Retries and the several TSS Nodes of
+// one group ask with the same id and the same hashes, so they count once;
+// a description that reuses a transaction id for other bytes (another
+// amount, another nonce) is a new transaction and counts again. The id
+// alone comes from the unverified description and must not be trusted to
+// skip a limit.
+func txKey(req *protocol.Request) string {
+	if req.KeySign == nil || req.KeySign.Tx == nil {
+		return ""
+	}
+	hashes := make([]string, len(req.KeySign.MsgHashes))
+	for i, h := range req.KeySign.MsgHashes {
+		hashes[i] = strings.ToLower(strings.TrimPrefix(strings.TrimPrefix(h, "0x"), "0X"))
+	}
+	slices.Sort(hashes)
+	sum := sha256.Sum256([]byte(strings.Join(hashes, ",")))
+	return req.KeySign.Tx.ID + ":" + hex.EncodeToString(sum[:16])
+}
+
+// canonicalRequest is the content a request_id stands for: version, type,
+// the TSS Node key that signed it, and the parsed request_detail and
+// extra_info, with object keys sorted and numbers kept as sent, so that a
+// retry of the same request hashes the same however its JSON was spaced.
+// The node key is part of it: a decision recorded for one node is not
+// replayed to another (a node_key rule must not be bypassed by reusing a
+// request_id).
 func canonicalRequest(req *protocol.Request) ([]byte, error) {
 	return json.Marshal(map[string]any{
 		"version":        string(req.Version),
 		"request_id":     req.ID,
 		"request_type":   req.Type.String(),
+		"node_key":       req.NodeKey,
 		"request_detail": req.Detail,
 		"extra_info":     req.Extra,
 	})

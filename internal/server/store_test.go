@@ -124,3 +124,44 @@ func TestUnrecordableApprovalWithLimitsFailsClosed(t *testing.T) {
 		t.Fatalf("reply %+v", resp)
 	}
 }
+
+// A transaction id reused for other bytes is a new transaction for limits:
+// only the same id with the same msg_hash_list counts once.
+func TestReusedTransactionIDStillCounts(t *testing.T) {
+	st := openSQLite(t)
+	max := decimal.MustParse("0.00025")
+	dec := &countingDecider{limits: []policy.LimitUse{{Limit: "eth-daily", Key: `["w"]`, Window: 24 * 3600e9, Amount: decimal.MustParse("0.0001"), MaxAmount: &max}}}
+	ts := newTestServer(t, func(c *Config) { c.Store = st; c.Decider = dec })
+	var approved int
+	for i := range 4 {
+		req := sampleRequest(t, protocol.V2, protocol.TypeKeySign, "r-"+string(rune('a'+i)))
+		// Same transaction_id every time, different hash each time.
+		req.RequestDetail = strings.Replace(req.RequestDetail, "0x1acf", "0x"+string(rune('a'+i))+"acf", 1)
+		_, resp := post(t, ts.URL+"/v2/check", form, formBody(goodToken(t, req)))
+		if resp.Approves() {
+			approved++
+		}
+	}
+	if approved != 2 {
+		t.Fatalf("approved %d, want 2: a reused transaction id must not skip the limit", approved)
+	}
+}
+
+// A decision recorded for one TSS Node is not replayed to another: the
+// other node's request under the same request_id is a conflict.
+func TestReplayIsPerNodeKey(t *testing.T) {
+	a := &protocol.Request{Version: protocol.V2, ID: "x", Type: protocol.TypePing, NodeKey: "node-a"}
+	b := *a
+	b.NodeKey = "node-b"
+	ca, err := canonicalRequest(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, err := canonicalRequest(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if store.RequestHashOf(ca) == store.RequestHashOf(cb) {
+		t.Fatal("the canonical request does not depend on the node key")
+	}
+}
