@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 	"time"
 	_ "time/tzdata" // rules name IANA zones; do not depend on the host's zoneinfo
 
@@ -94,10 +96,14 @@ func (p *Policy) decideAt(ctx context.Context, req *protocol.Request, now time.T
 const RuleVerify = "verify"
 
 // verificationGate rejects a KEYSIGN whose transaction tssgate did not
-// verify, unless the policy's verify section makes verification optional
-// for its token or chain. It runs before every rule, so no rule can approve
-// what the bytes do not support by accident; optional makes that a
-// deliberate choice, and rules then see tx.verified == false.
+// verify. The policy's verify section can make verification optional for a
+// token_id or chain_id, but that is honoured only for a token tssgate has
+// no decoder for (Verification.Unsupported): a decoder that ran and found
+// the description disagreeing with the bytes is a REJECT in every mode, and
+// so is an "unsupported" token whose derivation path signs for a chain
+// tssgate does verify (a relabelled transaction). The token and chain the
+// mode is looked up by come from the unverified description, which is why
+// optional can never widen beyond "no decoder exists".
 func (p *Policy) verificationGate(req *protocol.Request) (Decision, bool) {
 	if req.Type != protocol.TypeKeySign {
 		return Decision{}, false
@@ -106,22 +112,47 @@ func (p *Policy) verificationGate(req *protocol.Request) (Decision, bool) {
 	if v != nil && v.Verified {
 		return Decision{}, false
 	}
+	reject := func(why string) (Decision, bool) {
+		return Decision{Action: protocol.ActionReject, Rule: RuleVerify, Reason: "transaction not verified: " + why}, true
+	}
+	if v == nil {
+		return reject("no transaction verification ran")
+	}
+	if !v.Unsupported {
+		return reject(v.Reason)
+	}
 	var tokenID, chainID string
-	if req.KeySign != nil && req.KeySign.Tx != nil {
+	if req.KeySign.Tx != nil {
 		tokenID, chainID = req.KeySign.Tx.TokenID, req.KeySign.Tx.ChainID
 	}
-	if p.verify.mode(tokenID, chainID) == verifyOptional {
-		return Decision{}, false
+	if p.verify.mode(tokenID, chainID) != verifyOptional {
+		return reject(v.Reason)
 	}
-	why := "no transaction verification ran"
-	if v != nil && v.Reason != "" {
-		why = v.Reason
+	for _, path := range req.KeySign.BIP32Paths {
+		if coin, ok := verifiableCoinType(path); ok {
+			return reject(fmt.Sprintf("token_id %s has no decoder, but derivation path %s signs for coin type %d, a chain tssgate verifies; refusing a relabelled transaction", tokenID, truncate(path, 64), coin))
+		}
 	}
-	return Decision{
-		Action: protocol.ActionReject,
-		Rule:   RuleVerify,
-		Reason: "transaction not verified: " + why,
-	}, true
+	return Decision{}, false
+}
+
+// verifiableCoinType reports whether a BIP-44 path's coin type is one whose
+// transactions tssgate decodes: 60 (EVM), 195 (TRON), 501 (Solana).
+func verifiableCoinType(path string) (int, bool) {
+	parts := strings.Split(path, "/")
+	if len(parts) < 3 {
+		return 0, false
+	}
+	c := strings.TrimRight(parts[2], "'hH")
+	n, err := strconv.Atoi(c)
+	if err != nil {
+		return 0, false
+	}
+	switch n {
+	case 60, 195, 501:
+		return n, true
+	}
+	return 0, false
 }
 
 func (p *Policy) decideLive(ctx context.Context, act *activation) (Decision, error) {

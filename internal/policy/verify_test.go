@@ -17,18 +17,28 @@ func withVerification(t *testing.T, v *protocol.Verification, extraPatch string)
 	return req
 }
 
+// unsupportedWithPath is the sample KEYSIGN as a token tssgate has no
+// decoder for, signed on derivation path path.
+func unsupportedWithPath(t *testing.T, v *protocol.Verification, path string) *protocol.Request {
+	t.Helper()
+	req := withVerification(t, v, "")
+	req.KeySign.BIP32Paths = []string{path}
+	return req
+}
+
 func TestVerificationGate(t *testing.T) {
 	const approveAll = `
   - name: any
     when: request.type == "KEYSIGN"
     action: approve
 `
-	const approveUnverified = `
-  - name: unverified-only
-    when: request.type == "KEYSIGN" && !tx.verified && tx.decoded.reason.startsWith("amount")
+	const approveUnsupported = `
+  - name: unsupported-only
+    when: request.type == "KEYSIGN" && !tx.verified && tx.decoded.reason.startsWith("token_id")
     action: approve
 `
 	failed := &protocol.Verification{Reason: "amount: description says 5 ETH, transaction moves 0.0001 ETH"}
+	unsupported := &protocol.Verification{Unsupported: true, Reason: "token_id: unsupported token_id ETH"}
 	nonce := uint64(7)
 	good := &protocol.Verification{
 		Verified: true, Chain: "evm", TxType: "legacy", Method: "native_transfer", ChainID: "1", Nonce: &nonce,
@@ -51,16 +61,22 @@ func TestVerificationGate(t *testing.T) {
 			protocol.ActionReject, RuleVerify, "amount"},
 		{"verified passes the gate", "", approveAll, func(t *testing.T) *protocol.Request { return withVerification(t, good, "") },
 			protocol.ActionApprove, "any", ""},
-		{"token optional: rules decide and see tx.verified false", "verify: {tokens: {eth: optional}}\n", approveUnverified,
-			func(t *testing.T) *protocol.Request { return withVerification(t, failed, "") }, protocol.ActionApprove, "unverified-only", ""},
-		{"chain optional", "verify: {chains: {ETH: optional}}\n", approveUnverified,
-			func(t *testing.T) *protocol.Request { return withVerification(t, failed, "") }, protocol.ActionApprove, "unverified-only", ""},
-		{"token required beats chain optional", "verify: {chains: {ETH: optional}, tokens: {ETH: required}}\n", approveUnverified,
+		{"token optional: rules decide and see tx.verified false", "verify: {tokens: {eth: optional}}\n", approveUnsupported,
+			func(t *testing.T) *protocol.Request { return unsupportedWithPath(t, unsupported, "m/44/0/0/0/0") }, protocol.ActionApprove, "unsupported-only", ""},
+		{"chain optional", "verify: {chains: {ETH: optional}}\n", approveUnsupported,
+			func(t *testing.T) *protocol.Request { return unsupportedWithPath(t, unsupported, "m/44'/0'/0'/0/0") }, protocol.ActionApprove, "unsupported-only", ""},
+		{"token required beats chain optional", "verify: {chains: {ETH: optional}, tokens: {ETH: required}}\n", approveUnsupported,
+			func(t *testing.T) *protocol.Request { return unsupportedWithPath(t, unsupported, "m/44/0/0/0/0") }, protocol.ActionReject, RuleVerify, "unsupported"},
+		{"default optional", "verify: {default: optional}\n", approveUnsupported,
+			func(t *testing.T) *protocol.Request { return unsupportedWithPath(t, unsupported, "m/44/0/0/0/0") }, protocol.ActionApprove, "unsupported-only", ""},
+		{"another token's optional does not apply", "verify: {tokens: {BTC: optional}}\n", approveUnsupported,
+			func(t *testing.T) *protocol.Request { return unsupportedWithPath(t, unsupported, "m/44/0/0/0/0") }, protocol.ActionReject, RuleVerify, "unsupported"},
+		{"a disagreement is never optional", "verify: {default: optional}\n", approveAll,
 			func(t *testing.T) *protocol.Request { return withVerification(t, failed, "") }, protocol.ActionReject, RuleVerify, "amount"},
-		{"default optional", "verify: {default: optional}\n", approveUnverified,
-			func(t *testing.T) *protocol.Request { return withVerification(t, failed, "") }, protocol.ActionApprove, "unverified-only", ""},
-		{"another token's optional does not apply", "verify: {tokens: {BTC: optional}}\n", approveUnverified,
-			func(t *testing.T) *protocol.Request { return withVerification(t, failed, "") }, protocol.ActionReject, RuleVerify, "amount"},
+		{"an unsupported token on a verifiable chain's path is refused", "verify: {default: optional}\n", approveAll,
+			func(t *testing.T) *protocol.Request { return unsupportedWithPath(t, unsupported, "m/44'/60'/0'/0/0") }, protocol.ActionReject, RuleVerify, "coin type 60"},
+		{"solana path too", "verify: {default: optional}\n", approveAll,
+			func(t *testing.T) *protocol.Request { return unsupportedWithPath(t, unsupported, "m/44/501/0/0") }, protocol.ActionReject, RuleVerify, "coin type 501"},
 		{"other types are not gated", "", `
   - name: keygen
     when: request.type == "KEYGEN"
@@ -80,7 +96,7 @@ func TestVerificationGate(t *testing.T) {
   - name: empty
     when: tx.decoded.chain == "" && tx.decoded.nonce == -1 && size(tx.decoded.destinations) == 0
     action: approve
-`, func(t *testing.T) *protocol.Request { return withVerification(t, nil, "") }, protocol.ActionApprove, "empty", ""},
+`, func(t *testing.T) *protocol.Request { return unsupportedWithPath(t, &protocol.Verification{Unsupported: true}, "m/44/0/0/0/0") }, protocol.ActionApprove, "empty", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -151,6 +151,11 @@ type Destination struct {
 // facts are filled in as far as decoding got, whatever the outcome.
 type Verification struct {
 	Verified bool
+	// Unsupported is true only when tssgate has no decoder for the token:
+	// nothing could be checked, as opposed to a decoder that found the
+	// description disagreeing with the bytes. Only then may a policy accept
+	// an unverified transaction.
+	Unsupported bool
 	// Reason says why the transaction is not verified, naming the field
 	// that disagreed; "" when Verified.
 	Reason string

@@ -355,7 +355,7 @@ func TestEVMRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d := desc{tokenID: "rnd", chainID: "RND", rawTx: s.hexTx(), msgHashes: []string{s.hash()}, address: s.to, amount: tokenUnits(t, s.value.String(), 18)}
+		d := desc{tokenID: "RND", chainID: "RND", rawTx: s.hexTx(), msgHashes: []string{s.hash()}, address: s.to, amount: tokenUnits(t, s.value.String(), 18)}
 		if len(s.data) > 0 {
 			d.destType, d.calldata = "EVM_Contract", hex.EncodeToString(s.data)
 		}

@@ -47,6 +47,12 @@ import (
 
 // Result is what verification established about one KEYSIGN.
 type Result struct {
+	// Unsupported is true only when the token_id has no entry in the
+	// registry: no decoder exists for it, so nothing about the bytes could
+	// be checked. A policy may deliberately accept that (verify: optional);
+	// every other failure is a disagreement and must never be accepted.
+	Unsupported bool
+
 	// Verified is true only when the unsigned transaction decoded, every
 	// msg_hash_list entry is produced by it, and Cobo's description (token,
 	// chain, destination, amount, and calldata for contract calls) agrees
@@ -250,7 +256,14 @@ func (r *Registry) verify(c *claim) Result {
 	}
 	tok, ok := r.Lookup(c.tokenID)
 	if !ok {
-		return fail("token_id", "unsupported token_id %s", short(c.tokenID)).result(nil)
+		res := fail("token_id", "unsupported token_id %s", short(c.tokenID)).result(nil)
+		res.Unsupported = true
+		return res
+	}
+	if tok.TokenID != c.tokenID {
+		// Policies and limits match token_id exactly; a variant spelling
+		// that verified would slip past a rule written for "ETH".
+		return fail("token_id", "token_id %s must be spelled %s", short(c.tokenID), tok.TokenID).result(nil)
 	}
 	if tok.ChainID != "" && c.chainID != "" && !strings.EqualFold(tok.ChainID, c.chainID) {
 		return fail("chain_id", "description says chain_id %s, token_id %s is on %s", short(c.chainID), tok.TokenID, tok.ChainID).result(nil)
@@ -429,7 +442,7 @@ func unsupportedDestinationType(c *claim) *failure {
 // amount is known in token units, so that no rule ever reads an unknown
 // amount as zero.
 func (r Result) Verification() *protocol.Verification {
-	v := &protocol.Verification{Verified: r.Verified, Reason: r.Reason}
+	v := &protocol.Verification{Verified: r.Verified, Unsupported: r.Unsupported && !r.Verified, Reason: r.Reason}
 	f := r.Facts
 	if f == nil {
 		return v
