@@ -96,7 +96,9 @@ func TestVerificationGate(t *testing.T) {
   - name: empty
     when: tx.decoded.chain == "" && tx.decoded.nonce == -1 && size(tx.decoded.destinations) == 0
     action: approve
-`, func(t *testing.T) *protocol.Request { return unsupportedWithPath(t, &protocol.Verification{Unsupported: true}, "m/44/0/0/0/0") }, protocol.ActionApprove, "empty", ""},
+`, func(t *testing.T) *protocol.Request {
+			return unsupportedWithPath(t, &protocol.Verification{Unsupported: true}, "m/44/0/0/0/0")
+		}, protocol.ActionApprove, "empty", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
