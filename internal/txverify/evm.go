@@ -326,7 +326,12 @@ func compareEVMTransfer(c *claim, tok Token, t *evmTx, f *Facts) *failure {
 		return fail("token", "description says %s (contract %s), transaction calls %s", tok.TokenID, tok.Contract, evmAddr(t.to))
 	}
 	call := classifyCall(t.data)
-	if call.method != methodTokenTransfer && call.method != methodTokenTransferFr {
+	if call.method == methodTokenTransferFr {
+		// transferFrom pulls funds from a third account that approved this
+		// wallet: not the wallet's own transfer the description names.
+		return fail("method", "description is a transfer of %s, transaction is transferFrom (it moves another account's tokens)", tok.TokenID)
+	}
+	if call.method != methodTokenTransfer {
 		return fail("method", "description is a transfer of %s, transaction is %s (selector %q) on the token contract", tok.TokenID, call.method, call.selector)
 	}
 	if t.value.Sign() != 0 {
@@ -365,6 +370,12 @@ func compareEVMCall(c *claim, tok Token, t *evmTx) *failure {
 	}
 	if fl := checkAmount("value", d.Amount, t.value, tok.Decimals, tok.TokenID); fl != nil {
 		return fl
+	}
+	if m := classifyCall(t.data).method; m == methodTokenTransfer || m == methodTokenTransferFr || m == methodApprove {
+		// A token movement described as a generic call under the native
+		// token_id would be counted in native units by limits and escape the
+		// token's own rules and limits; it must be described as the token.
+		return fail("method", "a contract call under native token_id %s calls %s on %s; token transfers and approvals must be described under the token's own token_id", tok.TokenID, m, short(d.Address))
 	}
 	return compareCalldata(c.calldata, t.data)
 }

@@ -147,11 +147,13 @@ func TestEVMGenerated(t *testing.T) {
 		{name: "eip2930 USDT transfer", spec: evmSpec{typ: 1, chainID: 1, gas: 70000, gasPrice: big.NewInt(gwei), to: usdt, data: transfer},
 			d: desc{tokenID: "ETH_USDT", chainID: "ETH", address: bob, amount: "1.5"}, method: "token_transfer"},
 		{name: "transferFrom", spec: dyn(usdt, nil, erc20("23b872dd", addr(alice), addr(bob), big.NewInt(42).Bytes())),
-			d: desc{tokenID: "ETH_USDT", chainID: "ETH", address: bob, amount: "0.000042"}, method: "token_transfer_from"},
+			d: desc{tokenID: "ETH_USDT", chainID: "ETH", address: bob, amount: "0.000042"}, field: "method", reason: "transferFrom"},
 		{name: "approve described as a transfer", spec: dyn(usdt, nil, approve),
 			d: desc{tokenID: "ETH_USDT", chainID: "ETH", address: router, amount: "1"}, field: "method", reason: "approve"},
 		{name: "approve described as a contract call", spec: dyn(usdt, nil, approve),
-			d: desc{tokenID: "ETH", chainID: "ETH", destType: "EVM_Contract", address: usdt, amount: "0", calldata: "0x" + hex.EncodeToString(approve)}, method: "approve"},
+			d: desc{tokenID: "ETH", chainID: "ETH", destType: "EVM_Contract", address: usdt, amount: "0", calldata: "0x" + hex.EncodeToString(approve)}, field: "method", reason: "must be described under the token's own token_id"},
+		{name: "token transfer described as a native contract call", spec: dyn(usdt, nil, transfer),
+			d: desc{tokenID: "ETH", chainID: "ETH", destType: "EVM_Contract", address: usdt, amount: "0", calldata: hex.EncodeToString(transfer)}, field: "method", reason: "calls token_transfer"},
 		{name: "contract call", spec: dyn(router, eth(3), swap),
 			d: desc{tokenID: "ETH", chainID: "ETH", destType: "EVM_Contract", address: router, amount: "3", calldata: "0X" + strings.ToUpper(hex.EncodeToString(swap))}, method: "contract_call"},
 		{name: "contract call with no value key", spec: dyn(router, nil, swap),
@@ -359,6 +361,11 @@ func TestEVMRoundTrip(t *testing.T) {
 		if len(s.data) > 0 {
 			d.destType, d.calldata = "EVM_Contract", hex.EncodeToString(s.data)
 		}
-		wantVerified(t, reg.Verify(v2Request(t, d)))
+		res := reg.Verify(v2Request(t, d))
+		if m := classifyCall(s.data).method; len(s.data) > 0 && (m == methodTokenTransfer || m == methodTokenTransferFr || m == methodApprove) {
+			wantFailure(t, res, "method", "must be described under the token's own token_id")
+			continue
+		}
+		wantVerified(t, res)
 	}
 }

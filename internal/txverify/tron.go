@@ -288,7 +288,12 @@ func compareTRON(c *claim, tok Token, t *tronTx, f *Facts) *failure {
 		return fail("token", "description says %s (contract %s), transaction calls %s", tok.TokenID, tok.Contract, tronAddr(t.contract))
 	}
 	call := classifyCall(t.data)
-	if call.method != methodTokenTransfer && call.method != methodTokenTransferFr {
+	if call.method == methodTokenTransferFr {
+		// transferFrom pulls funds from a third account that approved this
+		// wallet: not the wallet's own transfer the description names.
+		return fail("method", "description is a transfer of %s, transaction is transferFrom (it moves another account's tokens)", tok.TokenID)
+	}
+	if call.method != methodTokenTransfer {
 		return fail("method", "description is a transfer of %s, transaction is %s (selector %q) on the token contract", tok.TokenID, call.method, call.selector)
 	}
 	if t.callValue != 0 {
@@ -318,6 +323,12 @@ func compareTRONCall(c *claim, tok Token, t *tronTx) *failure {
 	}
 	if fl := checkAmount("value", d.Amount, big.NewInt(t.callValue), tok.Decimals, tok.TokenID); fl != nil {
 		return fl
+	}
+	if m := classifyCall(t.data).method; m == methodTokenTransfer || m == methodTokenTransferFr || m == methodApprove {
+		// A token movement described as a generic call under the native
+		// token_id would be counted in native units by limits and escape the
+		// token's own rules and limits; it must be described as the token.
+		return fail("method", "a contract call under native token_id %s calls %s on %s; token transfers and approvals must be described under the token's own token_id", tok.TokenID, m, short(d.Address))
 	}
 	return compareCalldata(c.calldata, t.data)
 }

@@ -93,7 +93,7 @@ func TestTRONGenerated(t *testing.T) {
 		{name: "TRX transfer", raw: tronTransfer(t, tronTo, 1_000_001), d: desc{tokenID: "TRON", address: tronTo, amount: "1.000001"}, method: "native_transfer"},
 		{name: "USDT transfer", raw: tronTrigger(t, tronUSDT, 0, transfer), d: desc{tokenID: "TRON_USDT", address: tronTo, amount: "2.5"}, method: "token_transfer"},
 		{name: "USDT transferFrom", raw: tronTrigger(t, tronUSDT, 0, erc20("23b872dd", toABI(tronOwner), toABI(tronTo), big.NewInt(1).Bytes())),
-			d: desc{tokenID: "TRON_USDT", address: tronTo, amount: "0.000001"}, method: "token_transfer_from"},
+			d: desc{tokenID: "TRON_USDT", address: tronTo, amount: "0.000001"}, field: "method", reason: "transferFrom"},
 		{name: "USDT approve described as transfer", raw: tronTrigger(t, tronUSDT, 0, erc20("095ea7b3", toABI(tronTo), big.NewInt(1).Bytes())),
 			d: desc{tokenID: "TRON_USDT", address: tronTo, amount: "0.000001"}, field: "method", reason: "approve"},
 		{name: "contract call", raw: tronTrigger(t, tronUSDT, 5, []byte{1, 2, 3, 4, 5}),
