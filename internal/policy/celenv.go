@@ -59,10 +59,10 @@ var (
 		[]*types.Type{types.StringType, decimalType})
 
 	decodedObject = newObjectType(decodedTypeName,
-		[]string{"chain", "tx_type", "method", "selector", "token_contract", "destinations", "nonce", "chain_id", "reason"},
+		[]string{"chain", "tx_type", "method", "selector", "token_contract", "destinations", "nonce", "chain_id", "reason", "max_fee"},
 		[]*types.Type{
 			types.StringType, types.StringType, types.StringType, types.StringType, types.StringType,
-			types.NewListType(destinationObject.celType), types.IntType, types.StringType, types.StringType,
+			types.NewListType(destinationObject.celType), types.IntType, types.StringType, types.StringType, decimalType,
 		})
 
 	transactionObject = newObjectType(transactionTypeName,

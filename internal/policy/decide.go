@@ -369,6 +369,12 @@ func decodedValue(v *protocol.Verification) ref.Val {
 	if v == nil {
 		v = &protocol.Verification{}
 	}
+	// An unknown fee is an error to read, not zero: a fee cap must never
+	// pass because the fee could not be established.
+	var maxFee ref.Val = types.NewErr("tx.decoded.max_fee is unknown: the transaction was not decoded")
+	if v.MaxFeeKnown {
+		maxFee = newDec(v.MaxFee)
+	}
 	nonce := types.Int(-1)
 	if v.Nonce != nil && *v.Nonce <= math.MaxInt64 {
 		nonce = types.Int(int64(*v.Nonce))
@@ -383,5 +389,6 @@ func decodedValue(v *protocol.Verification) ref.Val {
 		nonce,
 		types.String(v.ChainID),
 		types.String(v.Reason),
+		maxFee,
 	)
 }

@@ -129,3 +129,24 @@ func TestVerifySectionErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestMaxFee(t *testing.T) {
+	feeRule := "version: 1\nverify: {default: optional}\nrules:\n  - name: cheap\n    when: tx.decoded.max_fee <= decimal(\"0.01\")\n    action: approve\n"
+	p := mustParse(t, feeRule, "")
+	known := &protocol.Verification{Verified: true, MaxFee: decimal.MustParse("0.000016909920699"), MaxFeeKnown: true,
+		Destinations: []protocol.Destination{{Address: "0x0f76f604fd7762bd94b48ca2523f69ab9665c97f", Amount: decimal.MustParse("0.0001")}}}
+	if d := decide(t, p, withVerification(t, known, "")); !d.Approves() {
+		t.Fatalf("known small fee: %+v", d)
+	}
+	expensive := *known
+	expensive.MaxFee = decimal.MustParse("21000")
+	if d := decide(t, p, withVerification(t, &expensive, "")); d.Approves() {
+		t.Fatalf("21000 ETH of fees approved: %+v", d)
+	}
+	// Unknown fee (an unsupported token under optional verification):
+	// reading it errors, so the rule rejects instead of comparing zero.
+	unknown := unsupportedWithPath(t, &protocol.Verification{Unsupported: true}, "m/44/0/0/0/0")
+	if d := decide(t, p, unknown); d.Approves() || d.Rule != "cheap" || !strings.Contains(d.Reason, "max_fee is unknown") {
+		t.Fatalf("unknown fee: %+v", d)
+	}
+}

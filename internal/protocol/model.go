@@ -177,4 +177,10 @@ type Verification struct {
 	Nonce *uint64
 	// ChainID is the EVM chain id in decimal; "" when none.
 	ChainID string
+	// MaxFee is the most the transaction can pay in network fees, in the
+	// chain's native coin (ETH, TRX, SOL): gas limit × (max) gas price on
+	// EVM, fee_limit on TRON, base fee plus priority fee on Solana. Only
+	// meaningful when MaxFeeKnown.
+	MaxFee      decimal.Decimal
+	MaxFeeKnown bool
 }

@@ -436,6 +436,10 @@ func unsupportedDestinationType(c *claim) *failure {
 	return fail("destination_type", "%s descriptions cannot be verified for this chain", short(c.destType))
 }
 
+// nativeDecimals are the decimals of each chain family's native coin, in
+// which fees are paid: wei, sun, lamports.
+var nativeDecimals = map[string]int32{ChainEVM: 18, ChainTRON: 6, ChainSolana: 9}
+
 // Verification converts r into the neutral form the server attaches to the
 // request for policy (protocol imports no chain code). Facts are carried as
 // far as decoding got; decoded destinations are included only when every
@@ -454,6 +458,9 @@ func (r Result) Verification() *protocol.Verification {
 	}
 	if f.ChainID != nil {
 		v.ChainID = f.ChainID.String()
+	}
+	if dec, ok := nativeDecimals[f.Chain]; ok && f.MaxFee != nil && f.MaxFee.Sign() >= 0 {
+		v.MaxFee, v.MaxFeeKnown = decimal.FromBaseUnits(f.MaxFee, dec), true
 	}
 	dests := make([]protocol.Destination, 0, len(f.Destinations))
 	for _, d := range f.Destinations {

@@ -1,6 +1,7 @@
 package txverify
 
 import (
+	"encoding/json"
 	"math/big"
 	"strings"
 	"testing"
@@ -175,5 +176,26 @@ func TestFactsAreCopies(t *testing.T) {
 	}
 	if res2 := DefaultRegistry().Verify(v2Request(t, sampleDesc)); res2.Facts.ChainID.Cmp(big.NewInt(1)) != 0 {
 		t.Fatal("a second verification saw the change")
+	}
+}
+
+// The fee the ETH legacy vector can pay reaches policy exactly, in ETH:
+// 21000 gas × 805234319 wei.
+func TestVerificationCarriesMaxFee(t *testing.T) {
+	detail, extra, err := protocol.Sample(protocol.V2, protocol.TypeKeySign)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := json.Marshal(protocol.NewCallbackRequest("fee", protocol.TypeKeySign, detail, extra))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := protocol.Decode(protocol.V2, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := DefaultRegistry().Verify(req).Verification()
+	if !v.Verified || !v.MaxFeeKnown || v.MaxFee.String() != "0.000016909920699" {
+		t.Fatalf("verification %+v", v)
 	}
 }
