@@ -167,6 +167,11 @@ func (c *Config) applyFile(path string) error {
 	if err := dec.Decode(&fc); err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("%s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
+	var second yaml.Node
+	if err := dec.Decode(&second); !errors.Is(err, io.EOF) {
+		// A second document (after ---) would otherwise be ignored silently.
+		return fmt.Errorf("%s: holds more than one YAML document; put every setting in one", path)
+	}
 	line := func(keys ...string) int { return lineOf(&root, keys...) }
 
 	cs := fc.CallbackServer

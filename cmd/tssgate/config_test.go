@@ -127,6 +127,7 @@ func TestConfigErrors(t *testing.T) {
 		{name: "key without path", file: "tssgate:\n  tss_node_keys:\n    - name: a\n", want: ":3: tssgate.tss_node_keys[0].path: required"},
 		{name: "duplicate key names", file: "tssgate:\n  tss_node_keys:\n    - {name: a, path: x}\n    - {name: a, path: y}\n", want: ":2: tssgate.tss_node_keys: two TSS Node keys are named \"a\""},
 		{name: "tls half", file: "tssgate:\n  tls_cert: c.pem\n", want: ":2: tssgate.tls_cert: tls_cert and tls_key must be given together"},
+		{name: "two documents", file: "callback_server:\n  endpoint: x:1\n---\ntssgate:\n  dev: true\n", want: "more than one YAML document"},
 		{name: "bad store", file: "store: mysql://x\n", want: ":1: store: must be sqlite:PATH or a postgres:// URL"},
 		{name: "log format", file: "tssgate:\n  log_format: xml\n", want: ":2: tssgate.log_format: must be json or text"},
 		{name: "not yaml", file: "callback_server: [\n", want: "tssgate.yaml"},

@@ -123,11 +123,18 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 }
 
+// readCommitted is the isolation every write transaction runs at, whatever
+// the database's default: each statement must see what commits serialized
+// before it by the advisory lock. Under REPEATABLE READ or SERIALIZABLE the
+// snapshot would predate the lock and the limit and chain-head reads would
+// be stale.
+var readCommitted = pgx.TxOptions{IsoLevel: pgx.ReadCommitted}
+
 // migrateStep applies the next pending migration, if any, in one
 // transaction under the migration lock, so that replicas starting together
 // apply each migration exactly once.
 func (s *Store) migrateStep(ctx context.Context, ms []store.Migration) (done bool, err error) {
-	tx, err := s.pool.Begin(ctx)
+	tx, err := s.pool.BeginTx(ctx, readCommitted)
 	if err != nil {
 		return false, err
 	}
@@ -197,7 +204,7 @@ func (s *Store) Commit(ctx context.Context, rec store.Record, uses []store.Limit
 	if err != nil {
 		return nil, false, err
 	}
-	tx, err := s.pool.Begin(ctx)
+	tx, err := s.pool.BeginTx(ctx, readCommitted)
 	if err != nil {
 		return nil, false, err
 	}
