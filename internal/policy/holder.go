@@ -154,7 +154,7 @@ func (h *Holder) Watch(ctx context.Context, interval time.Duration, log *slog.Lo
 	// No baseline: the first poll reloads once, which catches a change
 	// made between the initial load and this call. An unchanged file
 	// yields the same version and logs nothing.
-	var last []fileState
+	var last, pending []fileState
 	lastErr := ""
 
 	ticker := time.NewTicker(interval)
@@ -176,8 +176,18 @@ func (h *Holder) Watch(ctx context.Context, interval time.Duration, log *slog.Lo
 		// load differs from it and triggers another reload next time.
 		cur := statFiles(watched)
 		if sameStates(last, cur) {
+			pending = nil
 			continue
 		}
+		if !sameStates(pending, cur) {
+			// Changed since the last load, or still changing: wait until
+			// the files stay the same for a whole interval, so that a file
+			// being written (a list fetched by cron, say) is not loaded half
+			// written. A truncated list is still a valid list.
+			pending = cur
+			continue
+		}
+		pending = nil
 		h.mu.Lock()
 		before := h.current.Load().Version()
 		changed, err := h.reloadLocked()
