@@ -42,9 +42,10 @@ const (
 
 // Overload IDs of the engine's functions.
 const (
-	overloadDecimalString = "decimal_string"
-	overloadDecimalInt    = "decimal_int"
-	overloadSumDecimal    = "sum_list_decimal"
+	overloadDecimalString  = "decimal_string"
+	overloadDecimalInt     = "decimal_int"
+	overloadDecimalDecimal = "decimal_decimal"
+	overloadSumDecimal     = "sum_list_decimal"
 )
 
 // The object types are the same for every policy, except lists, whose
@@ -161,7 +162,10 @@ func newEnv(lists *objectType) (*cel.Env, error) {
 		cel.Variable("lists", lists.celType),
 		cel.Function("decimal",
 			cel.Overload(overloadDecimalString, []*cel.Type{cel.StringType}, dec, cel.UnaryBinding(parseDecimalVal)),
-			cel.Overload(overloadDecimalInt, []*cel.Type{cel.IntType}, dec, cel.UnaryBinding(intDecimalVal))),
+			cel.Overload(overloadDecimalInt, []*cel.Type{cel.IntType}, dec, cel.UnaryBinding(intDecimalVal)),
+			// decimal(x) of a decimal is x, so that decimal(detail.fee)
+			// works whether the node sent an integer or a fraction.
+			cel.Overload(overloadDecimalDecimal, []*cel.Type{dec}, dec, cel.UnaryBinding(func(v ref.Val) ref.Val { return v }))),
 		cel.Function("sum",
 			cel.Overload(overloadSumDecimal, []*cel.Type{cel.ListType(dec)}, dec, cel.UnaryBinding(sumDecimals))),
 		// The standard operators dispatch at run time on the comparer, adder

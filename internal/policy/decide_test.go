@@ -159,7 +159,7 @@ func TestDecideSemantics(t *testing.T) {
 		},
 		{
 			name:   "non-integer numbers in detail are exact decimals",
-			policy: policyWith("", `  - {name: d, when: 'detail.fee == decimal("0.1") + decimal("0.2") && detail.fee == decimal("0.3")', action: approve}`),
+			policy: policyWith("", `  - {name: d, when: 'decimal(detail.fee) == decimal("0.1") + decimal("0.2") && decimal(detail.fee) == decimal("0.3") && decimal(detail.threshold) == decimal(2)', action: approve}`),
 			req:    reqSpec{typ: protocol.TypeKeyGen, detailPatch: `{"fee": 0.30}`}, action: approve, rule: "d",
 		},
 		{
@@ -220,7 +220,7 @@ func TestRuleErrorsReject(t *testing.T) {
 		{name: "decimal against an int from detail", when: `detail.threshold > decimal("1")`, req: keygen, want: "no such overload"},
 		{name: "decimal against a dyn int", when: `decimal("1") < dyn(2)`, req: keygen, want: "decimal comparison with int"},
 		{name: "decimal against a dyn double", when: `decimal("1") < dyn(2.5)`, req: keygen, want: "decimal comparison with double"},
-		{name: "decimal equality with a dyn int", when: `decimal("2") == dyn(2)`, req: keygen, want: "decimal == with int"},
+		{name: "decimal equality with a dyn int", when: `dyn(decimal("2")) == dyn(2)`, req: keygen, want: "decimal == with int"},
 		{name: "decimal sum with a dyn int", when: `decimal("2") + dyn(2) > decimal("1")`, req: keygen, want: "decimal + with int"},
 		{name: "number that is not exact", when: `detail.fee > decimal("1")`, req: reqSpec{typ: protocol.TypeKeyGen, detailPatch: `{"fee": 1e400}`}, want: "cannot be read exactly"},
 		{name: "non-bool result", when: `detail.threshold`, req: keygen, want: "evaluated to int, not bool"},

@@ -10,6 +10,7 @@ import (
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common"
 	"cel.dev/cel-go/common/ast"
+	"cel.dev/cel-go/common/operators"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
 
@@ -202,6 +203,9 @@ func compileWhen(env *cel.Env, when string, lists map[string]*stringSet) (*cel.A
 	if msg := structLiterals(checked); msg != "" {
 		return nil, msg
 	}
+	if msg := mixedDecimalEquality(checked); msg != "" {
+		return nil, msg
+	}
 	return checked, ""
 }
 
@@ -265,6 +269,34 @@ func badDecimalLiterals(a *cel.Ast) string {
 			loc := native.SourceInfo().GetStartLocation(e.ID())
 			msgs = append(msgs, fmt.Sprintf("%v (when:%d:%d)", v, loc.Line(), loc.Column()+1))
 		}
+	}))
+	return strings.Join(msgs, "; ")
+}
+
+// mixedDecimalEquality refuses == and != between a decimal and a value
+// whose type is only known at run time (detail.x, extra.y). CEL compares
+// such values by the left operand's own equality, so an int on the left is
+// simply "not equal" to any decimal: `detail.n != decimal("0")` would be
+// true for n = 0, a silent mistake in exactly the direction that approves.
+// Converting explicitly (decimal(detail.n)) makes it exact, or an error.
+func mixedDecimalEquality(a *cel.Ast) string {
+	native := a.NativeRep()
+	var msgs []string
+	ast.PreOrderVisit(native.Expr(), ast.NewExprVisitor(func(e ast.Expr) {
+		if e.Kind() != ast.CallKind {
+			return
+		}
+		call := e.AsCall()
+		if (call.FunctionName() != operators.Equals && call.FunctionName() != operators.NotEquals) || len(call.Args()) != 2 {
+			return
+		}
+		l, r := native.GetType(call.Args()[0].ID()), native.GetType(call.Args()[1].ID())
+		if l.IsExactType(decimalType) == r.IsExactType(decimalType) {
+			return
+		}
+		loc := native.SourceInfo().GetStartLocation(e.ID())
+		msgs = append(msgs, fmt.Sprintf("comparing a decimal with %s %s: convert it first, e.g. decimal(detail.x) (when:%d:%d)",
+			map[bool]*types.Type{true: r, false: l}[l.IsExactType(decimalType)], call.FunctionName(), loc.Line(), loc.Column()+1))
 	}))
 	return strings.Join(msgs, "; ")
 }

@@ -150,3 +150,19 @@ func TestMaxFee(t *testing.T) {
 		t.Fatalf("unknown fee: %+v", d)
 	}
 }
+
+// == and != between a decimal and a run-time-typed value are refused at
+// load: an int on the left would silently compare "not equal".
+func TestMixedDecimalEqualityRefused(t *testing.T) {
+	for _, when := range []string{`detail.threshold != decimal("0")`, `decimal("2") == detail.threshold`} {
+		msg := parseErr(t, "version: 1\nrules:\n  - {name: r, action: approve, when: '"+when+"'}\n", "")
+		if !strings.Contains(msg, "comparing a decimal with dyn") {
+			t.Errorf("%s: error %q", when, msg)
+		}
+	}
+	// The explicit conversion is exact and allowed.
+	p := mustParse(t, "version: 1\nrules:\n  - {name: r, action: approve, when: 'decimal(detail.threshold) == decimal(\"2\")'}\n", "")
+	if d := decide(t, p, request(t, protocol.V2, protocol.TypeKeyGen, "", "")); !d.Approves() {
+		t.Fatalf("decision %+v", d)
+	}
+}
