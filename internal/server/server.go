@@ -47,6 +47,7 @@ const (
 	DefaultMaxBodyBytes  = 1 << 20
 	DefaultDecideTimeout = 5 * time.Second
 	DefaultServiceName   = "callback-server"
+	DefaultReplayMaxAge  = 15 * time.Minute
 )
 
 // Config configures a Server. Verifier and Signer are required; everything
@@ -80,6 +81,11 @@ type Config struct {
 	MaxBodyBytes int64
 	// DecideTimeout bounds one decision. Zero means DefaultDecideTimeout.
 	DecideTimeout time.Duration
+	// ReplayMaxAge bounds how old a recorded APPROVE may be and still be
+	// re-signed for a retry of its request_id. A TSS Node retries within
+	// about a minute; an approval asked for again much later is answered
+	// REJECT instead of signed again. Zero means DefaultReplayMaxAge.
+	ReplayMaxAge time.Duration
 	// Debug logs decoded request payloads at debug level. Payloads can hold
 	// business data, so this is off by default.
 	Debug bool
@@ -121,6 +127,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.ServiceName == "" {
 		cfg.ServiceName = DefaultServiceName
+	}
+	if cfg.ReplayMaxAge <= 0 {
+		cfg.ReplayMaxAge = DefaultReplayMaxAge
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -328,6 +337,11 @@ func (s *Server) answerFromRecord(ctx context.Context, o *outcome, id string, ca
 	}
 	fromRecord(o, rec)
 	o.replayed = true
+	if age := o.received.Sub(rec.ReceivedAt); o.action == protocol.ActionApprove && age > s.cfg.ReplayMaxAge {
+		s.log.Warn("retry of an old approval refused", slog.String("request_id", id), slog.Duration("age", age))
+		o.action, o.rule = protocol.ActionReject, "builtin:replay-too-old"
+		o.reason = fmt.Sprintf("request_id %s was approved %s ago; approvals are re-signed for retries within %s only", id, age.Round(time.Second), s.cfg.ReplayMaxAge)
+	}
 	return true
 }
 

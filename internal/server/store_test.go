@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"tssgate/internal/decimal"
 	"tssgate/internal/policy"
@@ -163,5 +164,24 @@ func TestReplayIsPerNodeKey(t *testing.T) {
 	}
 	if store.RequestHashOf(ca) == store.RequestHashOf(cb) {
 		t.Fatal("the canonical request does not depend on the node key")
+	}
+}
+
+// A recorded approval is re-signed for a retry only while it is recent.
+func TestOldApprovalIsNotReplayed(t *testing.T) {
+	st := openSQLite(t)
+	dec := &countingDecider{}
+	ts := newTestServer(t, func(c *Config) { c.Store = st; c.Decider = dec; c.ReplayMaxAge = 200 * time.Millisecond })
+	req := sampleRequest(t, protocol.V2, protocol.TypeKeySign, "k-old")
+	if _, r := post(t, ts.URL+"/v2/check", form, formBody(goodToken(t, req))); !r.Approves() {
+		t.Fatalf("first: %+v", r)
+	}
+	if _, r := post(t, ts.URL+"/v2/check", form, formBody(goodToken(t, req))); !r.Approves() {
+		t.Fatalf("prompt retry: %+v", r)
+	}
+	time.Sleep(300 * time.Millisecond)
+	_, r := post(t, ts.URL+"/v2/check", form, formBody(goodToken(t, req)))
+	if r.Approves() || !strings.Contains(r.Error, "approved") || dec.calls.Load() != 1 {
+		t.Fatalf("late retry: %+v (decider ran %d times)", r, dec.calls.Load())
 	}
 }
