@@ -21,6 +21,7 @@ import (
 	"tssgate/internal/protocol"
 	"tssgate/internal/server"
 	"tssgate/internal/store"
+	"tssgate/internal/store/backend"
 	"tssgate/internal/token"
 	"tssgate/internal/txverify"
 )
@@ -190,7 +191,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	defer st.Close()
-	log.Info("decision store open", slog.String("store", redactDSN(cfg.StoreDSN())))
+	log.Info("decision store open", slog.String("store", backend.Redact(cfg.StoreDSN())))
 	h, holder, err := buildServer(cfg, log, stdout, st)
 	if err != nil {
 		fmt.Fprintf(stderr, "serve: %v\n", err)

@@ -26,6 +26,3 @@ func openStore(ctx context.Context, cfg Config) (store.Store, error) {
 	}
 	return st, nil
 }
-
-// redactDSN hides a password in a store URL before it is logged.
-func redactDSN(dsn string) string { return backend.Redact(dsn) }

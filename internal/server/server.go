@@ -329,10 +329,7 @@ func (s *Server) answerFromRecord(ctx context.Context, o *outcome, id string, ca
 		o.fail(protocol.StatusInternalError, "decision log unavailable")
 		return true
 	case rec.RequestHash != store.RequestHashOf(canonical):
-		s.log.Warn("request_id reused with different content", slog.String("request_id", id),
-			slog.String("recorded_hash", rec.RequestHash), slog.String("request_hash", store.RequestHashOf(canonical)))
-		o.status, o.action, o.rule = protocol.StatusOK, protocol.ActionReject, "builtin:request-id-reused"
-		o.reason = "request_id " + id + " was already decided for a different request"
+		s.rejectReusedID(o, id, slog.String("recorded_hash", rec.RequestHash), slog.String("request_hash", store.RequestHashOf(canonical)))
 		return true
 	}
 	fromRecord(o, rec)
@@ -343,6 +340,15 @@ func (s *Server) answerFromRecord(ctx context.Context, o *outcome, id string, ca
 		o.reason = fmt.Sprintf("request_id %s was approved %s ago; approvals are re-signed for retries within %s only", id, age.Round(time.Second), s.cfg.ReplayMaxAge)
 	}
 	return true
+}
+
+// rejectReusedID answers a request whose request_id is already recorded
+// for different content: a REJECT that leaves the record alone.
+func (s *Server) rejectReusedID(o *outcome, id string, attrs ...any) {
+	s.log.Warn("request_id reused with different content", append([]any{slog.String("request_id", id)}, attrs...)...)
+	o.status, o.action, o.rule = protocol.StatusOK, protocol.ActionReject, "builtin:request-id-reused"
+	o.reason = "request_id " + id + " was already decided for a different request"
+	o.shadow = nil
 }
 
 // record commits the decision before it is signed. Only what the store
@@ -376,10 +382,7 @@ func (s *Server) record(ctx context.Context, o *outcome, req *protocol.Request, 
 	stored, existed, err := s.cfg.Store.Commit(ctx, rec, uses)
 	switch {
 	case errors.Is(err, store.ErrConflict):
-		s.log.Warn("request_id reused with different content", slog.String("request_id", req.ID))
-		o.status, o.action, o.rule = protocol.StatusOK, protocol.ActionReject, "builtin:request-id-reused"
-		o.reason = "request_id " + req.ID + " was already decided for a different request"
-		o.shadow = nil
+		s.rejectReusedID(o, req.ID)
 	case err != nil:
 		s.log.Error("recording the decision failed; not signing it", slog.String("request_id", req.ID), slog.Any("error", err))
 		o.fail(protocol.StatusInternalError, "recording the decision failed")

@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -209,4 +210,24 @@ func (v *ChainVerifier) Report() *VerifyReport {
 		rep.Head = v.lastHash
 	}
 	return rep
+}
+
+// errStop ends a walk early without being an error.
+var errStop = errors.New("stop")
+
+// VerifyChain checks the chain an implementation walks: walk must call fn
+// for every record in Seq order and return fn's error as is. It is the
+// whole of Store.Verify once the implementation can stream its rows.
+func VerifyChain(walk func(fn func(*Record) error) error) (*VerifyReport, error) {
+	var v ChainVerifier
+	err := walk(func(r *Record) error {
+		if !v.Add(r) {
+			return errStop
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return nil, err
+	}
+	return v.Report(), nil
 }

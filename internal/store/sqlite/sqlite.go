@@ -453,22 +453,11 @@ func (s *Store) each(ctx context.Context, q string, args []any, fn func(*store.R
 	return nil
 }
 
-// errStop ends a walk early without being an error.
-var errStop = errors.New("stop")
-
 // Verify implements store.Store.
 func (s *Store) Verify(ctx context.Context) (*store.VerifyReport, error) {
-	var v store.ChainVerifier
-	err := s.each(ctx, "SELECT "+recordColumns+" FROM decisions ORDER BY seq", nil, func(r *store.Record) error {
-		if !v.Add(r) {
-			return errStop
-		}
-		return nil
+	return store.VerifyChain(func(fn func(*store.Record) error) error {
+		return s.each(ctx, "SELECT "+recordColumns+" FROM decisions ORDER BY seq", nil, fn)
 	})
-	if err != nil && !errors.Is(err, errStop) {
-		return nil, err
-	}
-	return v.Report(), nil
 }
 
 // LimitUsage implements store.Store.
