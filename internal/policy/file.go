@@ -509,15 +509,8 @@ func (p *parser) parseRules(n *yaml.Node) []ruleSpec {
 				}
 				switch key {
 				case "name":
-					switch {
-					case strings.TrimSpace(s) == "" || s != strings.TrimSpace(s):
-						issue(v.Line, "name: must be non-empty, without leading or trailing spaces")
-					case s == RuleDefault || strings.HasPrefix(s, "builtin:"):
-						issue(v.Line, "name: %q is reserved for decisions the engine makes itself", s)
-					case names[s] != 0:
-						issue(v.Line, "name: duplicate rule name (first used on line %d)", names[s])
-					default:
-						names[s] = v.Line
+					if msg := checkName(s, "rule", v.Line, names); msg != "" {
+						issue(v.Line, "%s", msg)
 					}
 				case "when":
 					if strings.TrimSpace(s) == "" {
@@ -629,4 +622,21 @@ func (p *parser) parseVerify(n *yaml.Node) verifySpec {
 		}
 	})
 	return spec
+}
+
+// checkName validates a rule or limit name and records it in names (name
+// -> line). It returns the problem, or "". The names the engine gives its
+// own decisions are reserved, so that a decision's Rule always says
+// unambiguously what decided.
+func checkName(s, kind string, line int, names map[string]int) string {
+	switch {
+	case strings.TrimSpace(s) == "" || s != strings.TrimSpace(s):
+		return "name: must be non-empty, without leading or trailing spaces"
+	case s == RuleDefault || s == RuleVerify || strings.HasPrefix(s, "builtin:"):
+		return fmt.Sprintf("name: %q is reserved for decisions the engine makes itself", s)
+	case names[s] != 0:
+		return fmt.Sprintf("name: duplicate %s name (first used on line %d)", kind, names[s])
+	}
+	names[s] = line
+	return ""
 }

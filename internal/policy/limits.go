@@ -146,15 +146,8 @@ func (p *parser) parseLimits(n *yaml.Node) []limitSpec {
 				}
 				switch key {
 				case "name":
-					switch {
-					case strings.TrimSpace(s) == "" || s != strings.TrimSpace(s):
-						issue(v.Line, "name: must be non-empty, without leading or trailing spaces")
-					case s == RuleDefault || s == RuleVerify || strings.HasPrefix(s, "builtin:"):
-						issue(v.Line, "name: %q is reserved", s)
-					case names[s] != 0:
-						issue(v.Line, "name: duplicate limit name (first used on line %d)", names[s])
-					default:
-						names[s] = v.Line
+					if msg := checkName(s, "limit", v.Line, names); msg != "" {
+						issue(v.Line, "%s", msg)
 					}
 				case "when":
 					l.when, l.whenLine = s, v.Line

@@ -105,6 +105,11 @@ func TestLoadRefuses(t *testing.T) {
 			want: []string{`test.yaml:3: rule "default": name: "default" is reserved`},
 		},
 		{
+			name: "the verification gate's name is reserved",
+			src:  "version: 1\nrules:\n  - {name: verify, when: 'true', action: approve}\n",
+			want: []string{`test.yaml:3: rule "verify": name: "verify" is reserved`},
+		},
+		{
 			name: "empty rule name",
 			src:  "version: 1\nrules:\n  - {name: '', when: 'true', action: approve}\n",
 			want: []string{"test.yaml:3: rule \"rules[0]\": name: must be non-empty"},
