@@ -290,14 +290,14 @@ func (r *Registry) verify(c *claim) Result {
 			return fail("unsigned_raw_tx", "not a valid unsigned EVM transaction: %v", err).result(nil)
 		}
 		facts = t.facts(r)
-		check = func() *failure { return compareEVM(c, tok, t, facts) }
+		check = func() *failure { return compareEVM(r, c, tok, t, facts) }
 	case ChainTRON:
 		t, err := decodeTRON(raw)
 		if err != nil {
 			return fail("unsigned_raw_tx", "not a valid TRON transaction: %v", err).result(nil)
 		}
 		facts = t.facts(r)
-		check = func() *failure { return compareTRON(c, tok, t, facts) }
+		check = func() *failure { return compareTRON(r, c, tok, t, facts) }
 	case ChainSolana:
 		t, err := decodeSolana(raw)
 		if err != nil {
