@@ -401,7 +401,7 @@ func TestEVMRoundTrip(t *testing.T) {
 // method visible.
 func TestEVMTokenMethods(t *testing.T) {
 	const nft = "0x3333333333333333333333333333333333333333" // outside the token table
-	million := big.NewInt(1_000_000_000_000)                 // 1,000,000 USDT in base units
+	million := bigInt(t, "1000000000000")                    // 1,000,000 USDT in base units
 	transfer := abiEncode(hexTransfer, addr(bob), million)
 	approve := abiEncode(hexApprove, addr(router), maxUint256)
 	nftData := abiEncode(hexNFTSafeData, addr(alice), addr(bob), big.NewInt(7), abiTestBytes("hi"))
