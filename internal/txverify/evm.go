@@ -364,8 +364,8 @@ func compareEVMTransfer(c *claim, tok Token, t *evmTx, call tokenCall, f *Facts)
 // on a contract in the token table is refused: described under the native
 // token_id it would be counted in native units by limits and escape the
 // token's own rules and limits. The same method on any other contract (an
-// ERC-20 or NFT outside the table, Permit2) verifies as a native contract
-// call, its method visible in Facts.Method.
+// ERC-20 or NFT outside the table), like every other call, verifies as a
+// native contract call, its method visible in Facts.Method.
 func compareEVMCall(r *Registry, c *claim, tok Token, t *evmTx, call tokenCall) *failure {
 	if !tok.Native() {
 		return fail("token", "EVM_Contract descriptions move the native coin, but token_id %s is a token contract", tok.TokenID)
