@@ -257,34 +257,46 @@ func (t *evmTx) facts(r *Registry) *Facts {
 	}
 	call := classifyCall(t.data)
 	f.Method, f.Selector = call.method, call.selector
+	if call.known() {
+		f.TokenContract = to
+	}
+	f.Destinations = []Destination{destination(to, t.value, nativeDec, nativeOK)}
 	switch call.method {
 	case methodTokenTransfer, methodTokenTransferFr:
-		f.TokenContract = to
-		dec, ok := r.decimalsFor(ChainEVM, t.chainID, to)
-		f.Destinations = []Destination{destination(evmAddr(call.to[:]), call.amount, dec, ok)}
 		if call.method == methodTokenTransferFr {
 			f.TokenFrom = evmAddr(call.from[:])
 		}
+		// The token amount is known only for a contract in the table;
+		// elsewhere the call can only verify as a native contract call,
+		// whose destination is the contract and the native value.
+		if dec, ok := r.decimalsFor(ChainEVM, t.chainID, to); ok {
+			f.Destinations = []Destination{destination(evmAddr(call.to[:]), call.amount, dec, ok)}
+		}
 	case methodApprove:
-		f.TokenContract = to
 		f.Spender, f.Allowance = evmAddr(call.to[:]), call.amount
-		f.Destinations = []Destination{destination(to, t.value, nativeDec, nativeOK)}
-	default:
-		f.Destinations = []Destination{destination(to, t.value, nativeDec, nativeOK)}
 	}
 	return f
 }
 
 // compareEVM checks the description against the decoded transaction.
-func compareEVM(c *claim, tok Token, t *evmTx, f *Facts) *failure {
+// Calldata with a known token method's selector that is not its strict ABI
+// encoding is refused first, whatever the description and the contract.
+func compareEVM(r *Registry, c *claim, tok Token, t *evmTx, f *Facts) *failure {
 	if tok.EVMChainID != nil && t.chainID.Cmp(tok.EVMChainID) != 0 {
 		return fail("chain_id", "token_id %s is on EVM chain %s, transaction is for chain %s", tok.TokenID, tok.EVMChainID, t.chainID)
 	}
+	var call tokenCall
+	if t.to != nil {
+		call = classifyCall(t.data)
+		if call.err != nil {
+			return fail("calldata", "call to %s: %v", evmAddr(t.to), call.err)
+		}
+	}
 	switch c.destType {
 	case "Address":
-		return compareEVMTransfer(c, tok, t, f)
+		return compareEVMTransfer(c, tok, t, call, f)
 	case "EVM_Contract":
-		return compareEVMCall(c, tok, t)
+		return compareEVMCall(r, c, tok, t, call)
 	}
 	return unsupportedDestinationType(c)
 }
@@ -297,7 +309,7 @@ func sameEVMAddress(desc string, b []byte) (bool, *failure) {
 	return bytes.Equal(a[:], b), nil
 }
 
-func compareEVMTransfer(c *claim, tok Token, t *evmTx, f *Facts) *failure {
+func compareEVMTransfer(c *claim, tok Token, t *evmTx, call tokenCall, f *Facts) *failure {
 	d, fl := oneDestination(c, "EVM")
 	if fl != nil {
 		return fl
@@ -325,7 +337,6 @@ func compareEVMTransfer(c *claim, tok Token, t *evmTx, f *Facts) *failure {
 		}
 		return fail("token", "description says %s (contract %s), transaction calls %s", tok.TokenID, tok.Contract, evmAddr(t.to))
 	}
-	call := classifyCall(t.data)
 	if call.method == methodTokenTransferFr {
 		// transferFrom pulls funds from a third account that approved this
 		// wallet: not the wallet's own transfer the description names.
@@ -349,8 +360,13 @@ func compareEVMTransfer(c *claim, tok Token, t *evmTx, f *Facts) *failure {
 
 // compareEVMCall checks an EVM_Contract description: the called address,
 // the native value and the calldata byte for byte. The value is in the
-// native coin, so the token_id must name it.
-func compareEVMCall(c *claim, tok Token, t *evmTx) *failure {
+// native coin, so the token_id must name it. A token method (tokenMethods)
+// on a contract in the token table is refused: described under the native
+// token_id it would be counted in native units by limits and escape the
+// token's own rules and limits. The same method on any other contract (an
+// ERC-20 or NFT outside the table), like every other call, verifies as a
+// native contract call, its method visible in Facts.Method.
+func compareEVMCall(r *Registry, c *claim, tok Token, t *evmTx, call tokenCall) *failure {
 	if !tok.Native() {
 		return fail("token", "EVM_Contract descriptions move the native coin, but token_id %s is a token contract", tok.TokenID)
 	}
@@ -371,11 +387,8 @@ func compareEVMCall(c *claim, tok Token, t *evmTx) *failure {
 	if fl := checkAmount("value", d.Amount, t.value, tok.Decimals, tok.TokenID); fl != nil {
 		return fl
 	}
-	if m := classifyCall(t.data).method; m == methodTokenTransfer || m == methodTokenTransferFr || m == methodApprove {
-		// A token movement described as a generic call under the native
-		// token_id would be counted in native units by limits and escape the
-		// token's own rules and limits; it must be described as the token.
-		return fail("method", "a contract call under native token_id %s calls %s on %s; token transfers and approvals must be described under the token's own token_id", tok.TokenID, m, short(d.Address))
+	if to := evmAddr(t.to); call.known() && r.isTokenContract(ChainEVM, t.chainID, to) {
+		return fail("method", "a contract call under native token_id %s calls %s (%s) on %s, a token in the token table; token transfers and approvals must be described under the token's own token_id", tok.TokenID, call.method, call.signature, to)
 	}
 	return compareCalldata(c.calldata, t.data)
 }

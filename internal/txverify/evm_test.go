@@ -106,16 +106,37 @@ const (
 	sepolia = 11155111
 )
 
+// TestSelectorsAreKeccak recomputes every known method's selector from its
+// canonical signature, written out here independently of the table.
 func TestSelectorsAreKeccak(t *testing.T) {
-	for sig, sel := range map[string][4]byte{
-		"transfer(address,uint256)":             selTransfer,
-		"transferFrom(address,address,uint256)": selTransferFrom,
-		"approve(address,uint256)":              selApprove,
-	} {
-		h := keccak256([]byte(sig))
-		if [4]byte(h[:4]) != sel {
-			t.Errorf("%s: selector %x, keccak says %x", sig, sel, h[:4])
-		}
+	want := map[string]string{
+		"transfer(address,uint256)":                                          "token_transfer",
+		"transferFrom(address,address,uint256)":                              "token_transfer_from",
+		"approve(address,uint256)":                                           "approve",
+		"increaseAllowance(address,uint256)":                                 "increase_allowance",
+		"decreaseAllowance(address,uint256)":                                 "decrease_allowance",
+		"permit(address,address,uint256,uint256,uint8,bytes32,bytes32)":      "permit",
+		"permit(address,address,uint256,uint256,bool,uint8,bytes32,bytes32)": "permit",
+		"setApprovalForAll(address,bool)":                                    "set_approval_for_all",
+		"safeTransferFrom(address,address,uint256)":                          "nft_safe_transfer_from",
+		"safeTransferFrom(address,address,uint256,bytes)":                    "nft_safe_transfer_from",
+		"safeTransferFrom(address,address,uint256,uint256,bytes)":            "erc1155_safe_transfer_from",
+		"safeBatchTransferFrom(address,address,uint256[],uint256[],bytes)":   "erc1155_safe_batch_transfer_from",
+	}
+	for sig, method := range want {
+		t.Run(sig, func(t *testing.T) {
+			h := keccak256([]byte(sig))
+			m, ok := tokenMethods[[4]byte(h[:4])]
+			if !ok {
+				t.Fatalf("selector %x is not in the table", h[:4])
+			}
+			if m.signature() != sig || m.method != method {
+				t.Errorf("table has %s as %s, want %s", m.signature(), m.method, method)
+			}
+		})
+	}
+	if len(tokenMethods) != len(want) {
+		t.Errorf("table has %d methods, the test lists %d", len(tokenMethods), len(want))
 	}
 }
 
@@ -175,9 +196,9 @@ func TestEVMGenerated(t *testing.T) {
 		{name: "USDC bytes labelled USDT", spec: dyn(usdc, nil, transfer),
 			d: desc{tokenID: "ETH_USDT", chainID: "ETH", address: bob, amount: "1.5"}, field: "token", reason: usdc},
 		{name: "transfer with dirty address padding", spec: dyn(usdt, nil, append(addr("a9059cbb"), append(append(bytes.Repeat([]byte{0}, 11), 1), append(addr(bob), make([]byte, 32)...)...)...)),
-			d: desc{tokenID: "ETH_USDT", chainID: "ETH", address: bob, amount: "0"}, field: "method", reason: "contract_call"},
+			d: desc{tokenID: "ETH_USDT", chainID: "ETH", address: bob, amount: "0"}, field: "calldata", reason: "argument 1 (address) has non-zero padding"},
 		{name: "transfer with trailing words", spec: dyn(usdt, nil, append(transfer, make([]byte, 32)...)),
-			d: desc{tokenID: "ETH_USDT", chainID: "ETH", address: bob, amount: "1.5"}, field: "method"},
+			d: desc{tokenID: "ETH_USDT", chainID: "ETH", address: bob, amount: "1.5"}, field: "calldata", reason: "32 bytes after the last argument"},
 		{name: "mainnet bytes labelled Sepolia", spec: legacy(bob, eth(1), nil),
 			d: desc{tokenID: "SETH", chainID: "SETH", address: bob, amount: "1"}, field: "chain_id", reason: "11155111"},
 		{name: "Sepolia bytes labelled ETH", spec: evmSpec{chainID: sepolia, gas: 21000, gasPrice: big.NewInt(1), to: bob, value: eth(1)},
@@ -243,8 +264,12 @@ func TestEVMFacts(t *testing.T) {
 		t.Fatal(err)
 	}
 	f = tx.facts(DefaultRegistry())
-	if d := f.Destinations[0]; d.AmountKnown || d.BaseUnits.Int64() != 5 || d.Address != bob || f.TokenContract != alice {
-		t.Errorf("unknown token destination %+v, contract %s", d, f.TokenContract)
+	// A contract outside the table: its decimals are unknown, so the
+	// destination is what a native contract call pays (the contract and
+	// the native value); the method and contract stay visible.
+	if d := f.Destinations[0]; len(f.Destinations) != 1 || !d.AmountKnown || d.BaseUnits.Sign() != 0 || d.Address != alice ||
+		f.TokenContract != alice || f.Method != "token_transfer" {
+		t.Errorf("unknown token: destinations %+v, contract %s, method %s", f.Destinations, f.TokenContract, f.Method)
 	}
 }
 
@@ -362,10 +387,126 @@ func TestEVMRoundTrip(t *testing.T) {
 			d.destType, d.calldata = "EVM_Contract", hex.EncodeToString(s.data)
 		}
 		res := reg.Verify(v2Request(t, d))
-		if m := classifyCall(s.data).method; len(s.data) > 0 && (m == methodTokenTransfer || m == methodTokenTransferFr || m == methodApprove) {
-			wantFailure(t, res, "method", "must be described under the token's own token_id")
-			continue
-		}
+		// Random contracts are outside the token table, so even a token
+		// transfer verifies as a native contract call.
 		wantVerified(t, res)
+	}
+}
+
+// TestEVMTokenMethods covers token movements disguised as native contract
+// calls: calldata with a known token method's selector must decode
+// strictly whatever the contract, a token method on a contract in the
+// token table must be described under the token's own token_id, and the
+// same methods on other contracts verify as native calls with their
+// method visible.
+func TestEVMTokenMethods(t *testing.T) {
+	const nft = "0x3333333333333333333333333333333333333333" // outside the token table
+	million := bigInt(t, "1000000000000")                    // 1,000,000 USDT in base units
+	transfer := abiEncode(hexTransfer, addr(bob), million)
+	approve := abiEncode(hexApprove, addr(router), maxUint256)
+	nftData := abiEncode(hexNFTSafeData, addr(alice), addr(bob), big.NewInt(7), abiTestBytes("hi"))
+	permit := abiEncode(hexPermit, addr(alice), addr(router), maxUint256, big.NewInt(1<<40), word(27), word(0xaa), word(0xbb))
+	daiPermit := abiEncode(hexDAIPermit, addr(alice), addr(router), big.NewInt(0), big.NewInt(0), true, word(28), word(0xaa), word(0xbb))
+	batch := abiEncode(hexERC1155Batch, addr(alice), addr(bob), abiTestArray{big.NewInt(1)}, abiTestArray{big.NewInt(5)}, abiTestBytes{})
+	eth := func(contract string, value *big.Int, data []byte) (evmSpec, desc) {
+		s := evmSpec{typ: 2, chainID: 1, nonce: 3, gas: 100000, tip: big.NewInt(gwei), fee: big.NewInt(40 * gwei), to: contract, value: value, data: data}
+		amount := "0"
+		if value != nil {
+			amount = tokenUnits(t, value.String(), 18)
+		}
+		return s, desc{tokenID: "ETH", chainID: "ETH", destType: "EVM_Contract", address: contract, amount: amount, calldata: "0x" + hex.EncodeToString(data)}
+	}
+	tests := []struct {
+		name   string
+		to     string
+		value  *big.Int
+		data   []byte
+		asUSDT bool   // describe as an ETH_USDT transfer of 1,000,000 to bob instead
+		field  string // "" means verified
+		reason string
+		method string // when verified
+	}{
+		// The finding: each verified under ETH as a 0-value contract call.
+		{name: "USDT transfer + 1 trailing byte under ETH", to: usdt, data: append(transfer, 0), field: "calldata", reason: "transfer(address,uint256), but the arguments are not its canonical ABI encoding: 1 bytes after the last argument"},
+		{name: "USDT transfer + 32 trailing bytes under ETH", to: usdt, data: append(transfer, make([]byte, 32)...), field: "calldata", reason: "32 bytes after the last argument"},
+		{name: "USDT transfer with dirty address padding under ETH", to: usdt, data: edit(transfer, func(b []byte) []byte { b[4+11] = 1; return b }), field: "calldata", reason: "argument 1 (address) has non-zero padding"},
+		{name: "USDT approve + trailing byte under ETH", to: usdt, data: append(approve, 0), field: "calldata", reason: "approve(address,uint256)"},
+		{name: "USDT increaseAllowance(spender, max) under ETH", to: usdt, data: abiEncode(hexIncreaseAllowance, addr(router), maxUint256), field: "method", reason: "increase_allowance"},
+
+		// Every token method on a table contract under the native token_id.
+		{name: "USDT transfer under ETH", to: usdt, data: transfer, field: "method", reason: "calls token_transfer"},
+		{name: "USDC transfer under ETH", to: usdc, data: transfer, field: "method", reason: "token_transfer"},
+		{name: "USDT transferFrom under ETH", to: usdt, data: abiEncode(hexTransferFrom, addr(alice), addr(bob), million), field: "method", reason: "token_transfer_from"},
+		{name: "USDT approve under ETH", to: usdt, data: approve, field: "method", reason: "approve"},
+		{name: "USDT decreaseAllowance under ETH", to: usdt, data: abiEncode(hexDecreaseAllowance, addr(router), big.NewInt(1)), field: "method", reason: "decrease_allowance"},
+		{name: "USDC EIP-2612 permit under ETH", to: usdc, data: permit, field: "method", reason: "permit(address,address,uint256,uint256,uint8,bytes32,bytes32)"},
+		{name: "USDC DAI-style permit under ETH", to: usdc, data: daiPermit, field: "method", reason: "permit(address,address,uint256,uint256,bool,uint8,bytes32,bytes32)"},
+		{name: "USDT setApprovalForAll under ETH", to: usdt, data: abiEncode(hexApprovalForAll, addr(router), true), field: "method", reason: "set_approval_for_all"},
+		{name: "USDT safeTransferFrom under ETH", to: usdt, data: abiEncode(hexNFTSafe, addr(alice), addr(bob), million), field: "method", reason: "nft_safe_transfer_from"},
+		{name: "USDT safeTransferFrom(bytes) under ETH", to: usdt, data: nftData, field: "method", reason: "nft_safe_transfer_from"},
+		{name: "USDT ERC-1155 safeTransferFrom under ETH", to: usdt, data: abiEncode(hexERC1155Safe, addr(alice), addr(bob), big.NewInt(1), million, abiTestBytes{}), field: "method", reason: "erc1155_safe_transfer_from"},
+		{name: "USDT ERC-1155 safeBatchTransferFrom under ETH", to: usdt, data: batch, field: "method", reason: "erc1155_safe_batch_transfer_from"},
+		{name: "USDT unknown method under ETH", to: usdt, data: append(addr("38ed1739"), make([]byte, 64)...), method: "contract_call"},
+
+		// Under the token's own token_id: strict too.
+		{name: "USDT transfer + trailing byte under ETH_USDT", to: usdt, data: append(transfer, 0), asUSDT: true, field: "calldata", reason: "1 bytes after"},
+		{name: "USDT transfer under ETH_USDT", to: usdt, data: transfer, asUSDT: true, method: "token_transfer"},
+		{name: "USDT increaseAllowance under ETH_USDT", to: usdt, data: abiEncode(hexIncreaseAllowance, addr(bob), million), asUSDT: true, field: "method", reason: "increase_allowance"},
+
+		// Contracts outside the table: verifiable, method visible.
+		{name: "other ERC-20 transfer under ETH", to: nft, data: transfer, method: "token_transfer"},
+		{name: "other ERC-20 approve under ETH", to: nft, data: approve, method: "approve"},
+		{name: "other ERC-20 increaseAllowance under ETH", to: nft, data: abiEncode(hexIncreaseAllowance, addr(router), maxUint256), method: "increase_allowance"},
+		{name: "other ERC-20 permit under ETH", to: nft, data: permit, method: "permit"},
+		{name: "NFT setApprovalForAll under ETH", to: nft, data: abiEncode(hexApprovalForAll, addr(router), true), method: "set_approval_for_all"},
+		{name: "NFT safeTransferFrom(bytes) under ETH", to: nft, data: nftData, method: "nft_safe_transfer_from"},
+		{name: "ERC-1155 safeBatchTransferFrom under ETH", to: nft, data: batch, method: "erc1155_safe_batch_transfer_from"},
+		{name: "NFT transferFrom paying ETH", to: nft, value: big.NewInt(1e17), data: abiEncode(hexTransferFrom, addr(alice), addr(bob), big.NewInt(7)), method: "token_transfer_from"},
+		{name: "short calldata under ETH", to: nft, data: []byte{0xa9, 0x05, 0x9c}, method: "contract_call"},
+
+		// Malformed calls are refused whatever the contract.
+		{name: "other ERC-20 transfer + trailing byte under ETH", to: nft, data: append(transfer, 0), field: "calldata", reason: "1 bytes after"},
+		{name: "NFT setApprovalForAll with bool 2", to: nft, data: abiEncode(hexApprovalForAll, addr(router), word(2)), field: "calldata", reason: "argument 2 (bool) is neither 0 nor 1"},
+		{name: "permit with v over 255", to: nft, data: abiEncode(hexPermit, addr(alice), addr(router), maxUint256, big.NewInt(1), word(1, 27), word(0xaa), word(0xbb)), field: "calldata", reason: "argument 5 (uint8)"},
+		{name: "DAI permit with allowed 2", to: nft, data: abiEncode(hexDAIPermit, addr(alice), addr(router), big.NewInt(0), big.NewInt(0), word(2), word(28), word(0xaa), word(0xbb)), field: "calldata", reason: "argument 5 (bool)"},
+		{name: "safeTransferFrom(bytes) with a non-canonical offset", to: nft, data: edit(nftData, func(b []byte) []byte {
+			b[4+3*32+31] = 0xa0
+			return append(b[:4+128], append(make([]byte, 32), b[4+128:]...)...)
+		}), field: "calldata", reason: "has offset 160, the canonical encoding puts it at 128"},
+		{name: "safeTransferFrom(bytes) with dirty padding", to: nft, data: edit(nftData, func(b []byte) []byte { b[len(b)-1] = 1; return b }), field: "calldata", reason: "non-zero padding"},
+		{name: "batch with mismatched arrays", to: nft, data: abiEncode(hexERC1155Batch, addr(alice), addr(bob), abiTestArray{big.NewInt(1)}, abiTestArray{}, abiTestBytes{}), field: "calldata", reason: "1 ids but 0 values"},
+		{name: "transfer selector only", to: nft, data: addr(hexTransfer), field: "calldata", reason: "0 bytes of arguments"},
+	}
+	reg := DefaultRegistry()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, d := eth(tt.to, tt.value, tt.data)
+			if tt.asUSDT {
+				d = desc{tokenID: "ETH_USDT", chainID: "ETH", address: bob, amount: "1000000"}
+			}
+			d.rawTx, d.msgHashes = s.hexTx(), []string{s.hash()}
+			res := reg.Verify(v2Request(t, d))
+			if tt.field != "" {
+				wantFailure(t, res, tt.field, tt.reason)
+				return
+			}
+			wantVerified(t, res)
+			f := res.Facts
+			if f.Method != tt.method {
+				t.Errorf("method %q, want %q", f.Method, tt.method)
+			}
+			if tt.asUSDT {
+				return
+			}
+			// A native contract call pays the contract its native value,
+			// whatever the calldata; a known token method names the contract.
+			v := res.Verification()
+			if !v.Verified || len(v.Destinations) != 1 || v.Destinations[0].Address != tt.to || v.Destinations[0].Amount.String() != d.amount {
+				t.Errorf("verification %+v, want the contract %s paid %s", v, tt.to, d.amount)
+			}
+			if wantContract := map[bool]string{true: tt.to, false: ""}[tt.method != "contract_call"]; f.TokenContract != wantContract {
+				t.Errorf("token contract %q, want %q", f.TokenContract, wantContract)
+			}
+		})
 	}
 }

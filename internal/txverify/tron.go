@@ -225,20 +225,21 @@ func (t *tronTx) facts(r *Registry) *Facts {
 		f.Data = hex.EncodeToString(t.data)
 		call := classifyCall(t.data)
 		f.Method, f.Selector = call.method, call.selector
+		if call.known() {
+			f.TokenContract = contract
+		}
+		f.Destinations = []Destination{destination(contract, big.NewInt(t.callValue), nativeDec, nativeOK)}
 		switch call.method {
 		case methodTokenTransfer, methodTokenTransferFr:
-			f.TokenContract = contract
-			dec, ok := r.decimalsFor(ChainTRON, nil, contract)
-			f.Destinations = []Destination{destination(tronABIAddr(call.to), call.amount, dec, ok)}
 			if call.method == methodTokenTransferFr {
 				f.TokenFrom = tronABIAddr(call.from)
 			}
+			// As on EVM: token amounts only for a contract in the table.
+			if dec, ok := r.decimalsFor(ChainTRON, nil, contract); ok {
+				f.Destinations = []Destination{destination(tronABIAddr(call.to), call.amount, dec, ok)}
+			}
 		case methodApprove:
-			f.TokenContract = contract
 			f.Spender, f.Allowance = tronABIAddr(call.to), call.amount
-			f.Destinations = []Destination{destination(contract, big.NewInt(t.callValue), nativeDec, nativeOK)}
-		default:
-			f.Destinations = []Destination{destination(contract, big.NewInt(t.callValue), nativeDec, nativeOK)}
 		}
 	default:
 		f.Method = fmt.Sprintf("contract_type_%d", t.contractType)
@@ -251,7 +252,10 @@ func tronABIAddr(a [20]byte) string {
 	return tronAddr(append([]byte{tronAddrPrefix}, a[:]...))
 }
 
-func compareTRON(c *claim, tok Token, t *tronTx, f *Facts) *failure {
+// compareTRON checks the description against the decoded transaction.
+// As on EVM, TriggerSmartContract data with a known token method's selector
+// that is not its strict ABI encoding is refused first.
+func compareTRON(r *Registry, c *claim, tok Token, t *tronTx, f *Facts) *failure {
 	switch t.contractType {
 	case tronTransferContract, tronTriggerSmart:
 	default:
@@ -260,10 +264,17 @@ func compareTRON(c *claim, tok Token, t *tronTx, f *Facts) *failure {
 	if t.contractType == tronTriggerSmart && t.callTokenValue != 0 {
 		return fail("value", "transaction also sends %d units of TRC-10 token", t.callTokenValue)
 	}
+	var call tokenCall
+	if t.contractType == tronTriggerSmart {
+		call = classifyCall(t.data)
+		if call.err != nil {
+			return fail("calldata", "call to %s: %v", tronAddr(t.contract), call.err)
+		}
+	}
 	switch c.destType {
 	case "Address":
 	case "TRON_Contract":
-		return compareTRONCall(c, tok, t)
+		return compareTRONCall(r, c, tok, t, call)
 	default:
 		return unsupportedDestinationType(c)
 	}
@@ -287,7 +298,6 @@ func compareTRON(c *claim, tok Token, t *tronTx, f *Facts) *failure {
 	if !bytes.Equal(want[:], t.contract) {
 		return fail("token", "description says %s (contract %s), transaction calls %s", tok.TokenID, tok.Contract, tronAddr(t.contract))
 	}
-	call := classifyCall(t.data)
 	if call.method == methodTokenTransferFr {
 		// transferFrom pulls funds from a third account that approved this
 		// wallet: not the wallet's own transfer the description names.
@@ -306,8 +316,10 @@ func compareTRON(c *claim, tok Token, t *tronTx, f *Facts) *failure {
 }
 
 // compareTRONCall checks a TRON_Contract description: contract, TRX value
-// and calldata.
-func compareTRONCall(c *claim, tok Token, t *tronTx) *failure {
+// and calldata. As on EVM (compareEVMCall), a token method on a contract in
+// the token table must be described under the token's own token_id; on any
+// other contract it verifies as a TRX contract call.
+func compareTRONCall(r *Registry, c *claim, tok Token, t *tronTx, call tokenCall) *failure {
 	if !tok.Native() {
 		return fail("token", "TRON_Contract descriptions move TRX, but token_id %s is a token contract", tok.TokenID)
 	}
@@ -318,17 +330,15 @@ func compareTRONCall(c *claim, tok Token, t *tronTx) *failure {
 	if fl != nil {
 		return fl
 	}
-	if got := tronAddr(t.contract); d.Address != got {
-		return fail("destination", "description calls %s, transaction calls %s", short(d.Address), got)
+	contract := tronAddr(t.contract)
+	if d.Address != contract {
+		return fail("destination", "description calls %s, transaction calls %s", short(d.Address), contract)
 	}
 	if fl := checkAmount("value", d.Amount, big.NewInt(t.callValue), tok.Decimals, tok.TokenID); fl != nil {
 		return fl
 	}
-	if m := classifyCall(t.data).method; m == methodTokenTransfer || m == methodTokenTransferFr || m == methodApprove {
-		// A token movement described as a generic call under the native
-		// token_id would be counted in native units by limits and escape the
-		// token's own rules and limits; it must be described as the token.
-		return fail("method", "a contract call under native token_id %s calls %s on %s; token transfers and approvals must be described under the token's own token_id", tok.TokenID, m, short(d.Address))
+	if call.known() && r.isTokenContract(ChainTRON, nil, contract) {
+		return fail("method", "a contract call under native token_id %s calls %s (%s) on %s, a token in the token table; token transfers and approvals must be described under the token's own token_id", tok.TokenID, call.method, call.signature, contract)
 	}
 	return compareCalldata(c.calldata, t.data)
 }

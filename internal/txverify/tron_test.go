@@ -185,3 +185,69 @@ func TestTRONFacts(t *testing.T) {
 		t.Errorf("hash %s", f.Hashes[0])
 	}
 }
+
+// TestTRONTokenMethods is TestEVMTokenMethods for TriggerSmartContract
+// data: TRC-20 and TRC-721 calls are the same ABI.
+func TestTRONTokenMethods(t *testing.T) {
+	const other = tronTo // a contract outside the token table
+	toABI := func(s string) []byte { return tronAddrBytes(t, s)[1:] }
+	million := big.NewInt(1_000_000_000_000)
+	transfer := abiEncode(hexTransfer, toABI(tronTo), million)
+	trx := func(contract string, data []byte) desc {
+		return desc{tokenID: "TRON", destType: "TRON_Contract", address: contract, amount: "0", calldata: hex.EncodeToString(data)}
+	}
+	usdtTransfer := desc{tokenID: "TRON_USDT", address: tronTo, amount: "1000000"}
+	tests := []struct {
+		name   string
+		raw    []byte
+		d      desc
+		field  string
+		reason string
+		method string
+	}{
+		// The finding: verified under TRON as a 0-value contract call.
+		{name: "TRC-20 transfer + trailing byte under TRON", raw: tronTrigger(t, tronUSDT, 0, append(transfer, 0)), d: trx(tronUSDT, append(transfer, 0)),
+			field: "calldata", reason: "transfer(address,uint256), but the arguments are not its canonical ABI encoding: 1 bytes after the last argument"},
+		{name: "TRC-20 transfer + trailing word under TRON", raw: tronTrigger(t, tronUSDT, 0, append(transfer, make([]byte, 32)...)), d: trx(tronUSDT, append(transfer, make([]byte, 32)...)),
+			field: "calldata", reason: "32 bytes after"},
+		{name: "TRC-20 transfer with dirty address padding under TRON", raw: tronTrigger(t, tronUSDT, 0, edit(transfer, func(b []byte) []byte { b[4] = 0x41; return b })),
+			d: trx(tronUSDT, edit(transfer, func(b []byte) []byte { b[4] = 0x41; return b })), field: "calldata", reason: "argument 1 (address) has non-zero padding"},
+		{name: "TRC-20 transfer + trailing byte under TRON_USDT", raw: tronTrigger(t, tronUSDT, 0, append(transfer, 0)), d: usdtTransfer, field: "calldata", reason: "1 bytes after"},
+		{name: "TRC-20 transfer under TRON", raw: tronTrigger(t, tronUSDT, 0, transfer), d: trx(tronUSDT, transfer), field: "method", reason: "calls token_transfer"},
+		{name: "TRC-20 approve under TRON", raw: tronTrigger(t, tronUSDT, 0, abiEncode(hexApprove, toABI(tronOwner), maxUint256)),
+			d: trx(tronUSDT, abiEncode(hexApprove, toABI(tronOwner), maxUint256)), field: "method", reason: "approve"},
+		{name: "TRC-20 increaseAllowance(spender, max) under TRON", raw: tronTrigger(t, tronUSDT, 0, abiEncode(hexIncreaseAllowance, toABI(tronOwner), maxUint256)),
+			d: trx(tronUSDT, abiEncode(hexIncreaseAllowance, toABI(tronOwner), maxUint256)), field: "method", reason: "increase_allowance"},
+		{name: "TRC-20 transferFrom under TRON", raw: tronTrigger(t, tronUSDT, 0, abiEncode(hexTransferFrom, toABI(tronOwner), toABI(tronTo), million)),
+			d: trx(tronUSDT, abiEncode(hexTransferFrom, toABI(tronOwner), toABI(tronTo), million)), field: "method", reason: "token_transfer_from"},
+		{name: "TRC-20 transfer under TRON_USDT", raw: tronTrigger(t, tronUSDT, 0, transfer), d: usdtTransfer, method: "token_transfer"},
+
+		// Outside the table: verifiable, method visible.
+		{name: "other TRC-20 transfer under TRON", raw: tronTrigger(t, other, 0, transfer), d: trx(other, transfer), method: "token_transfer"},
+		{name: "TRC-721 setApprovalForAll under TRON", raw: tronTrigger(t, other, 0, abiEncode(hexApprovalForAll, toABI(tronOwner), true)),
+			d: trx(other, abiEncode(hexApprovalForAll, toABI(tronOwner), true)), method: "set_approval_for_all"},
+		{name: "TRC-721 safeTransferFrom(bytes) under TRON", raw: tronTrigger(t, other, 0, abiEncode(hexNFTSafeData, toABI(tronOwner), toABI(tronTo), big.NewInt(3), abiTestBytes{1, 2})),
+			d: trx(other, abiEncode(hexNFTSafeData, toABI(tronOwner), toABI(tronTo), big.NewInt(3), abiTestBytes{1, 2})), method: "nft_safe_transfer_from"},
+		{name: "other TRC-20 transfer + trailing byte under TRON", raw: tronTrigger(t, other, 0, append(transfer, 0)), d: trx(other, append(transfer, 0)), field: "calldata", reason: "1 bytes after"},
+		{name: "TRC-721 setApprovalForAll with bool 2", raw: tronTrigger(t, other, 0, abiEncode(hexApprovalForAll, toABI(tronOwner), word(2))),
+			d: trx(other, abiEncode(hexApprovalForAll, toABI(tronOwner), word(2))), field: "calldata", reason: "argument 2 (bool)"},
+		{name: "contract call with TRC-10 attached", raw: tronTrigger(t, other, 0, []byte{1, 2, 3, 4, 5}, pbV(5, 9), pbV(6, 1000001)),
+			d: trx(other, []byte{1, 2, 3, 4, 5}), field: "value", reason: "TRC-10"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := DefaultRegistry().Verify(v2Request(t, tronDesc(tt.raw, tt.d)))
+			if tt.field != "" {
+				wantFailure(t, res, tt.field, tt.reason)
+				return
+			}
+			wantVerified(t, res)
+			if res.Facts.Method != tt.method {
+				t.Errorf("method %q, want %q", res.Facts.Method, tt.method)
+			}
+			if v := res.Verification(); tt.d.destType == "TRON_Contract" && (len(v.Destinations) != 1 || v.Destinations[0].Address != tt.d.address || v.Destinations[0].Amount.Sign() != 0) {
+				t.Errorf("verification destinations %+v, want the contract paid 0", v.Destinations)
+			}
+		})
+	}
+}

@@ -8,8 +8,9 @@
 // 8.3, 9 items 8 and 9).
 //
 // Supported: EVM chains (legacy EIP-155, EIP-2930, EIP-1559; native
-// transfers, ERC-20 transfer/transferFrom/approve, other contract calls),
-// TRON (TransferContract, TriggerSmartContract with TRC-20), and Solana
+// transfers, ERC-20 transfers, other contract calls with known token
+// methods classified), TRON (TransferContract, TriggerSmartContract: TRC-20
+// transfers and other calls, classified the same way), and Solana
 // (legacy and v0 messages; System transfer, SPL Token and Token-2022
 // Transfer/TransferChecked, associated token account creation; ComputeBudget
 // and Memo instructions are ignored). A Registry maps Cobo token_id values
@@ -24,7 +25,9 @@
 // never panics (a recovered panic is a failure), and every failure, from
 // malformed hex to an amount that differs by one base unit, is a Result with
 // Verified false and a Reason naming the field. Decoders are strict: they
-// accept only canonical encodings (RLP, compact-u16, base64) and refuse
+// accept only canonical encodings (RLP, compact-u16, base64, and the ABI
+// of every known token-moving or allowance-granting method in calldata,
+// see abi.go) and refuse
 // unknown protobuf fields, signed transactions, trailing bytes, and
 // instructions whose effect they cannot establish. Facts may be present on
 // a failed Result (the bytes decoded but disagreed); callers must only act
@@ -81,9 +84,18 @@ type Facts struct {
 	TxType string // "legacy", "eip2930", "eip1559", "tron" or "solana" / "solana_v0"
 
 	// Method classifies the transaction: "native_transfer",
-	// "token_transfer" (ERC-20/TRC-20 transfer), "token_transfer_from",
-	// "approve", "contract_call", "contract_creation" (EVM), "contract_type_<n>"
-	// (an unsupported TRON contract), "system_transfer", "spl_transfer",
+	// "contract_call" (calldata with no known token method), "contract_creation"
+	// (EVM), "contract_type_<n>" (an unsupported TRON contract); for EVM and
+	// TRON calldata that is exactly the canonical ABI encoding of a known
+	// token method (ERC-20, ERC-721, ERC-1155; TRC-20, TRC-721):
+	// "token_transfer" (transfer), "token_transfer_from" (ERC-20 or
+	// ERC-721 transferFrom), "approve" (ERC-20 or ERC-721),
+	// "increase_allowance", "decrease_allowance", "permit" (EIP-2612 or
+	// DAI-style), "set_approval_for_all" (ERC-721 or ERC-1155),
+	// "nft_safe_transfer_from" (ERC-721 safeTransferFrom, with or without
+	// data), "erc1155_safe_transfer_from", "erc1155_safe_batch_transfer_from"
+	// (a known selector whose arguments are not canonical never verifies);
+	// "system_transfer", "spl_transfer",
 	// "spl_transfer_checked" (Solana), "multiple_transfers" (Solana, more
 	// than one transfer instruction), "none" (Solana, nothing but ignored
 	// instructions) or "other" (Solana, an instruction this package does
@@ -98,8 +110,9 @@ type Facts struct {
 	// Data is the EVM or TRON calldata, lower-case hex without 0x.
 	Data string
 
-	// TokenContract is the ERC-20/TRC-20 contract of a token_transfer,
-	// token_transfer_from or approve, or the SPL mint of a Solana token
+	// TokenContract is the called contract of an EVM or TRON call to a
+	// known token method (any Method above from token_transfer to
+	// erc1155_safe_batch_transfer_from), or the SPL mint of a Solana token
 	// transfer when the bytes establish it (TransferChecked names it; for a
 	// plain Transfer it is set once the destination proves to be the
 	// associated token account for the registry's mint). "" otherwise.
@@ -107,8 +120,11 @@ type Facts struct {
 
 	// Destinations are the recipients the bytes pay. Addresses are
 	// lower-case 0x hex (EVM), base58check T... (TRON) or base58 (Solana).
-	// For a contract call (and approve) the destination is the called
-	// contract with the native value sent to it. For an SPL transfer,
+	// For a contract call the destination is the called contract with the
+	// native value sent to it; so is it for every token method except a
+	// token_transfer or token_transfer_from on a contract in the registry,
+	// whose destination is the token recipient (only such a contract's
+	// decimals are known). For an SPL transfer,
 	// Address is the owner wallet when the description named one whose
 	// associated token account is the credited account, and otherwise the
 	// credited token account itself; TokenAccount always holds the latter.
@@ -290,14 +306,14 @@ func (r *Registry) verify(c *claim) Result {
 			return fail("unsigned_raw_tx", "not a valid unsigned EVM transaction: %v", err).result(nil)
 		}
 		facts = t.facts(r)
-		check = func() *failure { return compareEVM(c, tok, t, facts) }
+		check = func() *failure { return compareEVM(r, c, tok, t, facts) }
 	case ChainTRON:
 		t, err := decodeTRON(raw)
 		if err != nil {
 			return fail("unsigned_raw_tx", "not a valid TRON transaction: %v", err).result(nil)
 		}
 		facts = t.facts(r)
-		check = func() *failure { return compareTRON(c, tok, t, facts) }
+		check = func() *failure { return compareTRON(r, c, tok, t, facts) }
 	case ChainSolana:
 		t, err := decodeSolana(raw)
 		if err != nil {
