@@ -62,9 +62,6 @@ func parseBIP32Component(p string) (uint32, error) {
 	if p == "" {
 		return 0, errors.New("empty")
 	}
-	if len(p) > 1 && p[0] == '0' {
-		return 0, errors.New("leading zero")
-	}
 	var n uint64
 	for i := 0; i < len(p); i++ {
 		c := p[i]
@@ -75,6 +72,9 @@ func parseBIP32Component(p string) (uint32, error) {
 		if n >= uint64(HardenedOffset) {
 			return 0, errors.New("index is 2^31 or more; mark hardened indexes with ' or h instead")
 		}
+	}
+	if len(p) > 1 && p[0] == '0' {
+		return 0, errors.New("leading zero")
 	}
 	if hardened {
 		n += uint64(HardenedOffset)
