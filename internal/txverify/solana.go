@@ -20,7 +20,11 @@ import (
 //
 // Instructions interpreted: System Transfer; SPL Token and Token-2022
 // Transfer and TransferChecked; Associated Token Account Create and
-// CreateIdempotent. ComputeBudget instructions are read for the fee facts
+// CreateIdempotent. An SPL transfer credits a token account, whose owner
+// is account state the bytes do not carry: it verifies only when the
+// description names an owner whose associated token account (for the
+// registry's mint and the instruction's token program) is the credited
+// account, and the owner is then the destination. ComputeBudget instructions are read for the fee facts
 // and otherwise ignored, as are Memo instructions: neither moves funds.
 // Any other instruction makes the transaction "other", which never
 // verifies: an instruction whose effect is unknown may move anything.

@@ -3,9 +3,24 @@
 // entries of msg_hash_list. This package decodes the unsigned transaction
 // Cobo sends beside the description (v2 raw_tx_info.unsigned_raw_tx, v1
 // raw_tx), recomputes what the chain signs, requires every msg_hash_list
-// entry to be among those values, derives the facts of the transaction from
-// its bytes, and compares them with the description (PROTOCOL.md 4.4, 4.5,
-// 8.3, 9 items 8 and 9).
+// entry to be among those values (each once, as many as the bytes need
+// signatures, one strictly parsed bip32_path_list entry per hash), derives
+// the facts of the transaction from its bytes, and compares them with the
+// description (PROTOCOL.md 4.4, 4.5, 8.3, 9 items 8 and 9, 11.3).
+//
+// Every fact a verified Result reports has one spelling for the same
+// signed bytes: the token_id and Cobo chain_id of the registry entry (a v2
+// chain_id must equal the entry's exactly), one registry entry per asset,
+// lower-case EVM addresses, and for Solana SPL transfers the owner wallet
+// (proven by associated token account derivation) rather than the token
+// account. A description that could only be verified under another
+// spelling is a failure, so that a blocklist or limit keyed on one
+// spelling cannot be dodged with another.
+//
+// Which token_ids count as "no decoder" (Result.Unsupported, the only
+// failure a policy may accept) is decided here too: a request with
+// malformed paths or hashes, or whose paths sign for a coin type this
+// package decodes (VerifiableCoinTypes), is never Unsupported.
 //
 // Supported: EVM chains (legacy EIP-155, EIP-2930, EIP-1559; native
 // transfers, ERC-20 transfer/transferFrom/approve, other contract calls),
