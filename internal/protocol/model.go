@@ -160,7 +160,10 @@ type Verification struct {
 	// Unsupported is true only when tssgate has no decoder for the token:
 	// nothing could be checked, as opposed to a decoder that found the
 	// description disagreeing with the bytes. Only then may a policy accept
-	// an unverified transaction.
+	// an unverified transaction. The verifier owns this: malformed or
+	// missing derivation paths, repeated hashes, and a path signing for a
+	// coin type tssgate decodes (a relabelled transaction) are never
+	// Unsupported.
 	Unsupported bool
 	// Reason says why the transaction is not verified, naming the field
 	// that disagreed; "" when Verified.
