@@ -249,6 +249,11 @@ func (c *Config) applyFile(path string) error {
 		if e.Decimals == nil {
 			return configError(path, at, field+".decimals", "required")
 		}
+		if e.ChainID == "" {
+			// Verification binds a v2 description's chain_id to the
+			// entry's, and policy reads the entry's as tx.chain_id.
+			return configError(path, at, field+".chain_id", "required (Cobo's chain_id of the token, e.g. ETH)")
+		}
 		tok := txverify.Token{TokenID: e.TokenID, Chain: e.Chain, ChainID: e.ChainID, Contract: e.Contract, Decimals: *e.Decimals}
 		if e.EVMChainID != "" {
 			id, ok := new(big.Int).SetString(e.EVMChainID, 10)

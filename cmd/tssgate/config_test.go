@@ -132,9 +132,13 @@ func TestConfigErrors(t *testing.T) {
 		{name: "log format", file: "tssgate:\n  log_format: xml\n", want: ":2: tssgate.log_format: must be json or text"},
 		{name: "not yaml", file: "callback_server: [\n", want: "tssgate.yaml"},
 		{name: "token without decimals", file: "tssgate:\n  tokens:\n    - {token_id: ARB_ETH, chain: evm, evm_chain_id: \"42161\"}\n", want: ":3: tssgate.tokens[0].decimals: required"},
-		{name: "token on an unknown chain", file: "tssgate:\n  tokens:\n    - {token_id: X, chain: cosmos, decimals: 6}\n", want: ":3: tssgate.tokens[0]: "},
-		{name: "token redefining a built-in", file: "tssgate:\n  tokens:\n    - {token_id: ETH_USDT, chain: evm, contract: \"0x0000000000000000000000000000000000000001\", decimals: 6, evm_chain_id: \"1\"}\n", want: ":3: tssgate.tokens[0]: "},
-		{name: "bad evm chain id", file: "tssgate:\n  tokens:\n    - {token_id: X, chain: evm, decimals: 18, evm_chain_id: \"-1\"}\n", want: ":3: tssgate.tokens[0].evm_chain_id"},
+		{name: "token on an unknown chain", file: "tssgate:\n  tokens:\n    - {token_id: X, chain: cosmos, chain_id: X, decimals: 6}\n", want: ":3: tssgate.tokens[0]: "},
+		{name: "token without chain_id", file: "tssgate:\n  tokens:\n    - {token_id: ARB_USDC, chain: evm, contract: \"0xaf88d065e77c8cC2239327C5EDb3A432268e5831\", decimals: 6, evm_chain_id: \"42161\"}\n", want: ":3: tssgate.tokens[0].chain_id: required"},
+		{name: "token aliasing a built-in asset", file: "tssgate:\n  tokens:\n    - {token_id: USDT_ERC20, chain: evm, chain_id: ETH, contract: \"0xdAC17F958D2ee523a2206206994597C13D831ec7\", decimals: 6, evm_chain_id: \"1\"}\n", want: `:3: tssgate.tokens[0]: txverify: token "USDT_ERC20": same asset as "ETH_USDT"`},
+		{name: "second native coin on chain 1", file: "tssgate:\n  tokens:\n    - {token_id: ETH_MAINNET, chain: evm, chain_id: ETH, decimals: 18, evm_chain_id: \"1\"}\n", want: `:3: tssgate.tokens[0]: txverify: token "ETH_MAINNET": same asset as "ETH"`},
+		{name: "two entries for one asset", file: "tssgate:\n  tokens:\n    - {token_id: ARB_ETH, chain: evm, chain_id: ARB_ETH, decimals: 18, evm_chain_id: \"42161\"}\n    - {token_id: ARB_ETH2, chain: evm, chain_id: ARB_ETH, decimals: 18, evm_chain_id: \"42161\"}\n", want: `:4: tssgate.tokens[1]: txverify: token "ARB_ETH2": same asset as "ARB_ETH"`},
+		{name: "token redefining a built-in", file: "tssgate:\n  tokens:\n    - {token_id: ETH_USDT, chain: evm, chain_id: ETH, contract: \"0x0000000000000000000000000000000000000001\", decimals: 6, evm_chain_id: \"1\"}\n", want: ":3: tssgate.tokens[0]: "},
+		{name: "bad evm chain id", file: "tssgate:\n  tokens:\n    - {token_id: X, chain: evm, chain_id: X, decimals: 18, evm_chain_id: \"-1\"}\n", want: ":3: tssgate.tokens[0].evm_chain_id"},
 		{name: "missing file", args: []string{"--config", "/nonexistent/tssgate.yaml"}, want: "/nonexistent/tssgate.yaml"},
 		{name: "bad env", env: map[string]string{"TSSGATE_LEEWAY": "abc"}, want: "TSSGATE_LEEWAY"},
 		{name: "bad env bool", env: map[string]string{"TSSGATE_DEV": "yes please"}, want: "TSSGATE_DEV"},
@@ -177,7 +181,7 @@ func TestConfigTokens(t *testing.T) {
 	file := writeConfig(t, `tssgate:
   tokens:
     - {token_id: ARB_ETH, chain: evm, chain_id: ARB_ETH, decimals: 18, evm_chain_id: "42161"}
-    - {token_id: ARB_USDC, chain: evm, contract: "0xaf88d065e77c8cC2239327C5EDb3A432268e5831", decimals: 6, evm_chain_id: "42161"}
+    - {token_id: ARB_USDC, chain: evm, chain_id: ARB_ETH, contract: "0xaf88d065e77c8cC2239327C5EDb3A432268e5831", decimals: 6, evm_chain_id: "42161"}
 `)
 	c, err := loadConfig([]string{"--config", file}, env(nil), io.Discard)
 	if err != nil {

@@ -56,8 +56,8 @@ var (
 		[]*types.Type{types.StringType, types.StringType, types.StringType, types.StringType})
 
 	destinationObject = newObjectType(destinationTypeName,
-		[]string{"address", "amount"},
-		[]*types.Type{types.StringType, decimalType})
+		[]string{"address", "amount", "token_account"},
+		[]*types.Type{types.StringType, decimalType, types.StringType})
 
 	decodedObject = newObjectType(decodedTypeName,
 		[]string{"chain", "tx_type", "method", "selector", "token_contract", "destinations", "nonce", "chain_id", "reason", "max_fee"},

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata" // rules name IANA zones; do not depend on the host's zoneinfo
@@ -98,12 +97,14 @@ const RuleVerify = "verify"
 // verificationGate rejects a KEYSIGN whose transaction tssgate did not
 // verify. The policy's verify section can make verification optional for a
 // token_id or chain_id, but that is honoured only for a token tssgate has
-// no decoder for (Verification.Unsupported): a decoder that ran and found
-// the description disagreeing with the bytes is a REJECT in every mode, and
-// so is an "unsupported" token whose derivation path signs for a chain
-// tssgate does verify (a relabelled transaction). The token and chain the
-// mode is looked up by come from the unverified description, which is why
-// optional can never widen beyond "no decoder exists".
+// no decoder for (Verification.Unsupported). The verifier decides what
+// that covers: a decoder that found the description disagreeing with the
+// bytes, malformed derivation paths or hash lists, and a token without a
+// decoder that signs on a coin type tssgate verifies (a relabelled
+// transaction) are all failures that are not Unsupported, so they are a
+// REJECT in every mode. The token and chain the mode is looked up by come
+// from the unverified description, which is why optional can never widen
+// beyond "no decoder exists".
 func (p *Policy) verificationGate(req *protocol.Request) (Decision, bool) {
 	if req.Type != protocol.TypeKeySign {
 		return Decision{}, false
@@ -122,37 +123,13 @@ func (p *Policy) verificationGate(req *protocol.Request) (Decision, bool) {
 		return reject(v.Reason)
 	}
 	var tokenID, chainID string
-	if req.KeySign.Tx != nil {
+	if req.KeySign != nil && req.KeySign.Tx != nil {
 		tokenID, chainID = req.KeySign.Tx.TokenID, req.KeySign.Tx.ChainID
 	}
 	if p.verify.mode(tokenID, chainID) != verifyOptional {
 		return reject(v.Reason)
 	}
-	for _, path := range req.KeySign.BIP32Paths {
-		if coin, ok := verifiableCoinType(path); ok {
-			return reject(fmt.Sprintf("token_id %s has no decoder, but derivation path %s signs for coin type %d, a chain tssgate verifies; refusing a relabelled transaction", tokenID, truncate(path, 64), coin))
-		}
-	}
 	return Decision{}, false
-}
-
-// verifiableCoinType reports whether a BIP-44 path's coin type is one whose
-// transactions tssgate decodes: 60 (EVM), 195 (TRON), 501 (Solana).
-func verifiableCoinType(path string) (int, bool) {
-	parts := strings.Split(path, "/")
-	if len(parts) < 3 {
-		return 0, false
-	}
-	c := strings.TrimRight(parts[2], "'hH")
-	n, err := strconv.Atoi(c)
-	if err != nil {
-		return 0, false
-	}
-	switch n {
-	case 60, 195, 501:
-		return n, true
-	}
-	return 0, false
 }
 
 func (p *Policy) decideLive(ctx context.Context, act *activation) (Decision, error) {
@@ -325,11 +302,22 @@ func txValue(req *protocol.Request) ref.Val {
 	tx := req.KeySign.Tx
 	v := req.Verification
 	verified := v != nil && v.Verified
-	// When the bytes verified, recipients and amount come from them, not
-	// from Cobo's description (they agree, or verification would have
-	// failed, but the bytes are what gets signed).
+	// When the bytes verified, recipients and amount come from them, and
+	// token_id and chain_id from the token table entry they verified
+	// against, not from Cobo's description: the description agrees, or
+	// verification would have failed, but it may spell the same facts in
+	// several ways ("eth", a token account for its owner), and a rule or a
+	// limit must see one spelling. Unverified (an optional token without a
+	// decoder), they are the description's.
 	described, amount := tx.Destinations, tx.Amount
+	tokenID, chainID := tx.TokenID, tx.ChainID
 	if verified {
+		// The verifier always sets both; only a policy test's assumed
+		// verification of a v1 case (no chain_id to assume) lacks one.
+		if v.Token == "" || (v.CoboChainID == "" && req.Version != protocol.V1) {
+			return types.NewErr("tx is not set: the verified transaction carries no token table entry")
+		}
+		tokenID, chainID = v.Token, v.CoboChainID
 		described, amount = v.Destinations, decimal.Decimal{}
 		for _, d := range v.Destinations {
 			amount = amount.Add(d.Amount)
@@ -338,8 +326,8 @@ func txValue(req *protocol.Request) ref.Val {
 	return transactionObject.newValue(
 		types.String(tx.ID),
 		types.String(tx.CoboID),
-		types.String(tx.ChainID),
-		types.String(tx.TokenID),
+		types.String(chainID),
+		types.String(tokenID),
 		newDec(amount),
 		destinationList(described),
 		stringList(tx.SourceAddresses, true),
@@ -347,7 +335,7 @@ func txValue(req *protocol.Request) ref.Val {
 		types.String(tx.Type),
 		types.String(tx.Initiator),
 		types.String(tx.InitiatorType),
-		stringList(req.KeySign.MsgHashes, false),
+		stringList(canonicalHashes(req.KeySign.MsgHashes), false),
 		types.String(tx.DestinationType),
 		types.Bool(verified),
 		decodedValue(v),
@@ -357,9 +345,23 @@ func txValue(req *protocol.Request) ref.Val {
 func destinationList(ds []protocol.Destination) ref.Val {
 	out := make([]ref.Val, len(ds))
 	for i, d := range ds {
-		out[i] = destinationObject.newValue(types.String(normalizeAddress(d.Address)), newDec(d.Amount))
+		out[i] = destinationObject.newValue(types.String(normalizeAddress(d.Address)), newDec(d.Amount), types.String(d.TokenAccount))
 	}
 	return types.NewRefValList(types.DefaultTypeAdapter, out)
+}
+
+// canonicalHashes spells msg_hash_list one way, lower-case hex without 0x:
+// verification compares them in that form with what the bytes produce, so
+// a rule or list written for one spelling must match every other.
+func canonicalHashes(hs []string) []string {
+	out := make([]string, len(hs))
+	for i, h := range hs {
+		if strings.HasPrefix(h, "0x") || strings.HasPrefix(h, "0X") {
+			h = h[2:]
+		}
+		out[i] = strings.ToLower(h)
+	}
+	return out
 }
 
 // decodedValue is tx.decoded: the facts decoding established, as far as it

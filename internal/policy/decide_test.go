@@ -133,7 +133,7 @@ func TestDecideSemantics(t *testing.T) {
       tx.source_addresses == ["0x8c2e3e9a1cf0b36b8e6f4f8b2c7d9a1e5f3b4c6d"] &&
       tx.wallet_id == "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d" &&
       tx.type == "Withdrawal" && tx.initiator == "payouts-service" && tx.initiator_type == "API" &&
-      tx.msg_hashes == ["0x1acf0342f77d22389a9cf6524a2af14dc420928d2942efe0dc0764be2ea5321b"] &&
+      tx.msg_hashes == ["1acf0342f77d22389a9cf6524a2af14dc420928d2942efe0dc0764be2ea5321b"] &&
       tx.destination_type == "Address" && tx.verified == true
     action: approve
 `),

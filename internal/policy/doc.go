@@ -61,18 +61,21 @@
 //     decimals; a missing key is an error (so the rule rejects): use
 //     has(detail.x) or "x" in detail to test for one.
 //   - tx: the KEYSIGN transaction, v1 and v2 mapped to one shape: id (v2
-//     transaction_id, v1 cobo_id), cobo_id, chain_id (v2 only), token_id
-//     (v1 coin), amount (decimal: the sum over destinations, in token
-//     units), destinations (list of {address, amount}), source_addresses,
-//     wallet_id, type (Withdrawal, ContractCall...; v1 TRANSFER or
-//     CONTRACT_CALL), initiator, initiator_type (API, Web...),
-//     msg_hashes (request_detail.msg_hash_list as sent), destination_type
-//     (Address, EVM_Contract...; an amount of 0 proves nothing for
-//     contract calls and message signing, so look at this too) and verified
-//     (false until transaction verification exists). Fields the protocol
-//     did not send read as "" or []. For any other request type, and for a
-//     KEYSIGN without a transaction, reading tx is an error, so the rule
-//     rejects.
+//     transaction_id, v1 cobo_id), cobo_id, chain_id and token_id (when
+//     verified, the token table entry's spelling, v1 included; otherwise
+//     Cobo's description: v2 chain_id, v1 coin), amount (decimal: the sum
+//     over destinations, in token units), destinations (list of {address,
+//     amount, token_account}; when verified from the bytes, an SPL
+//     recipient's address being its owner wallet and token_account the
+//     credited account, "" elsewhere), source_addresses, wallet_id, type
+//     (Withdrawal, ContractCall...; v1 TRANSFER or CONTRACT_CALL),
+//     initiator, initiator_type (API, Web...), msg_hashes
+//     (request_detail.msg_hash_list in lower-case hex without 0x),
+//     destination_type (Address, EVM_Contract...; an amount of 0 proves
+//     nothing for contract calls and message signing, so look at this too),
+//     verified and decoded. Fields the protocol did not send read as "" or
+//     []. For any other request type, and for a KEYSIGN without a
+//     transaction, reading tx is an error, so the rule rejects.
 //   - now: a timestamp, read once per decision. now.getHours("Asia/Singapore")
 //     and the other accessors take an IANA zone; without one they use UTC.
 //     The zone database is compiled in.

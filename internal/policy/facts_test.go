@@ -583,7 +583,7 @@ func TestSameBytesSameFacts(t *testing.T) {
 			}
 			// ...and random combinations of them, reproducibly.
 			rng := rand.New(rand.NewPCG(1, uint64(len(v.Name))))
-			for n := 0; n < 150; n++ {
+			for n := 0; n < 300; n++ {
 				d := base
 				var picks []string
 				for i, dim := range dims {
@@ -593,6 +593,7 @@ func TestSameBytesSameFacts(t *testing.T) {
 				}
 				c.check("combination "+strings.Join(picks, " "), d)
 			}
+			t.Logf("%d descriptions of %s verified", c.checked, v.Name)
 			if c.failed > 8 {
 				t.Errorf("%d verified descriptions in all differed from the genuine one", c.failed)
 			}

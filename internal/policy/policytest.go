@@ -609,7 +609,11 @@ func applyPatch(target, patch any) any {
 func assumedVerification(req *protocol.Request) *protocol.Verification {
 	v := &protocol.Verification{Verified: true}
 	if req.KeySign != nil && req.KeySign.Tx != nil {
+		// The assumption includes the table entry: the described token_id
+		// and chain_id are taken to be its spelling (a v1 case has no
+		// chain_id, so its tx.chain_id is "").
 		v.Destinations = req.KeySign.Tx.Destinations
+		v.Token, v.CoboChainID = req.KeySign.Tx.TokenID, req.KeySign.Tx.ChainID
 	}
 	return v
 }

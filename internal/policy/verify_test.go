@@ -41,7 +41,7 @@ func TestVerificationGate(t *testing.T) {
 	unsupported := &protocol.Verification{Unsupported: true, Reason: "token_id: unsupported token_id ETH"}
 	nonce := uint64(7)
 	good := &protocol.Verification{
-		Verified: true, Chain: "evm", TxType: "legacy", Method: "native_transfer", ChainID: "1", Nonce: &nonce,
+		Verified: true, Token: "ETH", CoboChainID: "ETH", Chain: "evm", TxType: "legacy", Method: "native_transfer", ChainID: "1", Nonce: &nonce,
 		Destinations: []protocol.Destination{{Address: "0x0F76F604fd7762Bd94B48CA2523F69ab9665c97f", Amount: decimal.MustParse("0.0001")}},
 	}
 	tests := []struct {
@@ -73,10 +73,12 @@ func TestVerificationGate(t *testing.T) {
 			func(t *testing.T) *protocol.Request { return unsupportedWithPath(t, unsupported, "m/44/0/0/0/0") }, protocol.ActionReject, RuleVerify, "unsupported"},
 		{"a disagreement is never optional", "verify: {default: optional}\n", approveAll,
 			func(t *testing.T) *protocol.Request { return withVerification(t, failed, "") }, protocol.ActionReject, RuleVerify, "amount"},
-		{"an unsupported token on a verifiable chain's path is refused", "verify: {default: optional}\n", approveAll,
-			func(t *testing.T) *protocol.Request { return unsupportedWithPath(t, unsupported, "m/44'/60'/0'/0/0") }, protocol.ActionReject, RuleVerify, "coin type 60"},
-		{"solana path too", "verify: {default: optional}\n", approveAll,
-			func(t *testing.T) *protocol.Request { return unsupportedWithPath(t, unsupported, "m/44/501/0/0") }, protocol.ActionReject, RuleVerify, "coin type 501"},
+		{"a relabelled transaction (the verifier's failure, not unsupported) is never optional", "verify: {default: optional}\n", approveAll,
+			func(t *testing.T) *protocol.Request {
+				return withVerification(t, &protocol.Verification{Reason: "bip32_path_list: token_id BTC has no decoder, but derivation path m/44/60/0/0/0 signs for coin type 60"}, "")
+			}, protocol.ActionReject, RuleVerify, "coin type 60"},
+		{"the gate trusts Unsupported, not the path: the verifier owns coin types", "verify: {default: optional}\n", approveAll,
+			func(t *testing.T) *protocol.Request { return unsupportedWithPath(t, unsupported, "m/44'/60'/0'/0/0") }, protocol.ActionApprove, "any", ""},
 		{"other types are not gated", "", `
   - name: keygen
     when: request.type == "KEYGEN"
@@ -133,7 +135,7 @@ func TestVerifySectionErrors(t *testing.T) {
 func TestMaxFee(t *testing.T) {
 	feeRule := "version: 1\nverify: {default: optional}\nrules:\n  - name: cheap\n    when: tx.decoded.max_fee <= decimal(\"0.01\")\n    action: approve\n"
 	p := mustParse(t, feeRule, "")
-	known := &protocol.Verification{Verified: true, MaxFee: decimal.MustParse("0.000016909920699"), MaxFeeKnown: true,
+	known := &protocol.Verification{Verified: true, Token: "ETH", CoboChainID: "ETH", MaxFee: decimal.MustParse("0.000016909920699"), MaxFeeKnown: true,
 		Destinations: []protocol.Destination{{Address: "0x0f76f604fd7762bd94b48ca2523f69ab9665c97f", Amount: decimal.MustParse("0.0001")}}}
 	if d := decide(t, p, withVerification(t, known, "")); !d.Approves() {
 		t.Fatalf("known small fee: %+v", d)

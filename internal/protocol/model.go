@@ -139,9 +139,15 @@ type Transaction struct {
 // ExchangeWallet destinations, which name a Cobo wallet rather than an
 // address (the wallet ID stays in the wire struct). Amount is in token
 // units, never negative.
+//
+// For a verified Solana SPL transfer, Address is the owner wallet and
+// TokenAccount the token account the bytes credit (the owner's associated
+// token account): one recipient has one address, whichever account the
+// description named. TokenAccount is "" for every other destination.
 type Destination struct {
-	Address string          // chain address, or "" for a wallet destination
-	Amount  decimal.Decimal // token units
+	Address      string          // chain address, or "" for a wallet destination
+	Amount       decimal.Decimal // token units
+	TokenAccount string          // Solana SPL: the credited token account; "" elsewhere
 }
 
 // Verification is the outcome of checking a KEYSIGN's unsigned transaction
@@ -154,11 +160,21 @@ type Verification struct {
 	// Unsupported is true only when tssgate has no decoder for the token:
 	// nothing could be checked, as opposed to a decoder that found the
 	// description disagreeing with the bytes. Only then may a policy accept
-	// an unverified transaction.
+	// an unverified transaction. The verifier owns this: malformed or
+	// missing derivation paths, repeated hashes, and a path signing for a
+	// coin type tssgate decodes (a relabelled transaction) are never
+	// Unsupported.
 	Unsupported bool
 	// Reason says why the transaction is not verified, naming the field
 	// that disagreed; "" when Verified.
 	Reason string
+	// Token and CoboChainID are the token_id and Cobo chain_id of the token
+	// table entry the bytes verified against, spelled as in the table;
+	// "" unless Verified. Policy reports these as tx.token_id and
+	// tx.chain_id, so that one asset has one spelling whatever the
+	// description said (and v1, which has no chain_id, gets the entry's).
+	Token       string
+	CoboChainID string
 	// Chain is the decoder family: "evm", "tron" or "solana".
 	Chain string
 	// TxType is "legacy", "eip2930", "eip1559", "tron", "solana"...
@@ -175,7 +191,8 @@ type Verification struct {
 	Destinations []Destination
 	// Nonce is the EVM nonce; nil when the chain has none.
 	Nonce *uint64
-	// ChainID is the EVM chain id in decimal; "" when none.
+	// ChainID is the EVM chain id in decimal (tx.decoded.chain_id); ""
+	// when none. Cobo's chain_id is CoboChainID.
 	ChainID string
 	// MaxFee is the most the transaction can pay in network fees, in the
 	// chain's native coin (ETH, TRX, SOL): gas limit × (max) gas price on

@@ -378,7 +378,7 @@ func TestEVMRoundTrip(t *testing.T) {
 		}
 
 		// Through a request, labelled with a token for this chain id.
-		reg, err := DefaultRegistry().With(Token{TokenID: "RND", Chain: ChainEVM, Decimals: 18, EVMChainID: new(big.Int).SetUint64(s.chainID)})
+		reg, err := NewRegistry(Token{TokenID: "RND", Chain: ChainEVM, ChainID: "RND", Decimals: 18, EVMChainID: new(big.Int).SetUint64(s.chainID)})
 		if err != nil {
 			t.Fatal(err)
 		}

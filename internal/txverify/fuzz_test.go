@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"math/big"
+	"strings"
 	"testing"
 
 	"tssgate/internal/decimal"
@@ -186,10 +187,10 @@ func FuzzVerify(f *testing.F) {
 // FuzzRegistry checks that no token configuration panics and that every
 // accepted one can be looked up.
 func FuzzRegistry(f *testing.F) {
-	f.Add("OP_USDC", "evm", "0x0b2c639c533813f4aa9d7837caf62653d097ff85", int32(6), int64(10))
-	f.Add("SOL_X", "solana", "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", int32(9), int64(0))
-	f.Fuzz(func(t *testing.T, id, chain, contract string, decimals int32, evmChainID int64) {
-		tok := Token{TokenID: id, Chain: chain, Contract: contract, Decimals: decimals}
+	f.Add("OP_USDC", "OP_ETH", "evm", "0x0b2c639c533813f4aa9d7837caf62653d097ff85", int32(6), int64(10))
+	f.Add("SOL_X", "SOL", "solana", "So11111111111111111111111111111111111111112", int32(9), int64(0))
+	f.Fuzz(func(t *testing.T, id, chainID, chain, contract string, decimals int32, evmChainID int64) {
+		tok := Token{TokenID: id, ChainID: chainID, Chain: chain, Contract: contract, Decimals: decimals}
 		if evmChainID != 0 {
 			tok.EVMChainID = big.NewInt(evmChainID)
 		}
@@ -197,8 +198,22 @@ func FuzzRegistry(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if _, ok := reg.Lookup(id); !ok {
+		if got, ok := reg.Lookup(id); !ok || got.ChainID != chainID {
 			t.Fatalf("accepted %+v but cannot look it up", tok)
 		}
+		for _, other := range reg.Tokens() {
+			if other.TokenID != id && assetKey(other.Chain, other.EVMChainID, other.Contract) == assetKey(strings.ToLower(chain), tok.EVMChainID, normalizedContract(chain, contract)) {
+				t.Fatalf("accepted %+v as an alias of %s", tok, other.TokenID)
+			}
+		}
 	})
+}
+
+// normalizedContract is how the registry stores a contract: EVM contracts
+// lower-case, others as given.
+func normalizedContract(chain, contract string) string {
+	if strings.EqualFold(chain, ChainEVM) {
+		return strings.ToLower(contract)
+	}
+	return contract
 }

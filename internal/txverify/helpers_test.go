@@ -2,6 +2,7 @@ package txverify
 
 import (
 	"encoding/json"
+	"fmt"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -12,8 +13,10 @@ import (
 	"tssgate/internal/protocol"
 )
 
-// vectorFile is the shared public vector file, relative to this package.
-var vectorFile = filepath.Join("..", "..", "..", "shared", "testdata", "keysign-vectors.json")
+// vectorFile is a copy of the shared public vector file
+// (/work/shared/testdata/keysign-vectors.json), kept in the package so that
+// tests read nothing outside the module.
+var vectorFile = filepath.Join("testdata", "keysign-vectors.json")
 
 // vector is one entry of keysign-vectors.json.
 type vector struct {
@@ -50,13 +53,44 @@ func loadVectors(t testing.TB) map[string]vector {
 // desc is what a test puts into a KEYSIGN: Cobo's description and hashes.
 type desc struct {
 	tokenID   string
-	chainID   string
+	chainID   string // "": the built-in token's chain (testChainIDs); see noChainID, emptyChainID
 	destType  string // "" means Address
 	address   string
 	amount    string // token units; for EVM_Contract / TRON_Contract the value
 	calldata  string
 	rawTx     string
 	msgHashes []string
+	paths     []string // bip32_path_list; nil: one sample path per hash (testPathFor)
+}
+
+// Sentinels for desc.chainID: the description has no chain_id key, or an
+// empty one.
+const (
+	noChainID    = "\x00absent"
+	emptyChainID = "\x00empty"
+)
+
+// testChainIDs are Cobo's chain_ids of the built-in tokens, written out
+// here rather than read from the registry under test.
+var testChainIDs = map[string]string{
+	"ETH": "ETH", "ETH_USDT": "ETH", "ETH_USDC": "ETH", "SETH": "SETH",
+	"TRON": "TRON", "TRON_USDT": "TRON", "SOL": "SOL", "SOL_USDC": "SOL",
+}
+
+// testCoinTypes are the SLIP-44 coin types of the built-in tokens' chains,
+// for the sample derivation paths.
+var testCoinTypes = map[string]int{"ETH": 60, "SETH": 60, "TRON": 195, "SOL": 501}
+
+// testPathFor is a derivation path for tokenID: its chain's coin type, or
+// Bitcoin's (0) for a token without one here.
+func testPathFor(tokenID string) string {
+	coin := 0
+	for prefix, c := range testCoinTypes {
+		if tokenID == prefix || strings.HasPrefix(tokenID, prefix+"_") {
+			coin = c
+		}
+	}
+	return fmt.Sprintf("m/44/%d/0/0/0", coin)
 }
 
 // v2Request wraps d in the built-in v2 KEYSIGN sample the way a TSS Node
@@ -76,9 +110,29 @@ func v2Request(t testing.TB, d desc) *protocol.Request {
 		hashes[i] = h
 	}
 	dm["msg_hash_list"] = hashes
+	paths := d.paths
+	if paths == nil {
+		for range d.msgHashes {
+			paths = append(paths, testPathFor(d.tokenID))
+		}
+	}
+	pl := make([]any, len(paths))
+	for i, p := range paths {
+		pl[i] = p
+	}
+	dm["bip32_path_list"] = pl
 	tx := xm["transaction"].(map[string]any)
 	tx["token_id"] = d.tokenID
-	tx["chain_id"] = d.chainID
+	switch d.chainID {
+	case noChainID:
+		delete(tx, "chain_id")
+	case emptyChainID:
+		tx["chain_id"] = ""
+	case "":
+		tx["chain_id"] = testChainIDs[d.tokenID]
+	default:
+		tx["chain_id"] = d.chainID
+	}
 	tx["raw_tx_info"].(map[string]any)["unsigned_raw_tx"] = d.rawTx
 	switch d.destType {
 	case "", "Address":

@@ -26,9 +26,16 @@ const maxTokenDecimals = 255
 // Decimals converts the chain's base units (wei, sun, lamports, token base
 // units) to the token units Cobo's descriptions use.
 //
-// ChainID is Cobo's chain_id for the token ("ETH", "SETH", "TRON", "SOL");
-// when set, a v2 description whose chain_id differs is a disagreement. v1
-// descriptions carry no chain_id and skip the check.
+// ChainID is Cobo's chain_id for the token ("ETH", "SETH", "TRON", "SOL").
+// Every entry names one: a v2 description whose chain_id is not exactly
+// this string (absent, empty, another case, spaces, a look-alike) is a
+// disagreement, and a verified transaction reports this spelling to
+// policy, so a rule on tx.chain_id sees one value per chain. v1
+// descriptions carry no chain_id; theirs is the entry's.
+//
+// Each entry is one asset: no two entries may share a chain, EVM chain id
+// and contract (for a native coin: the chain and EVM chain id), or one
+// asset would verify under two token_ids and escape rules keyed on one.
 //
 // EVMChainID is the EIP-155 chain id every transaction for this token must
 // carry. It is required for ChainEVM entries: without it a transaction for
@@ -36,9 +43,9 @@ const maxTokenDecimals = 255
 // policy limits kept per token would count it against the wrong asset. It
 // must be nil for other chains.
 type Token struct {
-	TokenID    string   // Cobo token_id, matched case-insensitively
+	TokenID    string   // Cobo token_id, matched exactly
 	Chain      string   // ChainEVM, ChainTRON or ChainSolana
-	ChainID    string   // Cobo chain_id; optional
+	ChainID    string   // Cobo chain_id; required
 	Contract   string   // token contract or mint; "" for the native coin
 	Decimals   int32    // token decimals, 0..255
 	EVMChainID *big.Int // EIP-155 chain id; required for ChainEVM, nil otherwise
@@ -69,8 +76,8 @@ func assetKey(chain string, evmChainID *big.Int, contract string) string {
 // the token facts verification compares against. A Registry is immutable
 // once built and safe for concurrent use; With returns a new one.
 type Registry struct {
-	byID    map[string]Token // key: upper-cased TokenID
-	byAsset map[string]Token // key: assetKey; the first entry for an asset
+	byID    map[string]Token // key: upper-cased TokenID, so variants collide
+	byAsset map[string]Token // key: assetKey; one entry per asset
 }
 
 // builtinTokens are DefaultRegistry's entries: the token_ids Cobo's own Go
@@ -104,7 +111,8 @@ func DefaultRegistry() *Registry { return defaultRegistry }
 
 // NewRegistry builds a registry holding exactly tokens, without the
 // built-in entries. It returns an error, naming the token, for an invalid
-// entry (see Token) or a token_id given twice.
+// entry (see Token), a token_id given twice (in any case), or a second
+// entry for an asset another entry already covers (naming both).
 func NewRegistry(tokens ...Token) (*Registry, error) {
 	r := &Registry{byID: map[string]Token{}, byAsset: map[string]Token{}}
 	return r.with(tokens)
@@ -113,8 +121,10 @@ func NewRegistry(tokens ...Token) (*Registry, error) {
 // With returns a new registry holding r's entries and tokens. r is
 // unchanged. An entry whose token_id r already has is an error rather than
 // an override, so a configuration file cannot silently redefine a built-in
-// token such as ETH_USDT; build from NewRegistry to replace entries. Errors
-// name the token.
+// token such as ETH_USDT; build from NewRegistry to replace entries. So is
+// an entry for an asset r already covers (USDT's contract under another
+// token_id, a second native coin on EVM chain 1). Errors name the token,
+// and for an alias the entry it duplicates.
 func (r *Registry) With(tokens ...Token) (*Registry, error) {
 	out := &Registry{byID: make(map[string]Token, len(r.byID)+len(tokens)), byAsset: make(map[string]Token, len(r.byAsset)+len(tokens))}
 	for k, v := range r.byID {
@@ -133,17 +143,14 @@ func (r *Registry) with(tokens []Token) (*Registry, error) {
 			return nil, err
 		}
 		key := strings.ToUpper(t.TokenID)
-		if _, dup := r.byID[key]; dup {
-			return nil, fmt.Errorf("txverify: token %q: token_id is already registered", t.TokenID)
+		if prev, dup := r.byID[key]; dup {
+			return nil, fmt.Errorf("txverify: token %q: token_id is already registered (as %q)", t.TokenID, prev.TokenID)
 		}
 		ak := assetKey(t.Chain, t.EVMChainID, t.Contract)
 		if prev, ok := r.byAsset[ak]; ok {
-			if prev.Decimals != t.Decimals {
-				return nil, fmt.Errorf("txverify: token %q: same asset as %q but %d decimals instead of %d", t.TokenID, prev.TokenID, t.Decimals, prev.Decimals)
-			}
-		} else {
-			r.byAsset[ak] = t
+			return nil, fmt.Errorf("txverify: token %q: same asset as %q (%s); one asset must have one token_id, or rules keyed on one would miss the other", t.TokenID, prev.TokenID, describeAsset(t))
 		}
+		r.byAsset[ak] = t
 		r.byID[key] = t
 	}
 	return r, nil
@@ -161,8 +168,14 @@ func validToken(t Token) (Token, error) {
 	if t.Decimals < 0 || t.Decimals > maxTokenDecimals {
 		return fail("decimals %d outside 0..%d", t.Decimals, maxTokenDecimals)
 	}
-	if strings.TrimSpace(t.ChainID) != t.ChainID {
-		return fail("chain_id %q has surrounding spaces", t.ChainID)
+	if !printableASCII(t.TokenID) {
+		return fail("token_id must be printable ASCII")
+	}
+	if t.ChainID == "" {
+		return fail("chain_id is required (Cobo's chain_id, e.g. ETH)")
+	}
+	if !printableASCII(t.ChainID) {
+		return fail("chain_id %q must be printable ASCII without spaces", t.ChainID)
 	}
 	t = t.clone()
 	t.Chain = strings.ToLower(t.Chain)
@@ -197,13 +210,51 @@ func validToken(t Token) (Token, error) {
 	return t, nil
 }
 
-// Lookup returns the entry for tokenID, matched case-insensitively.
+// Lookup returns the entry for tokenID, which must be spelled exactly as
+// in the table: "eth" finds nothing, so that no variant spelling reaches a
+// policy as a verified token.
 func (r *Registry) Lookup(tokenID string) (Token, bool) {
 	t, ok := r.byID[strings.ToUpper(tokenID)]
-	if !ok {
+	if !ok || t.TokenID != tokenID {
 		return Token{}, false
 	}
 	return t.clone(), true
+}
+
+// lookupVariant returns the entry tokenID is a variant spelling of (other
+// case, surrounding spaces). Verification refuses such a token_id rather
+// than treating it as one without a decoder.
+func (r *Registry) lookupVariant(tokenID string) (Token, bool) {
+	t, ok := r.byID[strings.ToUpper(strings.TrimSpace(tokenID))]
+	return t, ok
+}
+
+// printableASCII reports whether s is non-empty and every byte is a
+// printable ASCII character other than space: token_id and chain_id are
+// matched as exact strings, and a look-alike letter or an invisible
+// character would make a second spelling.
+func printableASCII(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// describeAsset says what asset t is, for an alias error.
+func describeAsset(t Token) string {
+	where := t.Chain
+	if t.EVMChainID != nil {
+		where += " chain " + t.EVMChainID.String()
+	}
+	if t.Native() {
+		return "the native coin of " + where
+	}
+	return "contract " + t.Contract + " on " + where
 }
 
 // Tokens returns every entry, sorted by token_id.

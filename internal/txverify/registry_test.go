@@ -43,9 +43,14 @@ func TestDefaultRegistry(t *testing.T) {
 			t.Errorf("%s = %+v", tok.TokenID, tok)
 		}
 	}
-	for _, id := range []string{"eth_usdt", "Eth_Usdt", "ETH_USDT"} {
-		if tok, ok := DefaultRegistry().Lookup(id); !ok || tok.TokenID != "ETH_USDT" {
-			t.Errorf("Lookup(%q) = %+v, %v", id, tok, ok)
+	if tok, ok := DefaultRegistry().Lookup("ETH_USDT"); !ok || tok.TokenID != "ETH_USDT" || tok.ChainID != "ETH" {
+		t.Errorf("Lookup(ETH_USDT) = %+v, %v", tok, ok)
+	}
+	// Lookup is exact: a variant spelling is not the token (verification
+	// refuses it by name rather than treating it as unknown).
+	for _, id := range []string{"eth_usdt", "Eth_Usdt", " ETH_USDT"} {
+		if tok, ok := DefaultRegistry().Lookup(id); ok {
+			t.Errorf("Lookup(%q) = %+v", id, tok)
 		}
 	}
 	if _, ok := DefaultRegistry().Lookup("BTC"); ok {
@@ -55,7 +60,7 @@ func TestDefaultRegistry(t *testing.T) {
 
 func TestRegistryWithRejects(t *testing.T) {
 	evm := func(id string) Token {
-		return Token{TokenID: id, Chain: ChainEVM, Decimals: 18, EVMChainID: big.NewInt(10)}
+		return Token{TokenID: id, Chain: ChainEVM, ChainID: "OP_ETH", Decimals: 18, EVMChainID: big.NewInt(10)}
 	}
 	tests := []struct {
 		name   string
@@ -64,18 +69,22 @@ func TestRegistryWithRejects(t *testing.T) {
 	}{
 		{"empty token_id", []Token{evm("")}, "token_id must be non-empty"},
 		{"spaces in token_id", []Token{evm("OP ETH")}, "without spaces"},
-		{"unknown chain", []Token{{TokenID: "BTC", Chain: "bitcoin", Decimals: 8}}, `chain "bitcoin"`},
-		{"evm without chain id", []Token{{TokenID: "OP_ETH", Chain: ChainEVM, Decimals: 18}}, "evm_chain_id"},
-		{"evm chain id 0", []Token{{TokenID: "OP_ETH", Chain: ChainEVM, Decimals: 18, EVMChainID: new(big.Int)}}, "evm_chain_id"},
-		{"bad evm contract", []Token{{TokenID: "OP_USDC", Chain: ChainEVM, Decimals: 6, EVMChainID: big.NewInt(10), Contract: "0x0b2c"}}, "not a 0x-prefixed"},
-		{"bad tron contract", []Token{{TokenID: "TRON_X", Chain: ChainTRON, Decimals: 6, Contract: "0xdac17f958d2ee523a2206206994597c13d831ec7"}}, "TRON base58check"},
-		{"bad solana mint", []Token{{TokenID: "SOL_X", Chain: ChainSolana, Decimals: 6, Contract: "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"}}, "base58 32-byte"},
-		{"evm chain id on tron", []Token{{TokenID: "TRON_X", Chain: ChainTRON, Decimals: 6, EVMChainID: big.NewInt(1)}}, "only for evm"},
-		{"negative decimals", []Token{{TokenID: "SOL_X", Chain: ChainSolana, Decimals: -1}}, "decimals -1"},
-		{"too many decimals", []Token{{TokenID: "SOL_X", Chain: ChainSolana, Decimals: 256}}, "decimals 256"},
-		{"redefines a built-in", []Token{{TokenID: "eth_usdt", Chain: ChainEVM, Decimals: 6, EVMChainID: big.NewInt(1), Contract: "0x1111111111111111111111111111111111111111"}}, "already registered"},
+		{"unknown chain", []Token{{TokenID: "BTC", Chain: "bitcoin", ChainID: "BTC", Decimals: 8}}, `chain "bitcoin"`},
+		{"evm without chain id", []Token{{TokenID: "OP_ETH", Chain: ChainEVM, ChainID: "OP_ETH", Decimals: 18}}, "evm_chain_id"},
+		{"evm chain id 0", []Token{{TokenID: "OP_ETH", Chain: ChainEVM, ChainID: "OP_ETH", Decimals: 18, EVMChainID: new(big.Int)}}, "evm_chain_id"},
+		{"bad evm contract", []Token{{TokenID: "OP_USDC", Chain: ChainEVM, ChainID: "OP_ETH", Decimals: 6, EVMChainID: big.NewInt(10), Contract: "0x0b2c"}}, "not a 0x-prefixed"},
+		{"bad tron contract", []Token{{TokenID: "TRON_X", Chain: ChainTRON, ChainID: "TRON", Decimals: 6, Contract: "0xdac17f958d2ee523a2206206994597c13d831ec7"}}, "TRON base58check"},
+		{"bad solana mint", []Token{{TokenID: "SOL_X", Chain: ChainSolana, ChainID: "SOL", Decimals: 6, Contract: "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"}}, "base58 32-byte"},
+		{"evm chain id on tron", []Token{{TokenID: "TRON_X", Chain: ChainTRON, ChainID: "TRON", Decimals: 6, EVMChainID: big.NewInt(1)}}, "only for evm"},
+		{"negative decimals", []Token{{TokenID: "SOL_X", Chain: ChainSolana, ChainID: "SOL", Decimals: -1}}, "decimals -1"},
+		{"too many decimals", []Token{{TokenID: "SOL_X", Chain: ChainSolana, ChainID: "SOL", Decimals: 256}}, "decimals 256"},
+		{"redefines a built-in", []Token{{TokenID: "eth_usdt", Chain: ChainEVM, ChainID: "ETH", Decimals: 6, EVMChainID: big.NewInt(1), Contract: "0x1111111111111111111111111111111111111111"}}, "already registered"},
 		{"twice in one call", []Token{evm("OP_ETH"), evm("op_eth")}, "already registered"},
-		{"same asset, other decimals", []Token{{TokenID: "USDT_ALIAS", Chain: ChainEVM, Decimals: 18, EVMChainID: big.NewInt(1), Contract: "0xDAC17F958D2EE523A2206206994597C13D831EC7"}}, "same asset as"},
+		{"no chain_id", []Token{{TokenID: "OP_ETH", Chain: ChainEVM, Decimals: 18, EVMChainID: big.NewInt(10)}}, "chain_id is required"},
+		{"chain_id with a space", []Token{{TokenID: "OP_ETH", Chain: ChainEVM, ChainID: " OP_ETH", Decimals: 18, EVMChainID: big.NewInt(10)}}, "printable ASCII"},
+		{"chain_id with a look-alike letter", []Token{{TokenID: "OP_ETH", Chain: ChainEVM, ChainID: "OP_ЕTH", Decimals: 18, EVMChainID: big.NewInt(10)}}, "printable ASCII"},
+		{"token_id with a look-alike letter", []Token{{TokenID: "ЕTH2", Chain: ChainEVM, ChainID: "OP_ETH", Decimals: 18, EVMChainID: big.NewInt(10)}}, "printable ASCII"},
+		{"same asset, other decimals", []Token{{TokenID: "USDT_ALIAS", Chain: ChainEVM, ChainID: "ETH", Decimals: 18, EVMChainID: big.NewInt(1), Contract: "0xDAC17F958D2EE523A2206206994597C13D831EC7"}}, "same asset as"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -100,7 +109,7 @@ func TestRegistryIsImmutable(t *testing.T) {
 		t.Fatal(err)
 	}
 	id.SetInt64(1) // the caller's big.Int must not alias the entry
-	tok, ok := reg.Lookup("arb_eth")
+	tok, ok := reg.Lookup("ARB_ETH")
 	if !ok || tok.EVMChainID.Int64() != 42161 || tok.Chain != ChainEVM {
 		t.Fatalf("Lookup = %+v, %v", tok, ok)
 	}

@@ -20,7 +20,11 @@ import (
 //
 // Instructions interpreted: System Transfer; SPL Token and Token-2022
 // Transfer and TransferChecked; Associated Token Account Create and
-// CreateIdempotent. ComputeBudget instructions are read for the fee facts
+// CreateIdempotent. An SPL transfer credits a token account, whose owner
+// is account state the bytes do not carry: it verifies only when the
+// description names an owner whose associated token account (for the
+// registry's mint and the instruction's token program) is the credited
+// account, and the owner is then the destination. ComputeBudget instructions are read for the fee facts
 // and otherwise ignored, as are Memo instructions: neither moves funds.
 // Any other instruction makes the transaction "other", which never
 // verifies: an instruction whose effect is unknown may move anything.
@@ -432,16 +436,18 @@ func (d *solDecoded) facts(r *Registry) *Facts {
 			f.From = solAddr(op.from)
 			continue
 		}
-		dst := destination(solAddr(op.to), units, 0, false)
-		dst.TokenAccount = dst.Address
+		// The owner of the credited token account is not in the bytes;
+		// compareSolana sets Address once the description's owner is
+		// proven by the associated token account derivation.
+		dst := destination("", units, 0, false)
 		if op.hasMint {
 			mint := solAddr(op.mint)
 			f.TokenContract = mint
 			if dec, ok := r.decimalsFor(ChainSolana, nil, mint); ok {
-				dst = destination(dst.Address, units, dec, true)
-				dst.TokenAccount = dst.Address
+				dst = destination("", units, dec, true)
 			}
 		}
+		dst.TokenAccount = solAddr(op.to)
 		f.Destinations = append(f.Destinations, dst)
 		f.From = solAddr(op.from)
 	}
@@ -503,20 +509,21 @@ func compareSolana(c *claim, tok Token, d *solDecoded, f *Facts) *failure {
 	if !ownerOK {
 		return fail("destination", "description address %s is not a base58 Solana address", short(dest.Address))
 	}
+	if owner == op.to {
+		// Accepting this would give one transfer two spellings (owner or
+		// token account) and let a blocked owner be paid through its
+		// token account.
+		return fail("destination", "description names the credited token account %s instead of its owner wallet; the owner of a token account cannot be proven from the transaction bytes alone, so only an owner whose associated token account is credited verifies", solAddr(op.to))
+	}
 	ata, err := associatedTokenAddress(owner, op.program, mint)
-	switch {
-	case err == nil && ata == op.to:
-		// The credited account is the owner's associated token account for
-		// the registry's mint, so it can only hold that mint.
-		f.Destinations[0] = destination(dest.Address, units, tok.Decimals, true)
-		f.Destinations[0].TokenAccount = solAddr(op.to)
-		f.TokenContract = tok.Contract
-	case op.hasMint && owner == op.to:
-		// The description names the token account itself; TransferChecked
-		// proved the mint.
-	default:
+	if err != nil || ata != op.to {
 		return fail("destination", "description says %s, whose %s associated token account is %s; transaction credits token account %s", short(dest.Address), tok.TokenID, solAddr(ata), solAddr(op.to))
 	}
+	// The credited account is the owner's associated token account for the
+	// registry's mint, so it can only hold that mint.
+	f.Destinations[0] = destination(dest.Address, units, tok.Decimals, true)
+	f.Destinations[0].TokenAccount = solAddr(op.to)
+	f.TokenContract = tok.Contract
 	for _, o := range d.ops {
 		if o.kind != "ata_create" {
 			continue

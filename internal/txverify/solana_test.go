@@ -180,8 +180,11 @@ func TestSolanaGenerated(t *testing.T) {
 		}(), d: desc{tokenID: "SOL", address: solAddr(dest), amount: "0.000000005"}, field: "instruction", reason: "lookup table"},
 		{name: "USDC Transfer to the owner's ATA", msg: spl(destATA, splTransfer(2_000_000)), d: desc{tokenID: "SOL_USDC", address: solAddr(dest), amount: "2"}, method: "spl_transfer", factAddr: solAddr(dest)},
 		{name: "USDC TransferChecked creating the ATA", msg: spl(destATA, splChecked(7, 6), createATA), d: desc{tokenID: "SOL_USDC", address: solAddr(dest), amount: "0.000007"}, method: "spl_transfer_checked", factAddr: solAddr(dest)},
-		{name: "USDC TransferChecked to a named token account", msg: spl(plainAcct, splChecked(7, 6)), d: desc{tokenID: "SOL_USDC", address: solAddr(plainAcct), amount: "0.000007"}, method: "spl_transfer_checked", factAddr: solAddr(plainAcct)},
-		{name: "USDC Transfer to a named token account", msg: spl(plainAcct, splTransfer(7)), d: desc{tokenID: "SOL_USDC", address: solAddr(plainAcct), amount: "0.000007"}, field: "destination", reason: "associated token account"},
+		// Naming the credited token account instead of its owner never
+		// verifies: its owner is account state, not in the bytes.
+		{name: "USDC TransferChecked to a named token account", msg: spl(plainAcct, splChecked(7, 6)), d: desc{tokenID: "SOL_USDC", address: solAddr(plainAcct), amount: "0.000007"}, field: "destination", reason: "owner of a token account cannot be proven"},
+		{name: "USDC Transfer to a named token account", msg: spl(plainAcct, splTransfer(7)), d: desc{tokenID: "SOL_USDC", address: solAddr(plainAcct), amount: "0.000007"}, field: "destination", reason: "owner of a token account cannot be proven"},
+		{name: "USDC TransferChecked described by the owner's ATA", msg: spl(destATA, splChecked(7, 6)), d: desc{tokenID: "SOL_USDC", address: solAddr(destATA), amount: "0.000007"}, field: "destination", reason: "instead of its owner wallet"},
 		{name: "USDC Transfer to someone else's ATA", msg: spl(mustATA(t, other, solTokenProgram, usdc), splTransfer(7)), d: desc{tokenID: "SOL_USDC", address: solAddr(dest), amount: "0.000007"}, field: "destination", reason: solAddr(destATA)},
 		{name: "TransferChecked with wrong decimals", msg: spl(destATA, splChecked(7, 9)), d: desc{tokenID: "SOL_USDC", address: solAddr(dest), amount: "0.000007"}, field: "token", reason: "decimals"},
 		{name: "TransferChecked of another mint", msg: func() solMsgSpec {
@@ -309,6 +312,62 @@ func TestDecodeSolanaRefuses(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tt.reason) {
 				t.Errorf("error %q does not mention %q", err, tt.reason)
+			}
+		})
+	}
+}
+
+// TestSolanaOwnerNotTokenAccount is issue 8 finding 1: the same SPL
+// TransferChecked bytes described once by the owner wallet and once by the
+// credited token account. Only the owner verifies, and what policy sees is
+// the owner as the address with the token account beside it, so a
+// blocklist or a per-recipient limit keyed on owners sees one recipient.
+func TestSolanaOwnerNotTokenAccount(t *testing.T) {
+	v := loadVectors(t)["sol_spl_usdc_transfer_checked"]
+	const (
+		owner   = "8bJaa7p816rKnPSGTsZdWBDkAmsuKDnoEYzLRwrsuFV6"
+		account = "2VpLnZpPENF5rcmSkFnA4TGE4oPRe9W9za2TW32MZZd2"
+	)
+	if v.Destination != owner || v.DestinationTokenAccount != account {
+		t.Fatalf("vector %+v", v)
+	}
+	tests := []struct {
+		name    string
+		address string
+		field   string
+		reason  string
+	}{
+		{name: "owner wallet", address: owner},
+		{name: "credited token account", address: account, field: "destination", reason: "the owner of a token account cannot be proven from the transaction bytes alone"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := desc{tokenID: "SOL_USDC", chainID: "SOL", address: tt.address, amount: "2", rawTx: v.UnsignedRawTx, msgHashes: []string{v.MsgHash}}
+			res := DefaultRegistry().Verify(v2Request(t, d))
+			pv := res.Verification()
+			if tt.field != "" {
+				wantFailure(t, res, tt.field, tt.reason, account)
+				if pv.Verified || pv.Unsupported {
+					t.Fatalf("verification %+v", pv)
+				}
+				// Whatever the decoded facts show, the token account is
+				// never reported as the recipient's address.
+				for _, dst := range pv.Destinations {
+					if dst.Address == account || dst.TokenAccount != account {
+						t.Errorf("unverified destination %+v", dst)
+					}
+				}
+				return
+			}
+			wantVerified(t, res)
+			if len(pv.Destinations) != 1 {
+				t.Fatalf("destinations %+v", pv.Destinations)
+			}
+			if dst := pv.Destinations[0]; dst.Address != owner || dst.TokenAccount != account || dst.Amount.String() != "2" {
+				t.Errorf("destination %+v, want owner %s, token account %s, amount 2", dst, owner, account)
+			}
+			if pv.Token != "SOL_USDC" || pv.CoboChainID != "SOL" {
+				t.Errorf("token %q chain %q", pv.Token, pv.CoboChainID)
 			}
 		})
 	}

@@ -3,9 +3,24 @@
 // entries of msg_hash_list. This package decodes the unsigned transaction
 // Cobo sends beside the description (v2 raw_tx_info.unsigned_raw_tx, v1
 // raw_tx), recomputes what the chain signs, requires every msg_hash_list
-// entry to be among those values, derives the facts of the transaction from
-// its bytes, and compares them with the description (PROTOCOL.md 4.4, 4.5,
-// 8.3, 9 items 8 and 9).
+// entry to be among those values (each once, as many as the bytes need
+// signatures, one strictly parsed bip32_path_list entry per hash), derives
+// the facts of the transaction from its bytes, and compares them with the
+// description (PROTOCOL.md 4.4, 4.5, 8.3, 9 items 8 and 9, 11.3).
+//
+// Every fact a verified Result reports has one spelling for the same
+// signed bytes: the token_id and Cobo chain_id of the registry entry (a v2
+// chain_id must equal the entry's exactly), one registry entry per asset,
+// lower-case EVM addresses, and for Solana SPL transfers the owner wallet
+// (proven by associated token account derivation) rather than the token
+// account. A description that could only be verified under another
+// spelling is a failure, so that a blocklist or limit keyed on one
+// spelling cannot be dodged with another.
+//
+// Which token_ids count as "no decoder" (Result.Unsupported, the only
+// failure a policy may accept) is decided here too: a request with
+// malformed paths or hashes, or whose paths sign for a coin type this
+// package decodes (VerifiableCoinTypes), is never Unsupported.
 //
 // Supported: EVM chains (legacy EIP-155, EIP-2930, EIP-1559; native
 // transfers, ERC-20 transfers, other contract calls with known token
@@ -42,6 +57,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 
 	"tssgate/internal/decimal"
@@ -51,9 +67,13 @@ import (
 // Result is what verification established about one KEYSIGN.
 type Result struct {
 	// Unsupported is true only when the token_id has no entry in the
-	// registry: no decoder exists for it, so nothing about the bytes could
-	// be checked. A policy may deliberately accept that (verify: optional);
-	// every other failure is a disagreement and must never be accepted.
+	// registry (no decoder exists for it, so nothing about the bytes could
+	// be checked) and the request is otherwise well formed: its
+	// bip32_path_list parses, has one path per msg_hash_list entry, holds
+	// no duplicate hash, and signs for no coin type this package decodes
+	// (VerifiableCoinTypes). A policy may deliberately accept that (verify:
+	// optional); every other failure is a disagreement and must never be
+	// accepted.
 	Unsupported bool
 
 	// Verified is true only when the unsigned transaction decoded, every
@@ -63,15 +83,23 @@ type Result struct {
 	Verified bool
 
 	// Field names what failed when Verified is false: "request",
-	// "token_id", "chain_id", "destination_type", "unsigned_raw_tx",
-	// "msg_hash_list", "token", "method", "destination", "amount", "value",
-	// "calldata", "instruction" or "internal". Empty when verified.
+	// "bip32_path_list", "token_id", "chain_id", "destination_type",
+	// "unsigned_raw_tx", "msg_hash_list", "token", "method", "destination",
+	// "amount", "value", "calldata", "instruction" or "internal". Empty
+	// when verified.
 	Field string
 
 	// Reason says why verification failed, starting with Field, e.g.
 	// "destination: description says 0xabc..., transaction pays 0xdef...".
 	// Empty when Verified is true.
 	Reason string
+
+	// TokenID and ChainID are the token_id and Cobo chain_id of the
+	// registry entry the bytes verified against, spelled as in the table;
+	// "" unless Verified. Policy reads these rather than the description,
+	// so that one asset has one spelling (a v1 request, which carries no
+	// chain_id, gets the entry's).
+	TokenID, ChainID string
 
 	// Facts are the decoded transaction, or nil when nothing decoded.
 	// They are set on some failures too; trust them only when Verified.
@@ -124,10 +152,13 @@ type Facts struct {
 	// native value sent to it; so is it for every token method except a
 	// token_transfer or token_transfer_from on a contract in the registry,
 	// whose destination is the token recipient (only such a contract's
-	// decimals are known). For an SPL transfer,
-	// Address is the owner wallet when the description named one whose
-	// associated token account is the credited account, and otherwise the
-	// credited token account itself; TokenAccount always holds the latter.
+	// decimals are known). For an SPL transfer, Address is the owner
+	// wallet, set only once the bytes prove it (the description named an
+	// owner whose associated token account is the credited account) and ""
+	// until then; TokenAccount always holds the credited token account. A
+	// token account's owner is account state, not part of the bytes, so the
+	// token account itself is never reported as the recipient: a blocklist
+	// or limit keyed on owners would miss it.
 	Destinations []Destination
 
 	// From is the sender when the bytes name one: the TRON owner_address,
@@ -172,7 +203,7 @@ type Facts struct {
 
 // Destination is one recipient decoded from the bytes.
 type Destination struct {
-	Address      string          // recipient (see Facts.Destinations)
+	Address      string          // recipient (see Facts.Destinations); "" for an SPL transfer whose owner is unproven
 	TokenAccount string          // Solana SPL: the credited token account; "" elsewhere
 	BaseUnits    *big.Int        // amount in the asset's smallest unit
 	Amount       decimal.Decimal // BaseUnits in token units, when AmountKnown
@@ -199,6 +230,7 @@ const maxRawTxHex = 1 << 20
 
 // claim is Cobo's description of a KEYSIGN, version-independent.
 type claim struct {
+	version   protocol.Version
 	tokenID   string
 	chainID   string
 	destType  string
@@ -206,6 +238,7 @@ type claim struct {
 	calldata  string // EVM_Contract / TRON_Contract calldata, as sent
 	rawTxs    []string
 	msgHashes []string
+	paths     []string // bip32_path_list, one per msg_hash_list entry
 }
 
 // Verify checks one KEYSIGN request against r. Other request types, a
@@ -248,6 +281,8 @@ func claimOf(req *protocol.Request) (*claim, *failure) {
 		dests:     tx.Destinations,
 		rawTxs:    tx.UnsignedRawTxs,
 		msgHashes: req.KeySign.MsgHashes,
+		paths:     req.KeySign.BIP32Paths,
+		version:   req.Version,
 	}
 	switch w := req.Wire.(type) {
 	case *protocol.V2KeySign:
@@ -267,22 +302,38 @@ func claimOf(req *protocol.Request) (*claim, *failure) {
 }
 
 func (r *Registry) verify(c *claim) Result {
+	// The signing lists are checked first, for every token: a request
+	// whose paths or hashes are malformed is never "unsupported", so that
+	// verify: optional cannot accept it.
+	paths, f := checkSigningLists(c)
+	if f != nil {
+		return f.result(nil)
+	}
 	if c.tokenID == "" {
 		return fail("token_id", "description has no token_id").result(nil)
 	}
 	tok, ok := r.Lookup(c.tokenID)
 	if !ok {
+		if variant, ok := r.lookupVariant(c.tokenID); ok {
+			// Policies and limits match token_id exactly; a variant
+			// spelling that verified, or that passed as "no decoder",
+			// would slip past a rule written for "ETH".
+			return fail("token_id", "token_id %s must be spelled %s", short(c.tokenID), variant.TokenID).result(nil)
+		}
+		if f := checkNotRelabelled(c.tokenID, c.paths, paths); f != nil {
+			return f.result(nil)
+		}
 		res := fail("token_id", "unsupported token_id %s", short(c.tokenID)).result(nil)
 		res.Unsupported = true
 		return res
 	}
-	if tok.TokenID != c.tokenID {
-		// Policies and limits match token_id exactly; a variant spelling
-		// that verified would slip past a rule written for "ETH".
-		return fail("token_id", "token_id %s must be spelled %s", short(c.tokenID), tok.TokenID).result(nil)
-	}
-	if tok.ChainID != "" && c.chainID != "" && !strings.EqualFold(tok.ChainID, c.chainID) {
-		return fail("chain_id", "description says chain_id %s, token_id %s is on %s", short(c.chainID), tok.TokenID, tok.ChainID).result(nil)
+	if c.version != protocol.V1 && c.chainID != tok.ChainID {
+		// Exact: policies match chain_id as a string, so "eth", " ETH" or
+		// a look-alike must not verify as ETH. v1 carries no chain_id.
+		if c.chainID == "" {
+			return fail("chain_id", "description has no chain_id; token_id %s is on %s", tok.TokenID, tok.ChainID).result(nil)
+		}
+		return fail("chain_id", "description says chain_id %q, token_id %s is on %s", short(c.chainID), tok.TokenID, tok.ChainID).result(nil)
 	}
 	switch len(c.rawTxs) {
 	case 0:
@@ -330,11 +381,63 @@ func (r *Registry) verify(c *claim) Result {
 	if f := check(); f != nil {
 		return f.result(facts)
 	}
-	return Result{Verified: true, Facts: facts}
+	return Result{Verified: true, Facts: facts, TokenID: tok.TokenID, ChainID: tok.ChainID}
 }
 
-// checkHashes requires a non-empty msg_hash_list whose every entry, with
-// 0x and case normalized, is one of computed.
+// checkSigningLists checks bip32_path_list and msg_hash_list as the TSS
+// Node will use them: at least one path, every path parses strictly, one
+// path per hash, and no hash twice (after normalizing 0x and case). It
+// returns the parsed paths.
+func checkSigningLists(c *claim) ([][]uint32, *failure) {
+	if len(c.msgHashes) == 0 {
+		return nil, fail("msg_hash_list", "is empty")
+	}
+	if len(c.paths) == 0 {
+		return nil, fail("bip32_path_list", "is empty; every msg_hash_list entry needs its derivation path")
+	}
+	if len(c.paths) != len(c.msgHashes) {
+		return nil, fail("bip32_path_list", "has %d paths for %d msg_hash_list entries; they must be one per entry", len(c.paths), len(c.msgHashes))
+	}
+	parsed := make([][]uint32, len(c.paths))
+	for i, p := range c.paths {
+		idx, err := ParseBIP32Path(p)
+		if err != nil {
+			return nil, fail("bip32_path_list", "entry %d (%q) is not a BIP-32 path: %v", i, short(p), err)
+		}
+		parsed[i] = idx
+	}
+	seen := make(map[string]int, len(c.msgHashes))
+	for i, h := range c.msgHashes {
+		n := normHex(h)
+		if j, dup := seen[n]; dup {
+			return nil, fail("msg_hash_list", "entry %d repeats entry %d (%s); every hash is signed at most once", i, j, shortHex(n))
+		}
+		seen[n] = i
+	}
+	return parsed, nil
+}
+
+// checkNotRelabelled refuses a token_id without a decoder whose paths sign
+// for a coin type this package decodes (or name no coin type at all): such
+// a request is a decodable transaction under another label, and must not
+// pass as "nothing could be checked".
+func checkNotRelabelled(tokenID string, raw []string, paths [][]uint32) *failure {
+	for i, p := range paths {
+		coin, ok := coinType(p)
+		if !ok {
+			return fail("bip32_path_list", "entry %d (%q) names no coin type, so token_id %s, which has no decoder, cannot be told apart from a chain tssgate verifies", i, short(raw[i]), short(tokenID))
+		}
+		if chain, ok := verifiableCoinTypes[coin]; ok {
+			return fail("bip32_path_list", "token_id %s has no decoder, but derivation path %s signs for coin type %d (%s), a chain tssgate verifies; refusing a relabelled transaction", short(tokenID), short(raw[i]), coin, chain)
+		}
+	}
+	return nil
+}
+
+// checkHashes requires every msg_hash_list entry, with 0x and case
+// normalized, to be one of computed, and as many entries as the bytes need
+// signatures (checkSigningLists has excluded duplicates), so the node signs
+// exactly what the transaction needs.
 func checkHashes(msgHashes, computed []string) *failure {
 	if len(msgHashes) == 0 {
 		return fail("msg_hash_list", "is empty")
@@ -351,6 +454,9 @@ func checkHashes(msgHashes, computed []string) *failure {
 		if !found {
 			return fail("msg_hash_list", "entry %d (%s) is not produced by the transaction, which signs %s", i, shortHex(h), shortHex(strings.Join(computed, ", ")))
 		}
+	}
+	if len(msgHashes) != len(computed) {
+		return fail("msg_hash_list", "has %d entries, the transaction needs %d signatures", len(msgHashes), len(computed))
 	}
 	return nil
 }
@@ -463,6 +569,9 @@ var nativeDecimals = map[string]int32{ChainEVM: 18, ChainTRON: 6, ChainSolana: 9
 // amount as zero.
 func (r Result) Verification() *protocol.Verification {
 	v := &protocol.Verification{Verified: r.Verified, Unsupported: r.Unsupported && !r.Verified, Reason: r.Reason}
+	if r.Verified {
+		v.Token, v.CoboChainID = r.TokenID, r.ChainID
+	}
 	f := r.Facts
 	if f == nil {
 		return v
@@ -484,14 +593,24 @@ func (r Result) Verification() *protocol.Verification {
 			dests = nil
 			break
 		}
-		dests = append(dests, protocol.Destination{Address: d.Address, Amount: d.Amount})
+		dests = append(dests, protocol.Destination{Address: d.Address, Amount: d.Amount, TokenAccount: d.TokenAccount})
 	}
 	v.Destinations = dests
-	if r.Verified && len(v.Destinations) != len(f.Destinations) {
+	switch {
+	case !r.Verified:
+	case len(v.Destinations) != len(f.Destinations):
 		// A verified transaction whose amounts are not all known cannot
 		// happen (verification compares amounts); refuse it all the same.
-		v.Verified = false
+		v.Verified, v.Token, v.CoboChainID = false, "", ""
 		v.Reason = "internal: verified transaction with an unknown amount"
+	case slices.ContainsFunc(v.Destinations, func(d protocol.Destination) bool { return d.Address == "" }):
+		// An SPL recipient whose owner was not proven never verifies.
+		v.Verified, v.Token, v.CoboChainID = false, "", ""
+		v.Reason = "internal: verified transaction with an unknown recipient"
+	case v.Token == "" || v.CoboChainID == "":
+		// Equally impossible: policy must read the table's spelling.
+		v.Verified = false
+		v.Reason = "internal: verified transaction without its token table entry"
 	}
 	return v
 }

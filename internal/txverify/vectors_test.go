@@ -181,6 +181,9 @@ func TestVectorsOneChange(t *testing.T) {
 		{"extra hash", func(d *desc, v vector, _ vectorCase) {
 			d.msgHashes = []string{v.MsgHash, "0x" + strings.Repeat("ab", 32)}
 		}, "msg_hash_list", "entry 1"},
+		{"the hash twice", func(d *desc, v vector, _ vectorCase) {
+			d.msgHashes = []string{v.MsgHash, strings.ToUpper(normHex(v.MsgHash))}
+		}, "msg_hash_list", "entry 1 repeats entry 0"},
 		{"empty msg_hash_list", func(d *desc, _ vector, _ vectorCase) { d.msgHashes = nil }, "msg_hash_list", "empty"},
 		{"destination differs", func(d *desc, _ vector, vc vectorCase) { d.address = vc.otherAddr }, "destination", ""},
 		{"amount one base unit more", func(d *desc, _ vector, vc vectorCase) {
@@ -190,7 +193,11 @@ func TestVectorsOneChange(t *testing.T) {
 		{"odd hex", func(d *desc, v vector, _ vectorCase) { d.rawTx = v.UnsignedRawTx[:len(v.UnsignedRawTx)-1] }, "unsigned_raw_tx", "odd number"},
 		{"invalid hex", func(d *desc, v vector, _ vectorCase) { d.rawTx = v.UnsignedRawTx[:len(v.UnsignedRawTx)-2] + "zz" }, "unsigned_raw_tx", "invalid hex"},
 		{"empty raw tx", func(d *desc, _ vector, _ vectorCase) { d.rawTx = "0x" }, "unsigned_raw_tx", "empty"},
-		{"unknown token_id", func(d *desc, _ vector, _ vectorCase) { d.tokenID = "DOGE" }, "token_id", "unsupported token_id DOGE"},
+		{"unknown token_id", func(d *desc, _ vector, _ vectorCase) { d.tokenID = "DOGE"; d.paths = []string{"m/44/3/0/0/0"} }, "token_id", "unsupported token_id DOGE"},
+		{"relabelled as a token_id without a decoder", func(d *desc, v vector, _ vectorCase) {
+			d.paths = []string{testPathFor(v.TokenID)}
+			d.tokenID = "DOGE"
+		}, "bip32_path_list", "relabelled"},
 		{"chain_id differs", func(d *desc, _ vector, _ vectorCase) { d.chainID = "BSC" }, "chain_id", "BSC"},
 	}
 	for _, vc := range vectorCases {

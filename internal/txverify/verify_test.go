@@ -51,10 +51,18 @@ func TestVerifyV1(t *testing.T) {
 			x["raw_tx"] = append(x["raw_tx"].([]any), map[string]any{"raw_tx": ethRawTx, "derivation_path": "m/44/60/0/0/0"})
 		}, field: "unsigned_raw_tx", reason: "2 unsigned transactions"},
 		{name: "no raw_tx", edit: func(_, x map[string]any) { delete(x, "raw_tx") }, field: "unsigned_raw_tx", reason: "no unsigned transaction"},
-		{name: "unknown coin", edit: func(_, x map[string]any) { x["coin"] = "BTC" }, field: "token_id", reason: "unsupported token_id BTC"},
+		{name: "unknown coin on a Bitcoin path", edit: func(d, x map[string]any) {
+			x["coin"] = "BTC"
+			d["bip32_path_list"] = []any{"m/44/0/0/0/0"}
+		}, field: "token_id", reason: "unsupported token_id BTC"},
+		{name: "ETH bytes relabelled as a coin without a decoder", edit: func(_, x map[string]any) { x["coin"] = "BTC" }, field: "bip32_path_list", reason: "coin type 60"},
 		{name: "extra hash", edit: func(d, _ map[string]any) {
 			d["msg_hash_list"] = append(d["msg_hash_list"].([]any), "0x"+strings.Repeat("00", 32))
-		}, field: "msg_hash_list"},
+			d["bip32_path_list"] = append(d["bip32_path_list"].([]any), "m/44/60/0/0/1")
+		}, field: "msg_hash_list", reason: "entry 1"},
+		{name: "extra hash without a path", edit: func(d, _ map[string]any) {
+			d["msg_hash_list"] = append(d["msg_hash_list"].([]any), "0x"+strings.Repeat("00", 32))
+		}, field: "bip32_path_list", reason: "1 paths for 2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -115,7 +123,12 @@ func TestVerifyRequestShapes(t *testing.T) {
 			d.rawTx = strings.Repeat("00", maxRawTxHex)
 			return v2Request(t, d)
 		}, "unsigned_raw_tx", "more than"},
-		{"registry without the token", mustRegistry(t), sample, "token_id", "unsupported token_id ETH"},
+		{"registry without the token", mustRegistry(t), func(t testing.TB) *protocol.Request {
+			req := sample(t)
+			req.KeySign.BIP32Paths = []string{"m/44/0/0/0/0"}
+			return req
+		}, "token_id", "unsupported token_id ETH"},
+		{"registry without the token, on its coin type", mustRegistry(t), sample, "bip32_path_list", "relabelled"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
