@@ -427,7 +427,9 @@ func testProbe(t *testing.T, open func(t *testing.T) store.Store) {
 			cancel()
 			return c, cancel
 		}, true},
-		{"deadline passed", func() (context.Context, context.CancelFunc) { return context.WithDeadline(ctx, time.Now().Add(-time.Second)) }, true},
+		{"deadline passed", func() (context.Context, context.CancelFunc) {
+			return context.WithDeadline(ctx, time.Now().Add(-time.Second))
+		}, true},
 	}
 	first := Commit(t, s, NewRecord("before-probes"), limitUse("1"))
 	for _, tt := range tests {
