@@ -25,7 +25,7 @@
 // In-doubt commits: when the connection fails after COMMIT was sent (as
 // opposed to PostgreSQL answering an error, or the COMMIT never leaving),
 // the transaction may or may not have committed. Commit then resolves it
-// before returning, within 85% of its budget: on another connection it
+// before returning, within 80% of its budget: on another connection it
 // waits for the commit lock (so the failed transaction has ended, one way
 // or the other) and reads the row back by request_id. The row as written
 // is returned as committed; no row is an error (the decision is not
@@ -77,7 +77,7 @@ const (
 	lockShare      = 0.50 // lock_timeout: waiting for the commit lock
 	statementShare = 0.55 // statement_timeout: one statement (after lock_timeout, so a lock wait reports as one)
 	workShare      = 0.65 // client-side deadline of the whole transaction
-	resolveShare   = 0.85 // an in-doubt COMMIT must be resolved by then
+	resolveShare   = 0.80 // an in-doubt COMMIT must be resolved by then
 )
 
 // Per-connection defaults, unless the DSN sets them. A transaction in
@@ -347,13 +347,16 @@ func explain(ctx context.Context, err error, step string, b budget) error {
 
 const stepLock = "taking the commit lock"
 
-// inDoubt reports whether a failed COMMIT may nevertheless have committed:
-// the connection failed after it was sent. PostgreSQL answering with an
-// error, or a COMMIT turned into ROLLBACK, is a definite rollback; an error
-// pgconn marks safe to retry means nothing was sent.
+// inDoubt reports whether a failed COMMIT may nevertheless have committed.
+// Only PostgreSQL's own answer is definite: an error response (the
+// transaction is rolled back) or a COMMIT turned into ROLLBACK. Anything
+// else (a broken connection, a deadline) is in doubt. pgconn.SafeToRetry
+// is no proof that COMMIT was not sent: when the connection breaks while
+// the answer is read, pgx reports "conn closed", which it marks safe to
+// retry. Resolving a commit that was not in doubt costs one read-back.
 func inDoubt(err error) bool {
 	var pgErr *pgconn.PgError
-	return !errors.As(err, &pgErr) && !errors.Is(err, pgx.ErrTxCommitRollback) && !pgconn.SafeToRetry(err)
+	return !errors.As(err, &pgErr) && !errors.Is(err, pgx.ErrTxCommitRollback)
 }
 
 // Commit implements store.Store.

@@ -2,11 +2,14 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"tssgate/internal/store"
 	"tssgate/internal/store/storetest"
@@ -264,4 +267,46 @@ func TestCrashChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	storetest.CrashChild(t, s)
+}
+
+// TestProbeHeldWriteLock (issue 8, finding 10): while another connection
+// holds the file's write lock, no decision can be recorded, and the write
+// probe says so within its deadline; once the lock is released it passes.
+func TestProbeHeldWriteLock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tssgate.db")
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	other, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	tx, err := other.BeginTx(context.Background(), nil) // BEGIN IMMEDIATE: the write lock
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	start := time.Now()
+	err = s.Probe(ctx)
+	cancel()
+	if err == nil {
+		t.Fatal("Probe succeeded while another connection holds the write lock")
+	}
+	if !strings.Contains(err.Error(), "taking the write lock") {
+		t.Errorf("Probe error = %v, want one naming the write lock", err)
+	}
+	if elapsed := time.Since(start); elapsed > 2*time.Second {
+		t.Errorf("Probe failed after %s, want about its 1 s deadline", elapsed)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Probe(context.Background()); err != nil {
+		t.Errorf("Probe after the lock was released: %v", err)
+	}
 }
