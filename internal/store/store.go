@@ -11,7 +11,8 @@
 //
 // The package holds the domain types, the Store interface, the sentinel
 // errors and the pure logic both implementations share (validation,
-// hashing, the limit decision, chain verification, migration loading). It
+// hashing, the limit decision, chain verification, migration loading), and
+// Monitor, the readiness answer built on Store.Probe and Commit outcomes. It
 // imports no database driver: the implementations live in the sub-packages
 // sqlite and postgres, backend.Open picks one from a DSN, and storetest is
 // the conformance suite both must pass.
@@ -246,9 +247,9 @@ type Store interface {
 	// Probe does a real write, as a Commit would (the same locks, the same
 	// file or connection), without touching the decision log: it upserts
 	// one row of a probe table in a transaction and commits it. A nil error
-	// means a decision could be recorded right now; a read-only or
-	// immutable file, a held write lock, a stopped or unreachable database
-	// or a stuck commit lock each make it fail within ctx's deadline.
+	// means a decision could be recorded right now; a file that cannot be
+	// written, a held write lock, a stopped or unreachable database or a
+	// stuck commit lock each make it fail within ctx's deadline.
 	// Readiness (see Monitor) is built on it.
 	Probe(ctx context.Context) error
 

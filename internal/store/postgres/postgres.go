@@ -7,7 +7,8 @@
 // anyway, and it makes the limit check exact (no two replicas can both see
 // the same last headroom). Each statement after the lock sees everything the
 // previous holder committed, because PostgreSQL makes a transaction visible
-// before it releases its locks. Reads take no lock.
+// before it releases its locks. Probe takes the same lock; reads take none,
+// except the read-back of an in-doubt commit (below).
 //
 // Bounded waits: no write waits longer than its caller can. Commit and
 // Probe take their budget from the context's deadline (DefaultDeadline when

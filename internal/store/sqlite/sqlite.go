@@ -21,7 +21,7 @@
 //
 // Probe takes the same semaphore and the same BEGIN IMMEDIATE write lock as
 // Commit and rewrites one row of the write_probe table, so a held write
-// lock, a read-only or immutable file and a failing fsync all fail it.
+// lock, a full disk and a failing write or fsync all fail it.
 //
 // Assumptions: the file lives on a local file system (SQLite's locking is
 // unreliable on network file systems), and only tssgate writes to it.

@@ -468,14 +468,14 @@ func testProbeConcurrent(t *testing.T, open func(t *testing.T) store.Store) {
 		wg.Go(func() {
 			rec := NewRecord(fmt.Sprintf("c-%d", i))
 			if _, _, err := s.Commit(context.Background(), rec, nil); err != nil {
-				errs <- fmt.Errorf("Commit: %w", err)
+				errs <- fmt.Errorf("commit: %w", err)
 			}
 		})
 		wg.Go(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			if err := s.Probe(ctx); err != nil {
-				errs <- fmt.Errorf("Probe: %w", err)
+				errs <- fmt.Errorf("probe: %w", err)
 			}
 		})
 	}
