@@ -43,6 +43,14 @@ var listenRE = regexp.MustCompile(`listening on (https?://[0-9.:]+)`)
 // cleanup, and the test fails if it did not shut down cleanly.
 func startServe(t *testing.T, args ...string) (string, *syncBuffer) {
 	t.Helper()
+	url, stdout, _ := startServeLogs(t, args...)
+	return url, stdout
+}
+
+// startServeLogs is startServe that also returns the server's stderr, where
+// its log lines go.
+func startServeLogs(t *testing.T, args ...string) (string, *syncBuffer, *syncBuffer) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout, stderr := &syncBuffer{}, &syncBuffer{}
 	done := make(chan int, 1)
@@ -58,7 +66,7 @@ func startServe(t *testing.T, args ...string) (string, *syncBuffer) {
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		if m := listenRE.FindStringSubmatch(stdout.String()); m != nil {
-			return m[1], stdout
+			return m[1], stdout, stderr
 		}
 		select {
 		case code := <-done:
@@ -68,7 +76,7 @@ func startServe(t *testing.T, args ...string) (string, *syncBuffer) {
 		}
 	}
 	t.Fatalf("serve did not start; stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
-	return "", nil
+	return "", nil, nil
 }
 
 func runCmd(t *testing.T, args ...string) (int, string, string) {

@@ -57,7 +57,9 @@ func (k *keyRefs) Set(s string) error {
 const serveUsage = `Usage: tssgate serve [flags]
 
 Answers Cobo TSS Node callbacks on POST /v1/check and POST /v2/check (one
-listener), plus GET /ping, /healthz and /readyz. Every check gets HTTP 200
+listener), plus GET /ping, /healthz and /readyz (not ready while a decision
+could not be recorded: a write probe, at most once a second, and the latest
+commit). Every check gets HTTP 200
 with an RS256-signed reply; only a complete evaluation that approves yields
 APPROVE.
 
@@ -289,9 +291,12 @@ func buildServer(cfg Config, log *slog.Logger, stdout io.Writer, st store.Store)
 	if err != nil {
 		return nil, nil, err
 	}
+	// The store's readiness is a real write, not a ping: /readyz is not
+	// ready while a decision could not be recorded (see store.Monitor).
+	mon := store.NewMonitor(st, 0, 0)
 	srv, err := server.New(server.Config{
 		VerifyTx:     verifyTx,
-		Store:        st,
+		Store:        mon,
 		Verifier:     &token.Verifier{Keys: keys, Leeway: cfg.Leeway},
 		Signer:       &token.Signer{Key: priv, Issuer: cfg.ServiceName, TTL: cfg.TokenExpire},
 		Decider:      decider,
@@ -303,6 +308,7 @@ func buildServer(cfg Config, log *slog.Logger, stdout io.Writer, st store.Store)
 	if err != nil {
 		return nil, nil, err
 	}
+	srv.AddReadinessCheck("store", mon.Ready)
 	if holder != nil {
 		srv.AddReadinessCheck("policy", func() error {
 			if err := holder.Err(); err != nil {

@@ -383,6 +383,13 @@ func (s *Server) record(ctx context.Context, o *outcome, req *protocol.Request, 
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		s.rejectReusedID(o, req.ID)
+	case errors.Is(err, store.ErrOutcomeUnknown):
+		// Unlike any other failure, the row (an APPROVE, with its limit
+		// usage) may exist. The reply is still a status 30; the operator
+		// must be told that the record, not this reply, is the truth.
+		s.log.Error("decision commit outcome unknown: answered status 30, but the decision may be recorded; `tssgate audit show` tells, and a retry of the request is answered from the record",
+			slog.String("request_id", req.ID), slog.String("action", string(o.action)), slog.Any("error", err))
+		o.fail(protocol.StatusInternalError, "recording the decision failed: outcome unknown")
 	case err != nil:
 		s.log.Error("recording the decision failed; not signing it", slog.String("request_id", req.ID), slog.Any("error", err))
 		o.fail(protocol.StatusInternalError, "recording the decision failed")

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -183,5 +184,43 @@ func TestOldApprovalIsNotReplayed(t *testing.T) {
 	_, r := post(t, ts.URL+"/v2/check", form, formBody(goodToken(t, req)))
 	if r.Approves() || !strings.Contains(r.Error, "approved") || dec.calls.Load() != 1 {
 		t.Fatalf("late retry: %+v (decider ran %d times)", r, dec.calls.Load())
+	}
+}
+
+// unknownOutcomeStore commits for real, then reports the outcome unknown,
+// as the PostgreSQL store does when the connection broke after COMMIT and
+// reading the row back failed too.
+type unknownOutcomeStore struct {
+	*sqlite.Store
+	once atomic.Bool
+}
+
+func (s *unknownOutcomeStore) Commit(ctx context.Context, rec store.Record, uses []store.LimitUse) (*store.Record, bool, error) {
+	stored, existed, err := s.Store.Commit(ctx, rec, uses)
+	if err == nil && !s.once.Swap(true) {
+		return nil, false, fmt.Errorf("postgres: committing decision: %w: connection lost", store.ErrOutcomeUnknown)
+	}
+	return stored, existed, err
+}
+
+// An unknown commit outcome is answered with status 30 and logged as what
+// it is (the row may exist); the node's retry is then answered from the
+// record, by idempotency.
+func TestCommitOutcomeUnknown(t *testing.T) {
+	st := &unknownOutcomeStore{Store: openSQLite(t)}
+	dec := &countingDecider{}
+	ts := newTestServer(t, func(c *Config) { c.Store = st; c.Decider = dec })
+	req := sampleRequest(t, protocol.V2, protocol.TypeKeySign, "k-unknown")
+
+	_, first := post(t, ts.URL+"/v2/check", form, formBody(goodToken(t, req)))
+	if first.Approves() || first.Status != protocol.StatusInternalError || !strings.Contains(first.Error, "outcome unknown") {
+		t.Fatalf("reply with an unknown commit outcome: %+v", first)
+	}
+	if !strings.Contains(ts.logs.String(), "decision commit outcome unknown") {
+		t.Errorf("no distinct log line for the unknown outcome; logs:\n%s", ts.logs.String())
+	}
+	_, retry := post(t, ts.URL+"/v2/check", form, formBody(goodToken(t, req)))
+	if !retry.Approves() || dec.calls.Load() != 1 {
+		t.Fatalf("retry answered %+v after %d evaluations; want the recorded APPROVE, evaluated once", retry, dec.calls.Load())
 	}
 }

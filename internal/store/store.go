@@ -11,7 +11,8 @@
 //
 // The package holds the domain types, the Store interface, the sentinel
 // errors and the pure logic both implementations share (validation,
-// hashing, the limit decision, chain verification, migration loading). It
+// hashing, the limit decision, chain verification, migration loading), and
+// Monitor, the readiness answer built on Store.Probe and Commit outcomes. It
 // imports no database driver: the implementations live in the sub-packages
 // sqlite and postgres, backend.Open picks one from a DSN, and storetest is
 // the conformance suite both must pass.
@@ -56,6 +57,15 @@ var (
 	// for a Record, LimitUse or Filter the store refuses to accept: a bug in
 	// the caller, never something to record anyway.
 	ErrInvalid = errors.New("store: invalid input")
+
+	// ErrOutcomeUnknown is returned (wrapped, with both causes) by Commit
+	// when the connection failed after COMMIT was sent and reading the row
+	// back failed too: the decision may or may not be recorded. The caller
+	// must not approve (the reply is a status 30), and must say so in its
+	// log, because unlike every other Commit error the row, with its limit
+	// usage, may exist; Get (tssgate audit show) tells, and a retry of the
+	// same request is then answered from the record by idempotency.
+	ErrOutcomeUnknown = errors.New("store: commit outcome unknown")
 )
 
 // Record is one decision row. Strings must be valid UTF-8 without NUL bytes
@@ -203,8 +213,13 @@ type Store interface {
 	//  3. The row is appended to the hash chain.
 	//
 	// Errors: ErrInvalid (wrapped) for a record or use the store refuses,
-	// ErrConflict (wrapped), or a database error. On any error nothing was
-	// recorded and the caller must not approve.
+	// ErrConflict (wrapped), ErrOutcomeUnknown (wrapped), or a database
+	// error. On any error other than ErrOutcomeUnknown nothing was recorded;
+	// on every error the caller must not approve. An implementation whose
+	// COMMIT can fail in doubt (the connection dropped after it was sent)
+	// resolves that before returning: a row found, equal to what was
+	// written, is returned as committed; a row proven absent is an error;
+	// and only when that cannot be established is it ErrOutcomeUnknown.
 	Commit(ctx context.Context, rec Record, uses []LimitUse) (stored *Record, existed bool, err error)
 
 	// Get returns the record for requestID, or an error wrapping
@@ -228,6 +243,15 @@ type Store interface {
 	// over ledger entries after now-window, sorted by limit then key. Keys
 	// without usage in the window are omitted.
 	LimitUsage(ctx context.Context, now time.Time, windows map[string]time.Duration) ([]Usage, error)
+
+	// Probe does a real write, as a Commit would (the same locks, the same
+	// file or connection), without touching the decision log: it upserts
+	// one row of a probe table in a transaction and commits it. A nil error
+	// means a decision could be recorded right now; a file that cannot be
+	// written, a held write lock, a stopped or unreachable database or a
+	// stuck commit lock each make it fail within ctx's deadline.
+	// Readiness (see Monitor) is built on it.
+	Probe(ctx context.Context) error
 
 	// Close releases the database handle. The Store must not be used
 	// afterwards.

@@ -7,7 +7,31 @@
 // anyway, and it makes the limit check exact (no two replicas can both see
 // the same last headroom). Each statement after the lock sees everything the
 // previous holder committed, because PostgreSQL makes a transaction visible
-// before it releases its locks. Reads take no lock.
+// before it releases its locks. Probe takes the same lock; reads take none,
+// except the read-back of an in-doubt commit (below).
+//
+// Bounded waits: no write waits longer than its caller can. Commit and
+// Probe take their budget from the context's deadline (DefaultDeadline when
+// it has none): lock_timeout is half of it and statement_timeout a little
+// more (SET LOCAL, in the BEGIN round trip), and the whole transaction gets
+// a client-side deadline at 65%, so a held commit lock, a stuck statement
+// or a silent network fails with an error that names the cause ("waiting
+// for the commit lock timed out after ...") well inside the caller's
+// deadline; the server answers it with a status 30 before the node gives
+// up. Each connection also sets idle_in_transaction_session_timeout, so a
+// replica frozen in the middle of a commit (holding the lock) is cut off
+// within seconds, and TCP keepalives on both ends, so a vanished peer is
+// noticed. Settings given in the DSN win over these defaults.
+//
+// In-doubt commits: when the connection fails after COMMIT was sent (as
+// opposed to PostgreSQL answering an error, or the COMMIT never leaving),
+// the transaction may or may not have committed. Commit then resolves it
+// before returning, within 80% of its budget: on another connection it
+// waits for the commit lock (so the failed transaction has ended, one way
+// or the other) and reads the row back by request_id. The row as written
+// is returned as committed; no row is an error (the decision is not
+// recorded); and if the read-back fails too, the error wraps
+// store.ErrOutcomeUnknown.
 //
 // The store lives in the first schema of the connection's search_path
 // (usually public); the advisory lock keys are derived from that schema's
@@ -22,11 +46,13 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io/fs"
+	"net"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"tssgate/internal/decimal"
@@ -40,6 +66,36 @@ var migrationFiles embed.FS
 // commits queue on the advisory lock, so more connections than this would
 // only wait in the database instead of in the pool.
 const defaultMaxConns = 10
+
+// DefaultDeadline is the budget Commit and Probe assume when their context
+// has no deadline: the server's decision timeout.
+const DefaultDeadline = 5 * time.Second
+
+// Shares of a write's budget (the time left until its context's deadline).
+// The server must answer within 90% of its decision deadline, and each of
+// these ends before that, in this order.
+const (
+	lockShare      = 0.50 // lock_timeout: waiting for the commit lock
+	statementShare = 0.55 // statement_timeout: one statement (after lock_timeout, so a lock wait reports as one)
+	workShare      = 0.65 // client-side deadline of the whole transaction
+	resolveShare   = 0.80 // an in-doubt COMMIT must be resolved by then
+)
+
+// Per-connection defaults, unless the DSN sets them. A transaction in
+// Commit is never idle between statements for more than a round trip, so
+// two seconds idle means its client is gone or frozen while it may hold the
+// commit lock that every replica waits for.
+var sessionDefaults = map[string]string{
+	"idle_in_transaction_session_timeout": "2000", // milliseconds
+	"tcp_keepalives_idle":                 "5",    // seconds
+	"tcp_keepalives_interval":             "2",
+	"tcp_keepalives_count":                "3",
+}
+
+// keepAlive is the client side of the TCP keepalives: a peer that vanished
+// without a FIN or RST is noticed within about 11 seconds, instead of the
+// kernel's two hours.
+var keepAlive = net.KeepAliveConfig{Enable: true, Idle: 5 * time.Second, Interval: 2 * time.Second, Count: 3}
 
 // Store is the PostgreSQL implementation of store.Store. It is safe for
 // concurrent use, and several Stores (in several processes) may share one
@@ -66,6 +122,15 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if !strings.Contains(dsn, "pool_max_conns") {
 		cfg.MaxConns = defaultMaxConns
 	}
+	for k, v := range sessionDefaults {
+		if _, ok := cfg.ConnConfig.RuntimeParams[k]; !ok {
+			cfg.ConnConfig.RuntimeParams[k] = v
+		}
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = DefaultDeadline
+	}
+	cfg.ConnConfig.DialFunc = (&net.Dialer{KeepAliveConfig: keepAlive}).DialContext
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connecting: %w", err)
@@ -88,7 +153,7 @@ func open(ctx context.Context, pool *pgxpool.Pool) (*Store, error) {
 	}
 	s := &Store{
 		pool:        pool,
-		commitLock:  lockKey("tssgate.commit", *schema),
+		commitLock:  CommitLockKey(*schema),
 		migrateLock: lockKey("tssgate.migrate", *schema),
 	}
 	if err := s.migrate(ctx); err != nil {
@@ -96,6 +161,12 @@ func open(ctx context.Context, pool *pgxpool.Pool) (*Store, error) {
 	}
 	return s, nil
 }
+
+// CommitLockKey returns the advisory lock key that serializes commits (and
+// write probes) of the store in schema: what an operator looks for in
+// pg_locks when decisions time out waiting for the commit lock (the key's
+// high and low 32 bits are pg_locks' classid and objid).
+func CommitLockKey(schema string) int64 { return lockKey("tssgate.commit", schema) }
 
 // lockKey derives a stable advisory lock key for a purpose within a schema.
 func lockKey(purpose, schema string) int64 {
@@ -197,6 +268,98 @@ func scanRecord(row pgx.Row) (*store.Record, error) {
 	return &r, nil
 }
 
+// budget is the time a write may take: from start, left until the
+// caller's deadline.
+type budget struct {
+	start time.Time
+	left  time.Duration
+}
+
+func newBudget(ctx context.Context) (budget, error) {
+	b := budget{start: time.Now(), left: DefaultDeadline}
+	if d, ok := ctx.Deadline(); ok {
+		b.left = time.Until(d)
+	}
+	if err := ctx.Err(); err != nil {
+		return b, err
+	}
+	if b.left <= 0 {
+		return b, context.DeadlineExceeded
+	}
+	return b, nil
+}
+
+// at is the moment share of the budget has passed.
+func (b budget) at(share float64) time.Time {
+	return b.start.Add(time.Duration(float64(b.left) * share))
+}
+
+// of is share of the budget, at least a millisecond (0 would turn a
+// PostgreSQL timeout off).
+func (b budget) of(share float64) time.Duration {
+	return max(time.Duration(float64(b.left)*share).Truncate(time.Millisecond), time.Millisecond)
+}
+
+// beginWrite starts a READ COMMITTED transaction whose lock and statement
+// waits are bounded by b, in the BEGIN round trip.
+func (s *Store) beginWrite(ctx context.Context, b budget) (pgx.Tx, error) {
+	return s.beginBounded(ctx, b.of(lockShare), b.of(statementShare))
+}
+
+func (s *Store) beginBounded(ctx context.Context, lock, statement time.Duration) (pgx.Tx, error) {
+	// Integers are milliseconds for both settings; nothing here comes
+	// from outside.
+	return s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted, BeginQuery: fmt.Sprintf(
+		"BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = %d; SET LOCAL statement_timeout = %d",
+		lock.Milliseconds(), statement.Milliseconds())})
+}
+
+// SQLSTATEs the bounded waits produce.
+const (
+	codeLockNotAvailable = "55P03" // lock_timeout
+	codeQueryCanceled    = "57014" // statement_timeout (or a cancel request)
+)
+
+func pgCode(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code
+	}
+	return ""
+}
+
+// explain names the cause of a failed step: which bounded wait ran out, or
+// that PostgreSQL did not answer in time, so that the log line says what
+// happened instead of "context deadline exceeded".
+func explain(ctx context.Context, err error, step string, b budget) error {
+	switch code := pgCode(err); {
+	case step == stepLock && (code == codeLockNotAvailable || code == codeQueryCanceled):
+		return fmt.Errorf("waiting for the commit lock timed out after %s: another session holds it (a stuck replica, a long transaction or a manual pg_advisory_lock; see pg_locks): %w",
+			b.of(lockShare), err)
+	case code == codeLockNotAvailable:
+		return fmt.Errorf("%s: waiting for a lock timed out after %s: %w", step, b.of(lockShare), err)
+	case code == codeQueryCanceled:
+		return fmt.Errorf("%s: statement timed out after %s: %w", step, b.of(statementShare), err)
+	case errors.Is(ctx.Err(), context.DeadlineExceeded) || pgconn.Timeout(err):
+		return fmt.Errorf("%s: no answer from PostgreSQL within %s: %w", step, time.Since(b.start).Round(time.Millisecond), err)
+	}
+	return fmt.Errorf("%s: %w", step, err)
+}
+
+const stepLock = "taking the commit lock"
+
+// inDoubt reports whether a failed COMMIT may nevertheless have committed.
+// Only PostgreSQL's own answer is definite: an error response (the
+// transaction is rolled back) or a COMMIT turned into ROLLBACK. Anything
+// else (a broken connection, a deadline) is in doubt. pgconn.SafeToRetry
+// is no proof that COMMIT was not sent: when the connection breaks while
+// the answer is read, pgx reports "conn closed", which it marks safe to
+// retry. Resolving a commit that was not in doubt costs one read-back.
+func inDoubt(err error) bool {
+	var pgErr *pgconn.PgError
+	return !errors.As(err, &pgErr) && !errors.Is(err, pgx.ErrTxCommitRollback)
+}
+
 // Commit implements store.Store.
 func (s *Store) Commit(ctx context.Context, rec store.Record, uses []store.LimitUse) (_ *store.Record, _ bool, err error) {
 	defer wrap(&err, "committing decision")
@@ -204,9 +367,31 @@ func (s *Store) Commit(ctx context.Context, rec store.Record, uses []store.Limit
 	if err != nil {
 		return nil, false, err
 	}
-	tx, err := s.pool.BeginTx(ctx, readCommitted)
+	b, err := newBudget(ctx)
 	if err != nil {
 		return nil, false, err
+	}
+	work, cancel := context.WithDeadline(ctx, b.at(workShare))
+	defer cancel()
+	stored, existed, commitErr, err := s.commit(work, b, &rec, uses)
+	if err != nil {
+		return nil, false, err
+	}
+	if commitErr == nil {
+		return stored, existed, nil
+	}
+	if !inDoubt(commitErr) {
+		return nil, false, explain(work, commitErr, "committing", b)
+	}
+	return s.resolve(ctx, b, &rec, commitErr)
+}
+
+// commit runs the Commit transaction on rec (setting its Seq, PrevHash and
+// Hash). err is any failure before COMMIT; commitErr is COMMIT's own.
+func (s *Store) commit(ctx context.Context, b budget, rec *store.Record, uses []store.LimitUse) (_ *store.Record, existed bool, commitErr, err error) {
+	tx, err := s.beginWrite(ctx, b)
+	if err != nil {
+		return nil, false, nil, explain(ctx, err, "beginning", b)
 	}
 	defer tx.Rollback(ctx)
 	// The same round trip pins generic plans for this transaction: every
@@ -216,26 +401,25 @@ func (s *Store) Commit(ctx context.Context, rec store.Record, uses []store.Limit
 	// "at > $4" is a third of the key's rows), which doubles its cost.
 	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1), set_config('plan_cache_mode', 'force_generic_plan', true)",
 		s.commitLock); err != nil {
-		return nil, false, fmt.Errorf("taking the commit lock: %w", err)
+		return nil, false, nil, explain(ctx, err, stepLock, b)
 	}
 
 	existing, err := scanRecord(tx.QueryRow(ctx, "SELECT "+recordColumns+" FROM decisions WHERE request_id = $1", rec.RequestID))
 	switch {
 	case err == nil:
 		if existing.RequestHash != rec.RequestHash {
-			return nil, false, fmt.Errorf("%w: request_id %q is recorded at seq %d with request_hash %s, this request has %s",
-				store.ErrConflict, rec.RequestID, existing.Seq, existing.RequestHash, rec.RequestHash)
+			return nil, false, nil, conflict(existing, rec)
 		}
-		return existing, true, nil
+		return existing, true, nil, nil
 	case !errors.Is(err, pgx.ErrNoRows):
-		return nil, false, fmt.Errorf("looking up request_id: %w", err)
+		return nil, false, nil, explain(ctx, err, "looking up request_id", b)
 	}
 
 	var consume []store.LimitUse
 	if rec.Action == store.ActionApprove {
-		consume, err = checkLimits(ctx, tx, &rec, uses)
+		consume, err = checkLimits(ctx, tx, rec, uses)
 		if err != nil {
-			return nil, false, err
+			return nil, false, nil, explain(ctx, err, "checking limits", b)
 		}
 	}
 
@@ -243,29 +427,113 @@ func (s *Store) Commit(ctx context.Context, rec store.Record, uses []store.Limit
 	var lastHash string
 	err = tx.QueryRow(ctx, "SELECT seq, hash FROM decisions ORDER BY seq DESC LIMIT 1").Scan(&lastSeq, &lastHash)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return nil, false, fmt.Errorf("reading chain head: %w", err)
+		return nil, false, nil, explain(ctx, err, "reading chain head", b)
 	}
 	rec.Seq, rec.PrevHash = lastSeq+1, lastHash
-	rec.Hash = store.ComputeHash(&rec)
+	rec.Hash = store.ComputeHash(rec)
 
 	if _, err := tx.Exec(ctx, "INSERT INTO decisions ("+recordColumns+`) VALUES
 		($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 		rec.Seq, rec.RequestID, rec.Version, rec.Type, rec.NodeKey, rec.ReceivedAt, rec.Request, rec.RequestHash,
 		rec.TxKey, rec.Action, rec.Status, rec.Rule, rec.Reason, rec.Shadow, rec.PolicyVersion, rec.LatencyMicros,
 		rec.PrevHash, rec.Hash); err != nil {
-		return nil, false, fmt.Errorf("inserting decision: %w", err)
+		return nil, false, nil, explain(ctx, err, "inserting decision", b)
 	}
 	for _, u := range consume {
 		if _, err := tx.Exec(ctx, `INSERT INTO limit_ledger (limit_name, key, tx_key, amount, at, seq)
 			VALUES ($1, $2, $3, CAST($4::text AS numeric), $5, $6)`,
 			u.Limit, u.Key, rec.TxKey, u.Amount.String(), rec.ReceivedAt, rec.Seq); err != nil {
-			return nil, false, fmt.Errorf("inserting ledger entry for limit %q: %w", u.Limit, err)
+			return nil, false, nil, explain(ctx, err, fmt.Sprintf("inserting ledger entry for limit %q", u.Limit), b)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return nil, false, err
+		return nil, false, err, nil
 	}
-	return &rec, false, nil
+	stored := *rec
+	return &stored, false, nil, nil
+}
+
+func conflict(existing, rec *store.Record) error {
+	return fmt.Errorf("%w: request_id %q is recorded at seq %d with request_hash %s, this request has %s",
+		store.ErrConflict, rec.RequestID, existing.Seq, existing.RequestHash, rec.RequestHash)
+}
+
+// resolveRetry is the pause between two read-back attempts.
+const resolveRetry = 50 * time.Millisecond
+
+// resolve settles a COMMIT whose outcome is unknown, by the time
+// resolveShare of the budget has passed, even if ctx is done (the answer
+// still decides what the log says). It gives the answer Commit would give
+// if it ran now: rec itself (committed), another record of the same
+// request (existed), ErrConflict, or not recorded; and ErrOutcomeUnknown
+// when it cannot tell.
+func (s *Store) resolve(ctx context.Context, b budget, rec *store.Record, commitErr error) (*store.Record, bool, error) {
+	deadline := b.at(resolveShare)
+	rctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
+	defer cancel()
+	for {
+		got, err := s.readBack(rctx, deadline, rec.RequestID)
+		switch {
+		case err == nil && got.Hash == rec.Hash:
+			return got, false, nil
+		case err == nil && got.RequestHash == rec.RequestHash:
+			return got, true, nil
+		case err == nil:
+			return nil, false, conflict(got, rec)
+		case errors.Is(err, pgx.ErrNoRows):
+			return nil, false, fmt.Errorf("the connection failed during COMMIT and the read-back shows the decision is not recorded: %w", commitErr)
+		}
+		select {
+		case <-time.After(resolveRetry):
+		case <-rctx.Done():
+			return nil, false, fmt.Errorf("%w: the connection failed during COMMIT (%w) and reading the row back failed until %s after the commit started (%w): the decision may be recorded, with its limit usage; tssgate audit show %s tells",
+				store.ErrOutcomeUnknown, commitErr, time.Since(b.start).Round(time.Millisecond), err, rec.RequestID)
+		}
+	}
+}
+
+// readBack reads request_id's row on a connection of the pool (the failed
+// one is closed), after taking the commit lock in shared mode: whoever held
+// it, the in-doubt transaction included, has then committed or rolled
+// back, so an absent row is proof, not a race.
+func (s *Store) readBack(ctx context.Context, deadline time.Time, requestID string) (*store.Record, error) {
+	wait := max(time.Until(deadline)*9/10, time.Millisecond)
+	tx, err := s.beginBounded(ctx, wait, wait)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock_shared($1)", s.commitLock); err != nil {
+		return nil, err
+	}
+	return scanRecord(tx.QueryRow(ctx, "SELECT "+recordColumns+" FROM decisions WHERE request_id = $1", requestID))
+}
+
+// Probe implements store.Store: under the commit lock, as a Commit, it
+// rewrites the single write_probe row and commits.
+func (s *Store) Probe(ctx context.Context) (err error) {
+	defer wrap(&err, "write probe")
+	b, err := newBudget(ctx)
+	if err != nil {
+		return err
+	}
+	work, cancel := context.WithDeadline(ctx, b.at(workShare))
+	defer cancel()
+	tx, err := s.beginWrite(work, b)
+	if err != nil {
+		return explain(work, err, "beginning", b)
+	}
+	defer tx.Rollback(work)
+	if _, err := tx.Exec(work, "SELECT pg_advisory_xact_lock($1)", s.commitLock); err != nil {
+		return explain(work, err, stepLock, b)
+	}
+	if _, err := tx.Exec(work, "INSERT INTO write_probe (id, at) VALUES (1, now()) ON CONFLICT (id) DO UPDATE SET at = excluded.at"); err != nil {
+		return explain(work, err, "writing", b)
+	}
+	if err := tx.Commit(work); err != nil {
+		return explain(work, err, "committing", b)
+	}
+	return nil
 }
 
 // limitQuery answers, for one limit, "is this transaction already

@@ -10,6 +10,19 @@
 // that share the file. Reads (Get, List, Verify, LimitUsage) run on their
 // own connections and see a consistent snapshot without blocking Commit.
 //
+// No in-doubt commits: unlike a network database, a COMMIT here is a call
+// into SQLite in this process on a local file, and its result is the
+// outcome. Success means the commit frame is in the WAL and synced; an
+// error means SQLite rolled the transaction back (SQLITE_BUSY, I/O errors,
+// a full disk) or database/sql did (a context done before the commit), and
+// nothing of it is visible. There is no connection that can break between
+// sending COMMIT and hearing the answer, so Commit never returns
+// store.ErrOutcomeUnknown.
+//
+// Probe takes the same semaphore and the same BEGIN IMMEDIATE write lock as
+// Commit and rewrites one row of the write_probe table, so a held write
+// lock, a full disk and a failing write or fsync all fail it.
+//
 // Assumptions: the file lives on a local file system (SQLite's locking is
 // unreliable on network file systems), and only tssgate writes to it.
 package sqlite
@@ -307,6 +320,32 @@ func (s *Store) Commit(ctx context.Context, rec store.Record, uses []store.Limit
 		return nil, false, err
 	}
 	return &rec, false, nil
+}
+
+// Probe implements store.Store: it upserts the single write_probe row
+// through the same path as Commit (semaphore, BEGIN IMMEDIATE, a synced
+// commit).
+func (s *Store) Probe(ctx context.Context) (err error) {
+	defer wrap(&err, "write probe")
+	select {
+	case s.commitSem <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for the commit semaphore (a commit in this process is stuck or slow): %w", ctx.Err())
+	}
+	defer func() { <-s.commitSem }()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("taking the write lock: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "INSERT INTO write_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+		time.Now().UnixMicro()); err != nil {
+		return fmt.Errorf("writing: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("committing: %w", err)
+	}
+	return nil
 }
 
 // The limit check's queries; each is served by one index (see the

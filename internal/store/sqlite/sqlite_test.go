@@ -2,10 +2,14 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"tssgate/internal/store"
 	"tssgate/internal/store/storetest"
@@ -128,8 +132,8 @@ func TestOpenSettings(t *testing.T) {
 	if err := s.db.QueryRowContext(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&version); err != nil {
 		t.Fatal(err)
 	}
-	if version != 1 {
-		t.Errorf("schema version = %d, want 1", version)
+	if want := migrationCount(t); version != want {
+		t.Errorf("schema version = %d, want %d", version, want)
 	}
 }
 
@@ -206,9 +210,20 @@ func TestConcurrentOpen(t *testing.T) {
 	if err := s.db.QueryRow("SELECT COUNT(*) FROM schema_migrations").Scan(&rows); err != nil {
 		t.Fatal(err)
 	}
-	if rows != 1 {
-		t.Errorf("schema_migrations has %d rows, want 1", rows)
+	if want := migrationCount(t); rows != want {
+		t.Errorf("schema_migrations has %d rows, want %d", rows, want)
 	}
+}
+
+// migrationCount is the number of embedded migrations: the schema version
+// a freshly opened store must be at.
+func migrationCount(t *testing.T) int {
+	t.Helper()
+	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	if err != nil || len(names) == 0 {
+		t.Fatalf("embedded migrations: %v, %d files", err, len(names))
+	}
+	return len(names)
 }
 
 // TestTwoHandlesRace races approvals through two independent Stores on one
@@ -252,4 +267,46 @@ func TestCrashChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	storetest.CrashChild(t, s)
+}
+
+// TestProbeHeldWriteLock (issue 8, finding 10): while another connection
+// holds the file's write lock, no decision can be recorded, and the write
+// probe says so within its deadline; once the lock is released it passes.
+func TestProbeHeldWriteLock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tssgate.db")
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	other, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	tx, err := other.BeginTx(context.Background(), nil) // BEGIN IMMEDIATE: the write lock
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	start := time.Now()
+	err = s.Probe(ctx)
+	cancel()
+	if err == nil {
+		t.Fatal("Probe succeeded while another connection holds the write lock")
+	}
+	if !strings.Contains(err.Error(), "taking the write lock") {
+		t.Errorf("Probe error = %v, want one naming the write lock", err)
+	}
+	if elapsed := time.Since(start); elapsed > 2*time.Second {
+		t.Errorf("Probe failed after %s, want about its 1 s deadline", elapsed)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Probe(context.Background()); err != nil {
+		t.Errorf("Probe after the lock was released: %v", err)
+	}
 }

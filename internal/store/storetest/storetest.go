@@ -55,6 +55,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ChainTamper", testChainTamper},
 		{"List", testList},
 		{"LimitUsage", testLimitUsage},
+		{"Probe", testProbe},
+		{"ProbeConcurrentWithCommits", testProbeConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })
@@ -403,6 +405,87 @@ func testCanceledContext(t *testing.T, open func(t *testing.T) store.Store) {
 	}
 	if _, err := s.Get(context.Background(), "req-1"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("after a failed commit, Get error = %v, want ErrNotFound", err)
+	}
+}
+
+// testProbe: a write probe succeeds on a healthy store, again and again,
+// and leaves the decision log, its chain and the ledger alone; it fails
+// with a context that is already done.
+func testProbe(t *testing.T, open func(t *testing.T) store.Store) {
+	s := open(t)
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		ctx     func() (context.Context, context.CancelFunc)
+		wantErr bool
+	}{
+		{"fresh store", func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, 5*time.Second) }, false},
+		{"again", func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, 5*time.Second) }, false},
+		{"no deadline", func() (context.Context, context.CancelFunc) { return context.WithCancel(ctx) }, false},
+		{"canceled", func() (context.Context, context.CancelFunc) {
+			c, cancel := context.WithCancel(ctx)
+			cancel()
+			return c, cancel
+		}, true},
+		{"deadline passed", func() (context.Context, context.CancelFunc) {
+			return context.WithDeadline(ctx, time.Now().Add(-time.Second))
+		}, true},
+	}
+	first := Commit(t, s, NewRecord("before-probes"), limitUse("1"))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, cancel := tt.ctx()
+			defer cancel()
+			err := s.Probe(c)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("Probe error = %v, want error: %v", err, tt.wantErr)
+			}
+		})
+	}
+	if n := count(t, s); n != 1 {
+		t.Errorf("%d decisions after probing, want 1", n)
+	}
+	second := Commit(t, s, NewRecord("after-probes"), limitUse("1"))
+	if second.Seq != 2 || second.PrevHash != first.Hash {
+		t.Errorf("commit after probes: seq %d prev %s, want 2 %s", second.Seq, second.PrevHash, first.Hash)
+	}
+	if rep, err := s.Verify(ctx); err != nil || rep.Break != nil || rep.Rows != 2 {
+		t.Errorf("Verify after probes = %+v, %v; want 2 intact rows", rep, err)
+	}
+	u, err := s.LimitUsage(ctx, Base.Add(time.Minute), dailyWindows)
+	if err != nil || len(u) != 1 || u[0].Count != 2 {
+		t.Errorf("LimitUsage after probes = %+v, %v; want one key counting 2", u, err)
+	}
+}
+
+// testProbeConcurrent: probes racing commits neither fail nor disturb
+// them: they queue on the same write lock.
+func testProbeConcurrent(t *testing.T, open func(t *testing.T) store.Store) {
+	s := open(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 40)
+	for i := range 20 {
+		wg.Go(func() {
+			rec := NewRecord(fmt.Sprintf("c-%d", i))
+			if _, _, err := s.Commit(context.Background(), rec, nil); err != nil {
+				errs <- fmt.Errorf("commit: %w", err)
+			}
+		})
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := s.Probe(ctx); err != nil {
+				errs <- fmt.Errorf("probe: %w", err)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if rep, err := s.Verify(context.Background()); err != nil || rep.Break != nil || rep.Rows != 20 {
+		t.Errorf("Verify = %+v, %v; want 20 intact rows", rep, err)
 	}
 }
 
