@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"unicode/utf8"
+
+	"tssgate/internal/text"
 )
 
 // DecodeError reports that package_data came from a valid token but is not
@@ -28,7 +31,9 @@ func (e *DecodeError) Error() string { return "invalid request: " + e.Reason }
 //   - package_data must be one JSON object; unknown keys are ignored and
 //     duplicate keys (also case-insensitive ones) are refused at every level.
 //   - request_id must be a string when present; absent or null reads as "".
-//     It is required for every type but PING.
+//     It is required for every type but PING. It must be text the decision
+//     store can hold and an audit line can show: valid UTF-8, at most
+//     MaxRequestIDBytes, no control characters (see requestIDProblem).
 //   - request_type must be an integer, or a string of digits; absent or null
 //     reads as PING (a Go sender with omitempty drops a zero type). Types
 //     other than 0, 1, 2, 3 and 5 are refused.
@@ -66,6 +71,11 @@ func Decode(v Version, packageData []byte) (*Request, error) {
 	id, ok := optString(top["request_id"])
 	if !ok {
 		return nil, &DecodeError{Reason: "request_id must be a JSON string"}
+	}
+	if reason := requestIDProblem(id); reason != "" {
+		// Echo what was sent, made safe: the node can still correlate, and
+		// nothing unstorable travels on.
+		return nil, &DecodeError{RequestID: text.Clean(id, MaxRequestIDBytes), Reason: reason}
 	}
 	fail := func(format string, args ...any) (*Request, error) {
 		return nil, &DecodeError{RequestID: id, Reason: fmt.Sprintf(format, args...)}
@@ -110,6 +120,28 @@ func Decode(v Version, packageData []byte) (*Request, error) {
 		return nil, &DecodeError{RequestID: id, Reason: err.Error()}
 	}
 	return req, nil
+}
+
+// MaxRequestIDBytes bounds request_id. A TSS Node's ids are short (UUIDs,
+// task ids); the bound keeps every id storable in the decision log's
+// unique index (PostgreSQL refuses B-tree entries over about 2.7 KB) and
+// echoable in a reply.
+const MaxRequestIDBytes = 256
+
+// requestIDProblem says why id cannot be accepted as a request_id, or "".
+// Control characters, line separators and bidirectional formatting
+// characters are refused rather than escaped: an id is an idempotency key,
+// so it is stored exactly as sent or not at all.
+func requestIDProblem(id string) string {
+	switch {
+	case len(id) > MaxRequestIDBytes:
+		return fmt.Sprintf("request_id is %d bytes, more than %d", len(id), MaxRequestIDBytes)
+	case !utf8.ValidString(id):
+		return "request_id is not valid UTF-8"
+	case text.Clean(id, 0) != id:
+		return "request_id contains a control or formatting character"
+	}
+	return ""
 }
 
 // requestType reads request_type from a parseJSON value.

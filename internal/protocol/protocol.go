@@ -15,7 +15,8 @@
 // request types are errors. Every decode failure is a *DecodeError, which the
 // server answers with status 10 and REJECT. Nothing here approves anything.
 //
-// It imports only the standard library and tssgate/internal/decimal.
+// It imports only the standard library, tssgate/internal/decimal and
+// tssgate/internal/text.
 package protocol
 
 import (

@@ -29,7 +29,7 @@ import (
 	"tssgate/internal/token"
 )
 
-const keysDir = "../../../shared/testdata/cobo-template-keys/"
+const keysDir = "testdata/keys/"
 
 var (
 	keysOnce   sync.Once
@@ -341,7 +341,7 @@ func TestCheckWrongMethod(t *testing.T) {
 }
 
 func TestSeedExampleJWT(t *testing.T) {
-	raw, err := os.ReadFile("../../../shared/testdata/seed-v1-example.jwt")
+	raw, err := os.ReadFile("testdata/seed-v1-example.jwt")
 	if err != nil {
 		t.Fatal(err)
 	}
