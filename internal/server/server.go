@@ -10,7 +10,10 @@
 //
 // Fail closed: only a complete evaluation whose Decider returns APPROVE
 // yields status 0 + APPROVE; every error, timeout and panic ends in a
-// non-approving reply.
+// non-approving reply. Every text a reply or its record carries passes
+// text.Clean first, so no reason can make an evaluated decision
+// unrecordable. ConnLimiter bounds open connections, displacing the
+// longest-idle one when full.
 package server
 
 import (

@@ -353,7 +353,9 @@ func TestSeedExampleJWT(t *testing.T) {
 		wantID     string
 		wantReason string
 	}{
-		{"before expiry: verifies, detail is not JSON", func() time.Time { return time.Date(2023, 6, 21, 4, 0, 0, 0, time.UTC) }, 10, "test_request_id", "request_detail"},
+		{"before expiry: verifies, detail is not JSON", func() time.Time { return time.Date(2023, 6, 21, 4, 20, 0, 0, time.UTC) }, 10, "test_request_id", "request_detail"},
+		// exp 04:23:30 is 23.5 minutes ahead: over the default max lifetime.
+		{"long before expiry: exp too far ahead", func() time.Time { return time.Date(2023, 6, 21, 4, 0, 0, 0, time.UTC) }, 20, "test_request_id", "exp too far in the future"},
 		{"at the real time: expired, request_id still echoed", nil, 20, "test_request_id", "expired"},
 	}
 	for _, tc := range tests {
