@@ -80,7 +80,7 @@ func TestVerifyParsesOnce(t *testing.T) {
 // Finding 12: exp more than MaxLifetime (plus leeway) ahead of now is an
 // invalid token; zero MaxLifetime means DefaultMaxLifetime.
 func TestVerifyMaxLifetime(t *testing.T) {
-	key := loadPriv(t, nodePrivFile)
+	key := manyKeys()[0] // generated: this test reads nothing outside the module
 	stranger := genRSA2048()
 	tokenFor := func(k *rsa.PrivateKey, exp time.Time) string {
 		return forge(t, rs256Header(), map[string]any{"package_data": base64.StdEncoding.EncodeToString(samplePayload), "exp": exp.Unix()}, k)
