@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"tssgate/internal/server"
+	"tssgate/internal/token"
 	"tssgate/internal/txverify"
 )
 
@@ -34,10 +35,14 @@ type Config struct {
 	// TokenExpire is the lifetime of reply tokens (token_expire_minutes).
 	TokenExpire time.Duration
 	// Leeway is the clock skew tolerated on request exp/nbf/iat.
-	Leeway       time.Duration
-	MaxBodyBytes int64
-	TLSCert      string
-	TLSKey       string
+	Leeway time.Duration
+	// MaxTokenLifetime bounds how far ahead a request token's exp may be.
+	MaxTokenLifetime time.Duration
+	// MaxConnections caps open client connections (server.ConnLimiter).
+	MaxConnections int
+	MaxBodyBytes   int64
+	TLSCert        string
+	TLSKey         string
 	// Debug logs at debug level, including decoded payloads (enable_debug).
 	Debug     bool
 	LogFormat string
@@ -90,14 +95,16 @@ const CoboDefaultTSSNodeKey = "configs/tss-node-callback-pub.key"
 // nothing else is given.
 func DefaultConfig() Config {
 	return Config{
-		Listen:       "127.0.0.1:11020",
-		ServiceName:  server.DefaultServiceName,
-		DataDir:      "./tssgate-data",
-		TokenExpire:  2 * time.Minute,
-		Leeway:       30 * time.Second,
-		MaxBodyBytes: server.DefaultMaxBodyBytes,
-		LogFormat:    "json",
-		PolicyPoll:   2 * time.Second,
+		Listen:           "127.0.0.1:11020",
+		ServiceName:      server.DefaultServiceName,
+		DataDir:          "./tssgate-data",
+		TokenExpire:      2 * time.Minute,
+		Leeway:           30 * time.Second,
+		MaxTokenLifetime: token.DefaultMaxLifetime,
+		MaxConnections:   server.DefaultMaxConnections,
+		MaxBodyBytes:     server.DefaultMaxBodyBytes,
+		LogFormat:        "json",
+		PolicyPoll:       2 * time.Second,
 	}
 }
 
@@ -119,16 +126,18 @@ type fileConfig struct {
 	// refuses to start with a non-empty one rather than ignore it.
 	AddressWhitelist []string `yaml:"address_whitelist"`
 	Tssgate          struct {
-		DataDir      *string      `yaml:"data_dir"`
-		TSSNodeKeys  []KeyRef     `yaml:"tss_node_keys"`
-		TLSCert      *string      `yaml:"tls_cert"`
-		TLSKey       *string      `yaml:"tls_key"`
-		Leeway       *string      `yaml:"leeway"`
-		MaxBodyBytes *int64       `yaml:"max_body_bytes"`
-		LogFormat    *string      `yaml:"log_format"`
-		Dev          *bool        `yaml:"dev"`
-		Policy       *string      `yaml:"policy"`
-		Tokens       []tokenEntry `yaml:"tokens"`
+		DataDir          *string      `yaml:"data_dir"`
+		TSSNodeKeys      []KeyRef     `yaml:"tss_node_keys"`
+		TLSCert          *string      `yaml:"tls_cert"`
+		TLSKey           *string      `yaml:"tls_key"`
+		Leeway           *string      `yaml:"leeway"`
+		MaxTokenLifetime *string      `yaml:"max_token_lifetime"`
+		MaxConnections   *int         `yaml:"max_connections"`
+		MaxBodyBytes     *int64       `yaml:"max_body_bytes"`
+		LogFormat        *string      `yaml:"log_format"`
+		Dev              *bool        `yaml:"dev"`
+		Policy           *string      `yaml:"policy"`
+		Tokens           []tokenEntry `yaml:"tokens"`
 	} `yaml:"tssgate"`
 }
 
@@ -230,6 +239,16 @@ func (c *Config) applyFile(path string) error {
 			return configError(path, line("tssgate", "leeway"), "tssgate.leeway", "not a duration (e.g. 30s): %q", *t.Leeway)
 		}
 		c.Leeway = d
+	}
+	if t.MaxTokenLifetime != nil {
+		d, err := time.ParseDuration(*t.MaxTokenLifetime)
+		if err != nil {
+			return configError(path, line("tssgate", "max_token_lifetime"), "tssgate.max_token_lifetime", "not a duration (e.g. 15m): %q", *t.MaxTokenLifetime)
+		}
+		c.MaxTokenLifetime = d
+	}
+	if t.MaxConnections != nil {
+		c.MaxConnections = *t.MaxConnections
 	}
 	if t.MaxBodyBytes != nil {
 		c.MaxBodyBytes = *t.MaxBodyBytes
@@ -335,6 +354,10 @@ func (c *Config) Validate() error {
 		return &fieldError{"token_expire_minutes", []string{"callback_server", "token_expire_minutes"}, fmt.Sprintf("must be between 1 and 60 minutes, got %s", c.TokenExpire)}
 	case c.Leeway < 0 || c.Leeway > 5*time.Minute:
 		return &fieldError{"leeway", []string{"tssgate", "leeway"}, fmt.Sprintf("must be between 0s and 5m, got %s", c.Leeway)}
+	case c.MaxTokenLifetime < time.Minute || c.MaxTokenLifetime > 24*time.Hour:
+		return &fieldError{"max_token_lifetime", []string{"tssgate", "max_token_lifetime"}, fmt.Sprintf("must be between 1m and 24h, got %s", c.MaxTokenLifetime)}
+	case c.MaxConnections < 1 || c.MaxConnections > 65536:
+		return &fieldError{"max_connections", []string{"tssgate", "max_connections"}, fmt.Sprintf("must be between 1 and 65536, got %d", c.MaxConnections)}
 	case c.MaxBodyBytes < 1024 || c.MaxBodyBytes > 64<<20:
 		return &fieldError{"max_body_bytes", []string{"tssgate", "max_body_bytes"}, fmt.Sprintf("must be between 1024 and 67108864, got %d", c.MaxBodyBytes)}
 	case c.LogFormat != "json" && c.LogFormat != "text":
@@ -416,6 +439,20 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 			return fmt.Errorf("TSSGATE_LEEWAY: not a duration: %q", v)
 		}
 		c.Leeway = d
+	}
+	if v := getenv("TSSGATE_MAX_TOKEN_LIFETIME"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("TSSGATE_MAX_TOKEN_LIFETIME: not a duration: %q", v)
+		}
+		c.MaxTokenLifetime = d
+	}
+	if v := getenv("TSSGATE_MAX_CONNECTIONS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("TSSGATE_MAX_CONNECTIONS: not an integer: %q", v)
+		}
+		c.MaxConnections = n
 	}
 	if v := getenv("TSSGATE_POLICY_POLL"); v != "" {
 		d, err := time.ParseDuration(v)

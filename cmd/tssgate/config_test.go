@@ -96,6 +96,34 @@ tssgate:
 			}
 		}},
 	}
+	lim := writeConfig(t, "tssgate:\n  max_connections: 64\n  max_token_lifetime: 5m\n")
+	tests = append(tests, []struct {
+		name  string
+		args  []string
+		env   map[string]string
+		check func(t *testing.T, c Config)
+	}{
+		{"cap and lifetime defaults", nil, nil, func(t *testing.T, c Config) {
+			if c.MaxConnections != 256 || c.MaxTokenLifetime != 15*time.Minute {
+				t.Errorf("max_connections %d, max_token_lifetime %s", c.MaxConnections, c.MaxTokenLifetime)
+			}
+		}},
+		{"cap and lifetime from file", []string{"--config", lim}, nil, func(t *testing.T, c Config) {
+			if c.MaxConnections != 64 || c.MaxTokenLifetime != 5*time.Minute {
+				t.Errorf("max_connections %d, max_token_lifetime %s", c.MaxConnections, c.MaxTokenLifetime)
+			}
+		}},
+		{"cap and lifetime env over file", []string{"--config", lim}, map[string]string{"TSSGATE_MAX_CONNECTIONS": "32", "TSSGATE_MAX_TOKEN_LIFETIME": "1h"}, func(t *testing.T, c Config) {
+			if c.MaxConnections != 32 || c.MaxTokenLifetime != time.Hour {
+				t.Errorf("max_connections %d, max_token_lifetime %s", c.MaxConnections, c.MaxTokenLifetime)
+			}
+		}},
+		{"cap and lifetime flags over env", []string{"--max-connections", "8", "--max-token-lifetime", "2m"}, map[string]string{"TSSGATE_MAX_CONNECTIONS": "32"}, func(t *testing.T, c Config) {
+			if c.MaxConnections != 8 || c.MaxTokenLifetime != 2*time.Minute {
+				t.Errorf("max_connections %d, max_token_lifetime %s", c.MaxConnections, c.MaxTokenLifetime)
+			}
+		}},
+	}...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := loadConfig(tc.args, env(tc.env), io.Discard)
@@ -139,6 +167,16 @@ func TestConfigErrors(t *testing.T) {
 		{name: "two entries for one asset", file: "tssgate:\n  tokens:\n    - {token_id: ARB_ETH, chain: evm, chain_id: ARB_ETH, decimals: 18, evm_chain_id: \"42161\"}\n    - {token_id: ARB_ETH2, chain: evm, chain_id: ARB_ETH, decimals: 18, evm_chain_id: \"42161\"}\n", want: `:4: tssgate.tokens[1]: txverify: token "ARB_ETH2": same asset as "ARB_ETH"`},
 		{name: "token redefining a built-in", file: "tssgate:\n  tokens:\n    - {token_id: ETH_USDT, chain: evm, chain_id: ETH, contract: \"0x0000000000000000000000000000000000000001\", decimals: 6, evm_chain_id: \"1\"}\n", want: ":3: tssgate.tokens[0]: "},
 		{name: "bad evm chain id", file: "tssgate:\n  tokens:\n    - {token_id: X, chain: evm, chain_id: X, decimals: 18, evm_chain_id: \"-1\"}\n", want: ":3: tssgate.tokens[0].evm_chain_id"},
+		{name: "bad max_token_lifetime", file: "tssgate:\n  leeway: 10s\n  max_token_lifetime: forever\n", want: ":3: tssgate.max_token_lifetime: not a duration"},
+		{name: "max_token_lifetime too short", file: "tssgate:\n  max_token_lifetime: 10s\n", want: ":2: tssgate.max_token_lifetime: must be between 1m and 24h, got 10s"},
+		{name: "max_token_lifetime too long", file: "tssgate:\n  max_token_lifetime: 48h\n", want: ":2: tssgate.max_token_lifetime: must be between 1m and 24h"},
+		{name: "max_connections zero", file: "tssgate:\n  dev: false\n  max_connections: 0\n", want: ":3: tssgate.max_connections: must be between 1 and 65536, got 0"},
+		{name: "max_connections not a number", file: "tssgate:\n  max_connections: many\n", want: "line 2"},
+		{name: "bad env max_connections", env: map[string]string{"TSSGATE_MAX_CONNECTIONS": "lots"}, want: "TSSGATE_MAX_CONNECTIONS: not an integer"},
+		{name: "env max_connections out of range", env: map[string]string{"TSSGATE_MAX_CONNECTIONS": "-1"}, want: "max_connections: must be between 1 and 65536"},
+		{name: "bad env max_token_lifetime", env: map[string]string{"TSSGATE_MAX_TOKEN_LIFETIME": "1 hour"}, want: "TSSGATE_MAX_TOKEN_LIFETIME: not a duration"},
+		{name: "flag max_token_lifetime out of range", args: []string{"--max-token-lifetime", "25h"}, want: "max_token_lifetime: must be between"},
+		{name: "flag max_connections out of range", args: []string{"--max-connections", "100000"}, want: "max_connections: must be between"},
 		{name: "missing file", args: []string{"--config", "/nonexistent/tssgate.yaml"}, want: "/nonexistent/tssgate.yaml"},
 		{name: "bad env", env: map[string]string{"TSSGATE_LEEWAY": "abc"}, want: "TSSGATE_LEEWAY"},
 		{name: "bad env bool", env: map[string]string{"TSSGATE_DEV": "yes please"}, want: "TSSGATE_DEV"},

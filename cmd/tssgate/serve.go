@@ -89,6 +89,8 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 		expire      = fset.Int("token-expire-minutes", 0, "lifetime of reply tokens in minutes (default 2); env TSSGATE_TOKEN_EXPIRE_MINUTES")
 		leeway      = fset.Duration("leeway", 0, "clock skew tolerated on request exp/nbf/iat (default 30s); env TSSGATE_LEEWAY")
 		maxBody     = fset.Int64("max-body-bytes", 0, "request body cap (default 1048576); env TSSGATE_MAX_BODY_BYTES")
+		maxLife     = fset.Duration("max-token-lifetime", 0, "longest a request token may still be valid on arrival: exp further ahead is status 20 (default 15m); env TSSGATE_MAX_TOKEN_LIFETIME")
+		maxConns    = fset.Int("max-connections", 0, "open client connections at most; when full, the longest-idle one is closed for a new one (default 256); env TSSGATE_MAX_CONNECTIONS")
 		tlsCert     = fset.String("tls-cert", "", "TLS certificate PEM: serve HTTPS; env TSSGATE_TLS_CERT")
 		tlsKey      = fset.String("tls-key", "", "TLS private key PEM; env TSSGATE_TLS_KEY")
 		dev         = fset.Bool("dev", false, "also generate and trust a simulated TSS Node key (for `tssgate simulate`); NOT FOR PRODUCTION; env TSSGATE_DEV")
@@ -140,6 +142,10 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 			cfg.Leeway = *leeway
 		case "max-body-bytes":
 			cfg.MaxBodyBytes = *maxBody
+		case "max-token-lifetime":
+			cfg.MaxTokenLifetime = *maxLife
+		case "max-connections":
+			cfg.MaxConnections = *maxConns
 		case "tls-cert":
 			cfg.TLSCert = *tlsCert
 		case "tls-key":
@@ -221,7 +227,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 	t := server.DefaultTimeouts()
 	srv := server.NewHTTPServer(h, t)
-	if err := server.Serve(ctx, srv, ln, cfg.TLSCert, cfg.TLSKey, t.Shutdown); err != nil {
+	limited := server.LimitConnections(srv, ln, cfg.MaxConnections)
+	if err := server.Serve(ctx, srv, limited, cfg.TLSCert, cfg.TLSKey, t.Shutdown); err != nil {
 		log.Error("server stopped", slog.Any("error", err))
 		fmt.Fprintf(stderr, "serve: %v\n", err)
 		return 1
@@ -297,7 +304,7 @@ func buildServer(cfg Config, log *slog.Logger, stdout io.Writer, st store.Store)
 	srv, err := server.New(server.Config{
 		VerifyTx:     verifyTx,
 		Store:        mon,
-		Verifier:     &token.Verifier{Keys: keys, Leeway: cfg.Leeway},
+		Verifier:     &token.Verifier{Keys: keys, Leeway: cfg.Leeway, MaxLifetime: cfg.MaxTokenLifetime},
 		Signer:       &token.Signer{Key: priv, Issuer: cfg.ServiceName, TTL: cfg.TokenExpire},
 		Decider:      decider,
 		Logger:       log,

@@ -125,7 +125,8 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		BaseURL: *baseURL,
 		HTTP:    client,
 		Signer:  &token.Signer{Key: priv, Issuer: *issuer, TTL: *ttl},
-		Server:  &token.Verifier{Keys: keys, Leeway: 30 * time.Second},
+		// Replies live token_expire_minutes, at most an hour.
+		Server: &token.Verifier{Keys: keys, Leeway: 30 * time.Second, MaxLifetime: time.Hour},
 	}
 
 	if *n > 0 {

@@ -12,6 +12,7 @@ import (
 	"cel.dev/cel-go/common/types/traits"
 
 	"tssgate/internal/decimal"
+	"tssgate/internal/text"
 )
 
 // This file holds the CEL values the policy engine adds to the standard
@@ -489,9 +490,6 @@ func stringList(ss []string, normalize bool) ref.Val {
 	return types.NewRefValList(types.DefaultTypeAdapter, out)
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
-}
+// truncate makes request text fit for an error message (text.Clean: valid
+// UTF-8, control characters escaped, cut on a character boundary).
+func truncate(s string, n int) string { return text.Clean(s, n+len(text.Marker)) }

@@ -5,7 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
+	"unicode/utf8"
+
+	"tssgate/internal/text"
 )
 
 // DecodeError reports that package_data came from a valid token but is not
@@ -27,8 +31,15 @@ func (e *DecodeError) Error() string { return "invalid request: " + e.Reason }
 // The rules, where PROTOCOL.md leaves a choice:
 //   - package_data must be one JSON object; unknown keys are ignored and
 //     duplicate keys (also case-insensitive ones) are refused at every level.
+//   - Member names must match exactly: a member whose name equals a known
+//     field's only by case or Unicode folding ("ADDRESS", "addreſs") is
+//     refused, at every level, because encoding/json would read it into the
+//     typed field while rules, reading the generic maps, would not see it.
+//     Typed decoding reads exact names only (see exactCopy).
 //   - request_id must be a string when present; absent or null reads as "".
-//     It is required for every type but PING.
+//     It is required for every type but PING. It must be text the decision
+//     store can hold and an audit line can show: valid UTF-8, at most
+//     MaxRequestIDBytes, no control characters (see requestIDProblem).
 //   - request_type must be an integer, or a string of digits; absent or null
 //     reads as PING (a Go sender with omitempty drops a zero type). Types
 //     other than 0, 1, 2, 3 and 5 are refused.
@@ -67,10 +78,18 @@ func Decode(v Version, packageData []byte) (*Request, error) {
 	if !ok {
 		return nil, &DecodeError{Reason: "request_id must be a JSON string"}
 	}
+	if reason := requestIDProblem(id); reason != "" {
+		// Echo what was sent, made safe: the node can still correlate, and
+		// nothing unstorable travels on.
+		return nil, &DecodeError{RequestID: text.Clean(id, MaxRequestIDBytes), Reason: reason}
+	}
 	fail := func(format string, args ...any) (*Request, error) {
 		return nil, &DecodeError{RequestID: id, Reason: fmt.Sprintf(format, args...)}
 	}
 
+	if err := exactTopLevel(top); err != nil {
+		return fail("%v", err)
+	}
 	typ, err := requestType(top["request_type"])
 	if err != nil {
 		return fail("%v", err)
@@ -78,11 +97,11 @@ func Decode(v Version, packageData []byte) (*Request, error) {
 	if !typ.Known() {
 		return fail("unknown request_type %d", int(typ))
 	}
-	detail, detailMap, err := embeddedObject(top["request_detail"])
+	detailMap, err := embeddedObject(top["request_detail"])
 	if err != nil {
 		return fail("request_detail %v", err)
 	}
-	extra, extraMap, err := embeddedObject(top["extra_info"])
+	extraMap, err := embeddedObject(top["extra_info"])
 	if err != nil {
 		return fail("extra_info %v", err)
 	}
@@ -106,10 +125,32 @@ func Decode(v Version, packageData []byte) (*Request, error) {
 	case detailMap == nil:
 		return fail("request_detail is empty for %s", typ)
 	}
-	if err := req.decodeTyped(detail, extra); err != nil {
+	if err := req.decodeTyped(); err != nil {
 		return nil, &DecodeError{RequestID: id, Reason: err.Error()}
 	}
 	return req, nil
+}
+
+// MaxRequestIDBytes bounds request_id. A TSS Node's ids are short (UUIDs,
+// task ids); the bound keeps every id storable in the decision log's
+// unique index (PostgreSQL refuses B-tree entries over about 2.7 KB) and
+// echoable in a reply.
+const MaxRequestIDBytes = 256
+
+// requestIDProblem says why id cannot be accepted as a request_id, or "".
+// Control characters, line separators and bidirectional formatting
+// characters are refused rather than escaped: an id is an idempotency key,
+// so it is stored exactly as sent or not at all.
+func requestIDProblem(id string) string {
+	switch {
+	case len(id) > MaxRequestIDBytes:
+		return fmt.Sprintf("request_id is %d bytes, more than %d", len(id), MaxRequestIDBytes)
+	case !utf8.ValidString(id):
+		return "request_id is not valid UTF-8"
+	case text.Clean(id, 0) != id:
+		return "request_id contains a control or formatting character"
+	}
+	return ""
 }
 
 // requestType reads request_type from a parseJSON value.
@@ -154,67 +195,80 @@ func jsonKind(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-// embeddedObject reads request_detail or extra_info. It returns the JSON
-// text of the object (for typed decoding) and the object itself, or nils
+// embeddedObject reads request_detail or extra_info: the object, or nil
 // when the part is empty. The error text follows the part's name.
-func embeddedObject(v any) ([]byte, map[string]any, error) {
+func embeddedObject(v any) (map[string]any, error) {
 	switch x := v.(type) {
 	case nil:
-		return nil, nil, nil
+		return nil, nil
 	case map[string]any:
 		if len(x) == 0 {
-			return nil, nil, nil
+			return nil, nil
 		}
-		// Sent as an object: re-encode it for typed decoding. json.Number
-		// text and string values survive exactly.
-		text, err := json.Marshal(x)
-		if err != nil {
-			return nil, nil, fmt.Errorf("cannot be re-encoded: %v", err)
-		}
-		return text, x, nil
+		return x, nil
 	case string:
 		if x == "" {
-			return nil, nil, nil
+			return nil, nil
 		}
 		parsed, err := parseJSON([]byte(x))
 		if err != nil {
-			return nil, nil, fmt.Errorf("is not JSON: %v (%s)", err, quoteShort(x))
+			return nil, fmt.Errorf("is not JSON: %v (%s)", err, quoteShort(x))
 		}
 		obj, _ := parsed.(map[string]any)
 		if obj == nil {
-			return nil, nil, fmt.Errorf("is not a JSON object: %s", quoteShort(x))
+			return nil, fmt.Errorf("is not a JSON object: %s", quoteShort(x))
 		}
 		if len(obj) == 0 {
-			return nil, nil, nil
+			return nil, nil
 		}
-		return []byte(x), obj, nil
+		return obj, nil
 	}
-	return nil, nil, fmt.Errorf("must be a string holding a JSON object, got %s", jsonKind(v))
+	return nil, fmt.Errorf("must be a string holding a JSON object, got %s", jsonKind(v))
 }
 
 func quoteShort(s string) string { return strconv.Quote(truncate(s, 40)) }
 
 // decodeTyped fills the typed wire payload and the normalized view for the
-// request's version and type, which Decode has checked are known. On error
+// request's version and type, which Decode has checked are known. It
+// decodes from the generic Detail and Extra, through exactCopy, so that
+// typed fields are read under exactly the member names rules see. On error
 // the request is discarded, so a half-filled one never escapes.
-func (r *Request) decodeTyped(detail, extra []byte) error {
+func (r *Request) decodeTyped() error {
 	w := newWire(r.Version, r.Type)
 	if w == nil { // unreachable: Decode checked Known()
 		return fmt.Errorf("unknown request_type %d", int(r.Type))
 	}
 	d, x := w.parts()
-	if err := json.Unmarshal(detail, d); err != nil {
-		return errors.New(reasonFor("request_detail", err))
+	if err := decodeExact("request_detail", r.Detail, d); err != nil {
+		return err
 	}
-	if extra != nil {
-		if err := json.Unmarshal(extra, x); err != nil {
-			return errors.New(reasonFor("extra_info", err))
+	if r.Extra != nil {
+		if err := decodeExact("extra_info", r.Extra, x); err != nil {
+			return err
 		}
 	}
-	if err := w.fill(r, extra != nil); err != nil {
+	if err := w.fill(r, r.Extra != nil); err != nil {
 		return err
 	}
 	r.Wire = w
+	return nil
+}
+
+// decodeExact decodes the generic object obj, part of the request named
+// part, into the struct dst points to, reading exact member names only.
+func decodeExact(part string, obj map[string]any, dst any) error {
+	exact, err := exactCopy(obj, reflect.TypeOf(dst), part)
+	if err != nil {
+		return err
+	}
+	// json.Number text and strings survive re-encoding exactly.
+	text, err := json.Marshal(exact)
+	if err != nil {
+		return fmt.Errorf("%s cannot be re-encoded: %v", part, err)
+	}
+	if err := json.Unmarshal(text, dst); err != nil {
+		return errors.New(reasonFor(part, err))
+	}
 	return nil
 }
 

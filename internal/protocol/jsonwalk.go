@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -64,7 +65,7 @@ func walk(dec *json.Decoder, depth int) (any, error) {
 			}
 			key := kt.(string) // the decoder only yields string keys inside an object
 			if f := foldKey(key); folded[f] {
-				return nil, fmt.Errorf("duplicate key %q", truncate(key, 40))
+				return nil, &duplicateKeyError{key: key}
 			} else {
 				folded[f] = true
 			}
@@ -93,6 +94,14 @@ func walk(dec *json.Decoder, depth int) (any, error) {
 		return arr, nil
 	}
 	return nil, fmt.Errorf("unexpected %v", delim)
+}
+
+// duplicateKeyError reports a member name seen twice in one object (after
+// folding), naming the second one.
+type duplicateKeyError struct{ key string }
+
+func (e *duplicateKeyError) Error() string {
+	return fmt.Sprintf("duplicate key %s", strconv.QuoteToASCII(truncate(e.key, 40)))
 }
 
 // foldKey maps keys that encoding/json would treat as the same struct field

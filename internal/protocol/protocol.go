@@ -11,11 +11,13 @@
 // lenient where Cobo is loose (unknown keys ignored, unknown enum strings kept
 // verbatim, integers as numbers or strings) and strict where a lax reading
 // could change a decision: identifiers must be strings, msg_hash_list must be
-// hex, amounts must parse exactly, duplicate keys are refused, and unknown
-// request types are errors. Every decode failure is a *DecodeError, which the
+// hex, amounts must parse exactly, duplicate keys are refused, member names
+// must match exactly (not by case or Unicode folding, which encoding/json
+// would allow), and unknown request types are errors. Every decode failure is a *DecodeError, which the
 // server answers with status 10 and REJECT. Nothing here approves anything.
 //
-// It imports only the standard library and tssgate/internal/decimal.
+// It imports only the standard library, tssgate/internal/decimal and
+// tssgate/internal/text.
 package protocol
 
 import (

@@ -10,7 +10,10 @@
 //
 // Fail closed: only a complete evaluation whose Decider returns APPROVE
 // yields status 0 + APPROVE; every error, timeout and panic ends in a
-// non-approving reply.
+// non-approving reply. Every text a reply or its record carries passes
+// text.Clean first, so no reason can make an evaluated decision
+// unrecordable. ConnLimiter bounds open connections, displacing the
+// longest-idle one when full.
 package server
 
 import (
@@ -36,6 +39,7 @@ import (
 	"tssgate/internal/policy"
 	"tssgate/internal/protocol"
 	"tssgate/internal/store"
+	"tssgate/internal/text"
 	"tssgate/internal/token"
 )
 
@@ -189,6 +193,33 @@ type outcome struct {
 	replayed bool
 }
 
+// Bounds on the text of a reply and its record. A reason explains; it need
+// not carry a whole hostile value, and a signed reply should stay small.
+const (
+	maxReasonBytes = 1024
+	maxNameBytes   = 256 // rule names, policy versions, key names
+)
+
+// clean makes every text field of o storable and safe to sign and log
+// (text.Clean: valid UTF-8, control characters escaped, bounded), whatever
+// produced it: a verifier that cut a value mid-character, a CEL error that
+// quotes a NUL, an id from an unverified token. It runs before the record
+// and again before the reply, so that no source of a reason can make an
+// evaluated decision unrecordable (a status 30 with no row) or put raw
+// attacker bytes in a signed reply. Clean is idempotent, so running twice
+// changes nothing recorded.
+func (o *outcome) clean() {
+	o.requestID = text.Clean(o.requestID, protocol.MaxRequestIDBytes)
+	o.keyName = text.Clean(o.keyName, maxNameBytes)
+	o.reason = text.Clean(o.reason, maxReasonBytes)
+	o.rule = text.Clean(o.rule, maxNameBytes)
+	o.policyVer = text.Clean(o.policyVer, maxNameBytes)
+	for i := range o.shadow {
+		o.shadow[i].Rule = text.Clean(o.shadow[i].Rule, maxNameBytes)
+		o.shadow[i].Error = text.Clean(o.shadow[i].Error, maxReasonBytes)
+	}
+}
+
 func (o *outcome) fail(status protocol.Status, reason string) {
 	o.status = status
 	o.action = protocol.ActionReject
@@ -311,6 +342,7 @@ func (s *Server) evaluate(w http.ResponseWriter, r *http.Request, o *outcome) {
 		}
 	}
 	if recordable {
+		o.clean()
 		s.record(ctx, o, req, canonical, d)
 	}
 }
@@ -359,7 +391,7 @@ func (s *Server) record(ctx context.Context, o *outcome, req *protocol.Request, 
 		RequestID:     req.ID,
 		Version:       string(req.Version),
 		Type:          req.Type.String(),
-		NodeKey:       req.NodeKey,
+		NodeKey:       o.keyName,
 		ReceivedAt:    o.received,
 		Request:       canonical,
 		Action:        string(o.action),
@@ -370,8 +402,8 @@ func (s *Server) record(ctx context.Context, o *outcome, req *protocol.Request, 
 		LatencyMicros: time.Since(o.received).Microseconds(),
 	}
 	rec.TxKey = txKey(req)
-	if len(d.Shadow) > 0 {
-		rec.Shadow, _ = json.Marshal(shadowJSON(d.Shadow))
+	if len(o.shadow) > 0 {
+		rec.Shadow, _ = json.Marshal(shadowJSON(o.shadow))
 	}
 	var uses []store.LimitUse
 	if d.Approves() {
@@ -408,6 +440,10 @@ func fromRecord(o *outcome, rec *store.Record) {
 	o.policyVer = rec.PolicyVersion
 }
 
+// maxTxIDBytes bounds the transaction id kept verbatim in a txKey; the
+// ledger indexes it, and PostgreSQL refuses B-tree entries over about 2.7 KB.
+const maxTxIDBytes = 128
+
 // txKey is the identity under which a KEYSIGN counts against velocity
 // limits: Cobo's transaction id bound to what will actually be signed (the
 // normalized, sorted msg_hash_list). Retries and the several TSS Nodes of
@@ -416,6 +452,10 @@ func fromRecord(o *outcome, rec *store.Record) {
 // amount, another nonce) is a new transaction and counts again. The id
 // alone comes from the unverified description and must not be trusted to
 // skip a limit.
+//
+// An id the store could not hold or index (NUL, control characters, over
+// maxTxIDBytes) is replaced by its SHA-256, "sha256:<hex>": still one key
+// per id, and the decision stays recordable.
 func txKey(req *protocol.Request) string {
 	if req.KeySign == nil || req.KeySign.Tx == nil {
 		return ""
@@ -426,7 +466,12 @@ func txKey(req *protocol.Request) string {
 	}
 	slices.Sort(hashes)
 	sum := sha256.Sum256([]byte(strings.Join(hashes, ",")))
-	return req.KeySign.Tx.ID + ":" + hex.EncodeToString(sum[:16])
+	id := req.KeySign.Tx.ID
+	if text.Clean(id, maxTxIDBytes) != id {
+		idSum := sha256.Sum256([]byte(id))
+		id = "sha256:" + hex.EncodeToString(idSum[:])
+	}
+	return id + ":" + hex.EncodeToString(sum[:16])
 }
 
 // canonicalRequest is the content a request_id stands for: version, type,
@@ -535,6 +580,7 @@ func unverifiedRequestID(tok string) string {
 // APPROVE with status 0; anything else is forced to REJECT here, the last
 // line of defence before the signature.
 func (s *Server) reply(w http.ResponseWriter, o *outcome) {
+	o.clean()
 	if o.action != protocol.ActionApprove || o.status != protocol.StatusOK {
 		o.action = protocol.ActionReject
 	}

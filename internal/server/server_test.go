@@ -29,7 +29,7 @@ import (
 	"tssgate/internal/token"
 )
 
-const keysDir = "../../../shared/testdata/cobo-template-keys/"
+const keysDir = "testdata/keys/"
 
 var (
 	keysOnce   sync.Once
@@ -341,7 +341,7 @@ func TestCheckWrongMethod(t *testing.T) {
 }
 
 func TestSeedExampleJWT(t *testing.T) {
-	raw, err := os.ReadFile("../../../shared/testdata/seed-v1-example.jwt")
+	raw, err := os.ReadFile("testdata/seed-v1-example.jwt")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +353,9 @@ func TestSeedExampleJWT(t *testing.T) {
 		wantID     string
 		wantReason string
 	}{
-		{"before expiry: verifies, detail is not JSON", func() time.Time { return time.Date(2023, 6, 21, 4, 0, 0, 0, time.UTC) }, 10, "test_request_id", "request_detail"},
+		{"before expiry: verifies, detail is not JSON", func() time.Time { return time.Date(2023, 6, 21, 4, 20, 0, 0, time.UTC) }, 10, "test_request_id", "request_detail"},
+		// exp 04:23:30 is 23.5 minutes ahead: over the default max lifetime.
+		{"long before expiry: exp too far ahead", func() time.Time { return time.Date(2023, 6, 21, 4, 0, 0, 0, time.UTC) }, 20, "test_request_id", "exp too far in the future"},
 		{"at the real time: expired, request_id still echoed", nil, 20, "test_request_id", "expired"},
 	}
 	for _, tc := range tests {

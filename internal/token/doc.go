@@ -12,9 +12,13 @@
 //   - A request is authentic only if its signature verifies with one of the
 //     configured TSS Node keys; the name of that key is reported so decisions
 //     can say which node asked.
-//   - Claim checks (exp required, nbf, iat) run only after a signature has
-//     verified, so an unauthenticated sender learns nothing about whether its
-//     claims would have been acceptable.
+//   - A token is parsed once and its signing input hashed once, whatever the
+//     number of keys; only the public-key check repeats per key, so what an
+//     unauthenticated sender can make tssgate spend does not grow with the
+//     key set.
+//   - Claim checks (exp required and at most MaxLifetime ahead, nbf, iat) run
+//     only after a signature has verified, so an unauthenticated sender
+//     learns nothing about whether its claims would have been acceptable.
 //   - Every failure is an error wrapping ErrInvalid (the server's status 20) or,
 //     for a verified token whose package_data is unusable, ErrPayload (status
 //     10). Error texts are short, stable and contain no secrets, because they

@@ -1,6 +1,9 @@
 package token
 
 import (
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -38,6 +41,7 @@ const (
 	reasonBadSig      = "signature does not verify with any configured TSS Node key"
 	reasonExpRequired = "exp claim required"
 	reasonExpired     = "expired"
+	reasonExpTooFar   = "exp too far in the future"
 	reasonNotYet      = "not valid yet"
 	reasonFutureIat   = "issued in the future"
 	reasonClaims      = "invalid claims"
@@ -56,15 +60,26 @@ const MaxTokenLen = 1 << 20
 // onlyAlg is the one signing algorithm of the protocol (PROTOCOL.md 2.1).
 const onlyAlg = "RS256"
 
+// DefaultMaxLifetime is the longest a request token may still have to live
+// when it arrives, when Verifier.MaxLifetime is zero. A TSS Node sets exp a
+// few minutes ahead (token_expire_minutes, default 2); a token valid for
+// much longer is either misconfigured or minted to be replayed later.
+const DefaultMaxLifetime = 15 * time.Minute
+
 // Verifier checks TSS Node request tokens. The zero Leeway means no clock-skew
-// allowance, as in Cobo's templates; a nil Now means time.Now. A Verifier holds
-// no mutable state, so one value may serve concurrent requests as long as its
-// fields are not changed meanwhile.
+// allowance, as in Cobo's templates; the zero MaxLifetime means
+// DefaultMaxLifetime; a nil Now means time.Now. A Verifier holds no mutable
+// state, so one value may serve concurrent requests as long as its fields are
+// not changed meanwhile.
 type Verifier struct {
 	// Keys are the TSS Node public keys a request may be signed with.
 	Keys *KeySet
 	// Leeway widens the exp, nbf and iat checks to absorb clock skew.
 	Leeway time.Duration
+	// MaxLifetime bounds how far ahead of now (plus Leeway) exp may be: a
+	// token whose exp is later is refused. Zero means DefaultMaxLifetime;
+	// there is no "unbounded".
+	MaxLifetime time.Duration
 	// Now is the clock; tests freeze it.
 	Now func() time.Time
 }
@@ -91,20 +106,27 @@ type requestClaims struct {
 	jwt.RegisteredClaims
 }
 
+// parsedHook, when set (by tests), is called once per token parse, so a
+// test can assert that a token is parsed once however many keys there are.
+var parsedHook func()
+
 // Verify authenticates raw (surrounding whitespace ignored) and returns its
 // decoded package_data.
 //
 // Order of checks, chosen so an unauthenticated sender learns as little as
 // possible:
 //  1. size and presence; at least one key configured;
-//  2. structure and header: three base64url segments, JSON header and claims,
-//     alg exactly RS256 and no crit header;
-//  3. the signature, against each configured key in order; only a signature
-//     failure moves on to the next key;
+//  2. structure and header, parsed once: three base64url segments, JSON
+//     header and claims, alg exactly RS256 and no crit header;
+//  3. the signature: the signing input is hashed once and the RS256
+//     (PKCS #1 v1.5, SHA-256) signature checked against each configured key
+//     in order, so a token from an unknown key costs one parse and one hash
+//     however many keys are configured, plus one cheap public-key operation
+//     per key;
 //  4. claims, only once a key has verified the signature: exp required and in
-//     the future, nbf and iat (when present) not in the future, all with
-//     Leeway. An expired token from an unknown key therefore reports a bad
-//     signature, not "expired";
+//     the future, not more than MaxLifetime ahead, nbf and iat (when present)
+//     not in the future, all with Leeway. An expired token from an unknown
+//     key therefore reports a bad signature, not "expired";
 //  5. package_data: a JSON string holding standard padded base64.
 //
 // Every error wraps exactly one of ErrInvalid (steps 1-4) or ErrPayload (step
@@ -124,48 +146,66 @@ func (v *Verifier) Verify(raw string) (*Verified, error) {
 	if now == nil {
 		now = time.Now
 	}
-	parser := jwt.NewParser(
-		jwt.WithValidMethods([]string{onlyAlg}),
+	// Canonical base64url only: rejects tokens whose segments decode the
+	// same but differ in trailing bits.
+	parser := jwt.NewParser(jwt.WithStrictDecoding())
+	var claims requestClaims
+	tok, parts, err := parser.ParseUnverified(raw, &claims)
+	if parsedHook != nil {
+		parsedHook()
+	}
+	if reason := headerProblem(tok); reason != "" {
+		// Header faults do not depend on the key: report them at once.
+		return nil, invalid(reason)
+	}
+	if err != nil {
+		return nil, invalid(claimsReason(err))
+	}
+	// Defence in depth: headerProblem pinned alg; insist the library agrees.
+	if tok.Method != jwt.SigningMethodRS256 || len(parts) != 3 {
+		return nil, invalid(reasonMalformed)
+	}
+	h := sha256.New()
+	h.Write([]byte(parts[0]))
+	h.Write([]byte{'.'})
+	h.Write([]byte(parts[1]))
+	digest := h.Sum(nil)
+	var key *NamedKey
+	for i := range v.Keys.keys {
+		if rsa.VerifyPKCS1v15(v.Keys.keys[i].Key, crypto.SHA256, digest, tok.Signature) == nil {
+			key = &v.Keys.keys[i]
+			break
+		}
+	}
+	if key == nil {
+		return nil, invalid(reasonBadSig)
+	}
+
+	validator := jwt.NewValidator(
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(v.Leeway),
 		jwt.WithTimeFunc(now),
-		// Canonical base64url only: rejects tokens whose segments decode
-		// the same but differ in trailing bits.
-		jwt.WithStrictDecoding(),
 	)
-
-	// The common case is one key: one parse, one RSA verification. With
-	// several keys the token is re-parsed per key, which costs far less than
-	// the RSA verification each attempt needs anyway.
-	for _, k := range v.Keys.keys {
-		var claims requestClaims
-		tok, err := parser.ParseWithClaims(raw, &claims, func(*jwt.Token) (any, error) { return k.Key, nil })
-		if reason := headerProblem(tok); reason != "" {
-			// Header faults do not depend on the key: report them at once.
-			return nil, invalid(reason)
-		}
-		if err != nil {
-			if errors.Is(err, jwt.ErrTokenSignatureInvalid) {
-				continue
-			}
-			return nil, invalid(claimsReason(err))
-		}
-		// Defence in depth: the library said yes; insist on what we asked for.
-		if !tok.Valid || tok.Method != jwt.SigningMethodRS256 {
-			return nil, invalid(reasonMalformed)
-		}
-		data, err := decodePackageData(claims.PackageData)
-		if err != nil {
-			return nil, err
-		}
-		out := &Verified{PackageData: data, KeyName: k.Name, Issuer: claims.Issuer}
-		if claims.ExpiresAt != nil {
-			out.ExpiresAt = claims.ExpiresAt.Time
-		}
-		return out, nil
+	if err := validator.Validate(claims); err != nil {
+		return nil, invalid(claimsReason(err))
 	}
-	return nil, invalid(reasonBadSig)
+	maxLife := v.MaxLifetime
+	if maxLife <= 0 {
+		maxLife = DefaultMaxLifetime
+	}
+	// Validate required exp, so ExpiresAt is set here.
+	if claims.ExpiresAt == nil {
+		return nil, invalid(reasonExpRequired)
+	}
+	if claims.ExpiresAt.After(now().Add(maxLife + v.Leeway)) {
+		return nil, invalid(fmt.Sprintf("%s (more than %s ahead)", reasonExpTooFar, maxLife))
+	}
+	data, err := decodePackageData(claims.PackageData)
+	if err != nil {
+		return nil, err
+	}
+	return &Verified{PackageData: data, KeyName: key.Name, Issuer: claims.Issuer, ExpiresAt: claims.ExpiresAt.Time}, nil
 }
 
 // headerProblem returns the reason a parsed header is unacceptable, or "" if

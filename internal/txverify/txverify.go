@@ -62,6 +62,7 @@ import (
 
 	"tssgate/internal/decimal"
 	"tssgate/internal/protocol"
+	"tssgate/internal/text"
 )
 
 // Result is what verification established about one KEYSIGN.
@@ -490,15 +491,11 @@ func normHex(s string) string {
 	return strings.ToLower(s)
 }
 
-// short truncates s for a reason: descriptions and hashes are attacker
-// sized, replies and logs should not be.
-func short(s string) string {
-	const limit = 90
-	if len(s) <= limit {
-		return s
-	}
-	return s[:limit] + "..."
-}
+// short makes attacker text fit for a reason: descriptions and hashes are
+// attacker sized and may hold any bytes, replies and logs should hold
+// neither (text.Clean: valid UTF-8, control characters escaped, cut on a
+// character boundary).
+func short(s string) string { return text.Clean(s, 93) }
 
 // shortHex truncates a long hex string (a Solana message) keeping both
 // ends, where two near-identical values differ.
