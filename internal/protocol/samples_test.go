@@ -60,7 +60,7 @@ func TestSampleErrors(t *testing.T) {
 // The KEYSIGN samples must match the shared public test vector, since the
 // simulator and the verifier tests rely on them agreeing.
 func TestKeySignSamplesMatchSharedVector(t *testing.T) {
-	raw, err := os.ReadFile("../../../shared/testdata/keysign-vectors.json")
+	raw, err := os.ReadFile("testdata/keysign-vectors.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ import (
 )
 
 // keyDir holds Cobo's published template test keys (public: tests only).
-var keyDir = filepath.Join("..", "..", "..", "shared", "testdata", "cobo-template-keys")
+var keyDir = filepath.Join("testdata", "cobo-template-keys")
 
 // testKeys are the node and server key pairs, loaded once per test binary.
 type testKeys struct {

@@ -22,8 +22,8 @@ import (
 
 // Paths are relative to the package directory, where `go test` runs.
 const (
-	sharedTestdata = "../../../shared/testdata"
-	coboKeyDir     = sharedTestdata + "/cobo-template-keys"
+	// Cobo's published template keys (copies of shared/testdata/cobo-template-keys).
+	coboKeyDir     = "testdata/cobo-template-keys"
 	nodePrivFile   = coboKeyDir + "/tss-node-callback-pri.pem"
 	nodePubFile    = coboKeyDir + "/tss-node-callback-pub.key"
 	serverPrivFile = coboKeyDir + "/callback-server-pri.pem"
