@@ -103,17 +103,21 @@ const (
 // Everything is required unless the file says otherwise.
 type verifySpec struct {
 	def    string            // required | optional
-	tokens map[string]string // upper-case token_id -> mode
-	chains map[string]string // upper-case chain_id -> mode
+	tokens map[string]string // token_id, exactly as Cobo spells it -> mode
+	chains map[string]string // chain_id, exactly -> mode
 }
 
 // mode returns the verification mode for a transaction: the token's entry,
 // else the chain's, else the default.
 func (v verifySpec) mode(tokenID, chainID string) string {
-	if m, ok := v.tokens[strings.ToUpper(tokenID)]; ok && tokenID != "" {
+	// Exact: on a transaction that is not verified, tx.token_id and
+	// tx.chain_id are the description's spelling, so a case-insensitive
+	// match would let "Btc" pass as optional BTC and then dodge every rule
+	// and limit written for "BTC".
+	if m, ok := v.tokens[tokenID]; ok && tokenID != "" {
 		return m
 	}
-	if m, ok := v.chains[strings.ToUpper(chainID)]; ok && chainID != "" {
+	if m, ok := v.chains[chainID]; ok && chainID != "" {
 		return m
 	}
 	if v.def == "" {
@@ -572,10 +576,11 @@ func versionOf(data []byte, files []listFile) string {
 //
 //	verify:
 //	  default: required          # required | optional
-//	  tokens: {BTC: optional}    # by Cobo token_id
-//	  chains: {LTC: optional}    # by Cobo chain_id
+//	  tokens: {BTC: optional}    # by Cobo token_id, matched exactly
+//	  chains: {LTC: optional}    # by Cobo chain_id, matched exactly
 func (p *parser) parseVerify(n *yaml.Node) verifySpec {
 	spec := verifySpec{def: verifyRequired, tokens: map[string]string{}, chains: map[string]string{}}
+	var folded map[string]string // section + upper-cased key -> the key as written
 	if n.Kind != yaml.MappingNode {
 		p.addf(n.Line, "", "", "verify: must be a mapping with default, tokens and chains, got %s", describeNode(n))
 		return spec
@@ -596,6 +601,9 @@ func (p *parser) parseVerify(n *yaml.Node) verifySpec {
 				spec.def = m
 			}
 		case "tokens", "chains":
+			if folded == nil {
+				folded = map[string]string{}
+			}
 			dst := spec.tokens
 			if key == "chains" {
 				dst = spec.chains
@@ -611,12 +619,19 @@ func (p *parser) parseVerify(n *yaml.Node) verifySpec {
 					p.addf(k.Line, "", "", "verify.%s: keys must be non-empty strings, got %s", key, describeNode(k))
 					continue
 				}
-				if _, dup := dst[strings.ToUpper(id)]; dup {
-					p.addf(k.Line, "", "", "verify.%s.%s: duplicate key", key, id)
+				if !printableASCII(id) {
+					p.addf(k.Line, "", "", "verify.%s: key %q must be printable ASCII without spaces, spelled exactly as Cobo sends it", key, truncate(id, 40))
 					continue
 				}
+				if prev, dup := folded[key+"\x00"+strings.ToUpper(id)]; dup {
+					// Keys match exactly, so ETH and eth would be two
+					// entries for what a reader takes for one.
+					p.addf(k.Line, "", "", "verify.%s.%s: duplicate key (as %s, keys differing only in case are refused)", key, id, prev)
+					continue
+				}
+				folded[key+"\x00"+strings.ToUpper(id)] = id
 				if m, ok := modeOf("verify."+key+"."+id, mv); ok {
-					dst[strings.ToUpper(id)] = m
+					dst[id] = m
 				}
 			}
 		}
@@ -639,4 +654,19 @@ func checkName(s, kind string, line int, names map[string]int) string {
 	}
 	names[s] = line
 	return ""
+}
+
+// printableASCII reports whether s is non-empty printable ASCII without
+// spaces: the only spelling a verify key can match exactly and be read
+// unambiguously.
+func printableASCII(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
 }

@@ -61,8 +61,14 @@ func TestVerificationGate(t *testing.T) {
 			protocol.ActionReject, RuleVerify, "amount"},
 		{"verified passes the gate", "", approveAll, func(t *testing.T) *protocol.Request { return withVerification(t, good, "") },
 			protocol.ActionApprove, "any", ""},
-		{"token optional: rules decide and see tx.verified false", "verify: {tokens: {eth: optional}}\n", approveUnsupported,
+		{"token optional: rules decide and see tx.verified false", "verify: {tokens: {ETH: optional}}\n", approveUnsupported,
 			func(t *testing.T) *protocol.Request { return unsupportedWithPath(t, unsupported, "m/44/0/0/0/0") }, protocol.ActionApprove, "unsupported-only", ""},
+		// Keys match exactly: tx.token_id of an unverified transaction is
+		// the description's spelling, so "eth" must not pass as ETH.
+		{"token optional in another case does not match", "verify: {tokens: {eth: optional}}\n", approveUnsupported,
+			func(t *testing.T) *protocol.Request { return unsupportedWithPath(t, unsupported, "m/44/0/0/0/0") }, protocol.ActionReject, RuleVerify, "unsupported token_id"},
+		{"chain optional in another case does not match", "verify: {chains: {eth: optional}}\n", approveUnsupported,
+			func(t *testing.T) *protocol.Request { return unsupportedWithPath(t, unsupported, "m/44/0/0/0/0") }, protocol.ActionReject, RuleVerify, "unsupported token_id"},
 		{"chain optional", "verify: {chains: {ETH: optional}}\n", approveUnsupported,
 			func(t *testing.T) *protocol.Request { return unsupportedWithPath(t, unsupported, "m/44'/0'/0'/0/0") }, protocol.ActionApprove, "unsupported-only", ""},
 		{"token required beats chain optional", "verify: {chains: {ETH: optional}, tokens: {ETH: required}}\n", approveUnsupported,
@@ -120,7 +126,9 @@ func TestVerifySectionErrors(t *testing.T) {
 		{"unknown key", "verify:\n  tokenz: {}\n", "test.yaml:3: verify: tokenz: unknown key"},
 		{"not a mapping", "verify: required\n", "test.yaml:2: verify: must be a mapping"},
 		{"tokens not a mapping", "verify:\n  tokens: [ETH]\n", "test.yaml:3: verify.tokens: must be a mapping"},
-		{"duplicate token", "verify:\n  tokens: {ETH: optional, eth: required}\n", "verify.tokens.eth: duplicate key"},
+		{"duplicate token", "verify:\n  tokens: {ETH: optional, eth: required}\n", "verify.tokens.eth: duplicate key (as ETH"},
+		{"token key with a space", "verify:\n  tokens: {\"BTC \": optional}\n", `verify.tokens: key "BTC " must be printable ASCII`},
+		{"chain key with a look-alike", "verify:\n  chains: {\"B\u0422C\": optional}\n", "verify.chains: key"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

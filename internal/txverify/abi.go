@@ -119,6 +119,18 @@ type tokenCall struct {
 	amount    *big.Int // transferred or approved base units
 }
 
+// callName names the call for a reason: the known method with its
+// signature, or the selector of any other call.
+func callName(c tokenCall) string {
+	switch {
+	case c.known():
+		return c.method + " (" + c.signature + ")"
+	case c.selector != "":
+		return "selector 0x" + c.selector
+	}
+	return "no method (calldata shorter than 4 bytes)"
+}
+
 // known reports whether the call is a strictly decoded token method.
 func (c tokenCall) known() bool { return c.signature != "" && c.err == nil }
 

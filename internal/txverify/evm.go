@@ -387,8 +387,12 @@ func compareEVMCall(r *Registry, c *claim, tok Token, t *evmTx, call tokenCall) 
 	if fl := checkAmount("value", d.Amount, t.value, tok.Decimals, tok.TokenID); fl != nil {
 		return fl
 	}
-	if to := evmAddr(t.to); call.known() && r.isTokenContract(ChainEVM, t.chainID, to) {
-		return fail("method", "a contract call under native token_id %s calls %s (%s) on %s, a token in the token table; token transfers and approvals must be described under the token's own token_id", tok.TokenID, call.method, call.signature, to)
+	if to := evmAddr(t.to); r.isTokenContract(ChainEVM, t.chainID, to) {
+		// Any call, not only the known token methods: a token has other
+		// ways to move or approve (DAI's push and move, transferAndCall,
+		// increaseApproval), and under the native token_id none of them
+		// would reach the token's rules and limits.
+		return fail("method", "a contract call under native token_id %s calls %s on %s, a token in the token table; calls to a listed token must be described under its own token_id, where only its transfer verifies", tok.TokenID, callName(call), to)
 	}
 	return compareCalldata(c.calldata, t.data)
 }

@@ -172,7 +172,7 @@ func TestEVMGenerated(t *testing.T) {
 		{name: "approve described as a transfer", spec: dyn(usdt, nil, approve),
 			d: desc{tokenID: "ETH_USDT", chainID: "ETH", address: router, amount: "1"}, field: "method", reason: "approve"},
 		{name: "approve described as a contract call", spec: dyn(usdt, nil, approve),
-			d: desc{tokenID: "ETH", chainID: "ETH", destType: "EVM_Contract", address: usdt, amount: "0", calldata: "0x" + hex.EncodeToString(approve)}, field: "method", reason: "must be described under the token's own token_id"},
+			d: desc{tokenID: "ETH", chainID: "ETH", destType: "EVM_Contract", address: usdt, amount: "0", calldata: "0x" + hex.EncodeToString(approve)}, field: "method", reason: "must be described under its own token_id"},
 		{name: "token transfer described as a native contract call", spec: dyn(usdt, nil, transfer),
 			d: desc{tokenID: "ETH", chainID: "ETH", destType: "EVM_Contract", address: usdt, amount: "0", calldata: hex.EncodeToString(transfer)}, field: "method", reason: "calls token_transfer"},
 		{name: "contract call", spec: dyn(router, eth(3), swap),
@@ -446,7 +446,12 @@ func TestEVMTokenMethods(t *testing.T) {
 		{name: "USDT safeTransferFrom(bytes) under ETH", to: usdt, data: nftData, field: "method", reason: "nft_safe_transfer_from"},
 		{name: "USDT ERC-1155 safeTransferFrom under ETH", to: usdt, data: abiEncode(hexERC1155Safe, addr(alice), addr(bob), big.NewInt(1), million, abiTestBytes{}), field: "method", reason: "erc1155_safe_transfer_from"},
 		{name: "USDT ERC-1155 safeBatchTransferFrom under ETH", to: usdt, data: batch, field: "method", reason: "erc1155_safe_batch_transfer_from"},
-		{name: "USDT unknown method under ETH", to: usdt, data: append(addr("38ed1739"), make([]byte, 64)...), method: "contract_call"},
+		// Any other method of a listed token too: DAI's push and move,
+		// transferAndCall and increaseApproval move or approve tokens
+		// without being one of the known methods.
+		{name: "USDT unknown method under ETH", to: usdt, data: append(addr("38ed1739"), make([]byte, 64)...), field: "method", reason: "a token in the token table"},
+		{name: "USDT increaseApproval under ETH", to: usdt, data: abiEncode("d73dd623", addr(bob), million), field: "method", reason: "selector 0xd73dd623"},
+		{name: "USDT empty calldata under ETH", to: usdt, data: nil, field: "method", reason: "a token in the token table"},
 
 		// Under the token's own token_id: strict too.
 		{name: "USDT transfer + trailing byte under ETH_USDT", to: usdt, data: append(transfer, 0), asUSDT: true, field: "calldata", reason: "1 bytes after"},

@@ -337,8 +337,9 @@ func compareTRONCall(r *Registry, c *claim, tok Token, t *tronTx, call tokenCall
 	if fl := checkAmount("value", d.Amount, big.NewInt(t.callValue), tok.Decimals, tok.TokenID); fl != nil {
 		return fl
 	}
-	if call.known() && r.isTokenContract(ChainTRON, nil, contract) {
-		return fail("method", "a contract call under native token_id %s calls %s (%s) on %s, a token in the token table; token transfers and approvals must be described under the token's own token_id", tok.TokenID, call.method, call.signature, contract)
+	if r.isTokenContract(ChainTRON, nil, contract) {
+		// Any call, not only the known token methods (see compareEVMCall).
+		return fail("method", "a contract call under native token_id %s calls %s on %s, a token in the token table; calls to a listed token must be described under its own token_id, where only its transfer verifies", tok.TokenID, callName(call), contract)
 	}
 	return compareCalldata(c.calldata, t.data)
 }

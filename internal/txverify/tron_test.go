@@ -96,10 +96,15 @@ func TestTRONGenerated(t *testing.T) {
 			d: desc{tokenID: "TRON_USDT", address: tronTo, amount: "0.000001"}, field: "method", reason: "transferFrom"},
 		{name: "USDT approve described as transfer", raw: tronTrigger(t, tronUSDT, 0, erc20("095ea7b3", toABI(tronTo), big.NewInt(1).Bytes())),
 			d: desc{tokenID: "TRON_USDT", address: tronTo, amount: "0.000001"}, field: "method", reason: "approve"},
-		{name: "contract call", raw: tronTrigger(t, tronUSDT, 5, []byte{1, 2, 3, 4, 5}),
-			d: desc{tokenID: "TRON", destType: "TRON_Contract", address: tronUSDT, amount: "0.000005", calldata: "0102030405"}, method: "contract_call"},
-		{name: "contract call, calldata differs", raw: tronTrigger(t, tronUSDT, 0, []byte{1, 2, 3, 4, 5}),
-			d: desc{tokenID: "TRON", destType: "TRON_Contract", address: tronUSDT, amount: "0", calldata: "01020304"}, field: "calldata"},
+		{name: "contract call", raw: tronTrigger(t, tronTo, 5, []byte{1, 2, 3, 4, 5}),
+			d: desc{tokenID: "TRON", destType: "TRON_Contract", address: tronTo, amount: "0.000005", calldata: "0102030405"}, method: "contract_call"},
+		{name: "contract call, calldata differs", raw: tronTrigger(t, tronTo, 0, []byte{1, 2, 3, 4, 5}),
+			d: desc{tokenID: "TRON", destType: "TRON_Contract", address: tronTo, amount: "0", calldata: "01020304"}, field: "calldata"},
+		// A listed token moves only under its own token_id, by whatever
+		// method: its contract may have others than the known ones
+		// (increaseApproval on TRON_USDT).
+		{name: "unknown method on USDT under TRON", raw: tronTrigger(t, tronUSDT, 0, erc20("d73dd623", toABI(tronTo), big.NewInt(1).Bytes())),
+			d: desc{tokenID: "TRON", destType: "TRON_Contract", address: tronUSDT, amount: "0", calldata: hex.EncodeToString(erc20("d73dd623", toABI(tronTo), big.NewInt(1).Bytes()))}, field: "method", reason: "a token in the token table"},
 		{name: "contract call described, transfer signed", raw: tronTransfer(t, tronTo, 1),
 			d: desc{tokenID: "TRON", destType: "TRON_Contract", address: tronTo, amount: "0.000001"}, field: "method"},
 		{name: "USDT transfer also sending TRX", raw: tronTrigger(t, tronUSDT, 1, transfer), d: desc{tokenID: "TRON_USDT", address: tronTo, amount: "2.5"}, field: "value"},
