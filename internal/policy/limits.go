@@ -2,6 +2,8 @@ package policy
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -247,6 +249,10 @@ func compileLimits(env *cel.Env, specs []limitSpec, ruleNames map[string]bool, s
 // limitUses evaluates the limits for an approval. A limit that errors
 // turns the decision into a REJECT naming it (fail closed: an approval is
 // never granted outside a limit because the limit could not be computed).
+// maxLimitKeyBytes bounds a limit key as recorded; a longer key is
+// recorded as "sha256:" and the hex SHA-256 of its JSON form.
+const maxLimitKeyBytes = 256
+
 func (p *Policy) limitUses(ctx context.Context, act *activation) ([]LimitUse, *Decision, error) {
 	var uses []LimitUse
 	budget := p.budget
@@ -287,6 +293,13 @@ func (p *Policy) limitUses(ctx context.Context, act *activation) ([]LimitUse, *D
 		if err != nil {
 			return reject(l, err)
 		}
+		if len(key) > maxLimitKeyBytes {
+			// A key can hold described values of any size (a 4 KB
+			// wallet_id); the ledger indexes keys, and an index entry has
+			// a size limit. The hash keeps one bucket per value.
+			sum := sha256.Sum256(key)
+			key = []byte("sha256:" + hex.EncodeToString(sum[:]))
+		}
 		out, _, err := l.amount.ContextEval(ctx, act)
 		if err != nil {
 			return reject(l, fmt.Errorf("amount: %w", err))
@@ -297,6 +310,12 @@ func (p *Policy) limitUses(ctx context.Context, act *activation) ([]LimitUse, *D
 		}
 		if amt.d.Sign() < 0 {
 			return reject(l, fmt.Errorf("amount %s is negative", amt.d))
+		}
+		if _, err := decimal.Parse(amt.d.String()); err != nil {
+			// The ledger keeps amounts as text it must read back; an
+			// amount it could not (a v1 description choosing 150
+			// decimals) is a recorded REJECT, not an unrecordable approval.
+			return reject(l, fmt.Errorf("amount cannot be recorded in the limit ledger: %v", err))
 		}
 		uses = append(uses, LimitUse{Limit: l.name, Key: string(key), Window: l.window, Amount: amt.d, MaxAmount: l.maxAmount, MaxCount: l.maxCount})
 	}

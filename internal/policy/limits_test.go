@@ -114,3 +114,36 @@ func TestLimitLoadErrors(t *testing.T) {
 		})
 	}
 }
+
+// Limit keys and amounts always fit the ledger: a described value of any
+// size is keyed by its hash (one bucket per value), and an amount the
+// ledger could not read back is a REJECT naming the limit, never an
+// approval whose record fails.
+func TestLimitUsesAreRecordable(t *testing.T) {
+	p := mustParse(t, limitsPolicy, "")
+	long := strings.Repeat("w", 4096)
+	patch := `{"transaction": {"wallet_id": "` + long + `"}}`
+	d1 := decide(t, p, request(t, protocol.V2, protocol.TypeKeySign, "", patch))
+	d2 := decide(t, p, request(t, protocol.V2, protocol.TypeKeySign, "", patch))
+	if !d1.Approves() || len(d1.Limits) != 2 {
+		t.Fatalf("decision %+v", d1)
+	}
+	key := d1.Limits[0].Key
+	if !strings.HasPrefix(key, "sha256:") || len(key) != len("sha256:")+64 || key != d2.Limits[0].Key {
+		t.Errorf("4 KB wallet_id keyed as %.80q (and %.80q), want one sha256: key", key, d2.Limits[0].Key)
+	}
+	other := decide(t, p, request(t, protocol.V2, protocol.TypeKeySign, "", `{"transaction": {"wallet_id": "`+long+`x"}}`))
+	if other.Limits[0].Key == key {
+		t.Error("two wallet_ids share one hashed key")
+	}
+
+	huge := mustParse(t, `version: 1
+rules:
+  - {name: any, when: request.type == "KEYSIGN", action: approve}
+limits:
+  - {name: huge, when: "true", key: ['"x"'], window: 1h, max_count: 10, amount: 'decimal("1`+strings.Repeat("0", 60)+`") + decimal("0.`+strings.Repeat("1", 60)+`")'}
+`, "")
+	if d := decide(t, huge, request(t, protocol.V2, protocol.TypeKeySign, "", "")); d.Approves() || d.Rule != "huge" || !strings.Contains(d.Reason, "cannot be recorded") {
+		t.Errorf("an unrecordable limit amount gave %+v, want a REJECT by the limit", d)
+	}
+}

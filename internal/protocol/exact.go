@@ -191,7 +191,11 @@ func exactEmbedded(v any, inner reflect.Type, path string) (any, error) {
 		if errors.As(err, &dup) {
 			return nil, fmt.Errorf("%s: string holding JSON with a %v", path, dup)
 		}
-		return v, nil
+		// Whatever the strict reader refuses (nesting too deep, bad
+		// syntax) is refused here too: handing it to encoding/json would
+		// let that decoder, which folds member names and keeps the last of
+		// duplicates, read what the exact-name checks never saw.
+		return nil, fmt.Errorf("%s: got string holding invalid JSON: %v", path, err)
 	}
 	switch parsed.(type) {
 	case []any:

@@ -75,6 +75,10 @@ func Prepare(rec Record, uses []LimitUse) (Record, error) {
 	return rec, nil
 }
 
+// MaxLimitKeyBytes bounds LimitUse.Key. The policy engine records longer
+// keys by their SHA-256, well below this.
+const MaxLimitKeyBytes = 1024
+
 func checkUses(uses []LimitUse) error {
 	seen := make(map[string]bool, len(uses))
 	for _, u := range uses {
@@ -90,6 +94,11 @@ func checkUses(uses []LimitUse) error {
 		}
 		if err := checkText("limit key", u.Key); err != nil {
 			return err
+		}
+		if len(u.Key) > MaxLimitKeyBytes {
+			// PostgreSQL's ledger index refuses entries of a few KB; both
+			// stores refuse the same keys, as invalid, not as an outage.
+			return invalid("limit %q: key of %d bytes, more than %d", u.Limit, len(u.Key), MaxLimitKeyBytes)
 		}
 		switch {
 		case u.Window <= 0:
