@@ -521,7 +521,9 @@ func compareSolana(c *claim, tok Token, d *solDecoded, f *Facts) *failure {
 	}
 	// The credited account is the owner's associated token account for the
 	// registry's mint, so it can only hold that mint.
-	f.Destinations[0] = destination(dest.Address, units, tok.Decimals, true)
+	// The owner as the bytes-derived key re-encoded, not the text the
+	// description used for it: one spelling whatever the description.
+	f.Destinations[0] = destination(solAddr(owner), units, tok.Decimals, true)
 	f.Destinations[0].TokenAccount = solAddr(op.to)
 	f.TokenContract = tok.Contract
 	for _, o := range d.ops {
