@@ -235,4 +235,3 @@ func TestUnstorableRequestIDIsInvalid(t *testing.T) {
 		})
 	}
 }
-
