@@ -24,9 +24,9 @@ import (
 )
 
 var (
-	keysOnce         sync.Once
+	keysOnce          sync.Once
 	nodeKey, rogueKey *rsa.PrivateKey
-	keysErr          error
+	keysErr           error
 )
 
 // testKeys returns the TSS Node key the gate trusts and one it does not,
@@ -205,4 +205,3 @@ func newGate(t *testing.T, mod func(*Config)) (*Gate, *bytes.Buffer) {
 	}
 	return g, logs
 }
-
