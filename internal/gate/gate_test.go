@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"tssgate/internal/decision"
 	"tssgate/internal/protocol"
@@ -254,7 +255,7 @@ func TestCheckCleansDeciderText(t *testing.T) {
 		t.Fatalf("outcome %+v", o)
 	}
 	for what, s := range map[string]string{"reason": o.Reason, "rule": o.Rule, "policy": o.PolicyVersion, "shadow rule": o.Shadow[0].Rule, "shadow error": o.Shadow[0].Error} {
-		if strings.ContainsAny(s, "\x00\xff") || len(s) > MaxReasonBytes {
+		if !utf8.ValidString(s) || strings.ContainsRune(s, 0) || len(s) > MaxReasonBytes {
 			t.Errorf("%s not clean: %.40q (%d bytes)", what, s, len(s))
 		}
 	}
