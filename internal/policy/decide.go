@@ -25,8 +25,11 @@ var errBudget = errors.New("the request's evaluation cost budget is used up")
 // Reason, which travels to the TSS Node and into logs.
 const maxErrorText = 300
 
-// Decide evaluates req against the policy, with `now` read once from the
-// policy's clock. It implements Decider.
+// Decide evaluates req against the policy at req.ReceivedAt, the decision
+// pipeline's clock, so that `now` is the instant the decision is recorded
+// under (and the store's limit windows end at). A request with no
+// ReceivedAt (a direct caller, not the pipeline) is decided at the
+// policy's own clock, read once. It implements Decider.
 //
 // Live rules run in file order; the first whose `when` is true decides. A
 // live rule whose evaluation fails (missing key, type error, cost limit,
@@ -41,6 +44,9 @@ const maxErrorText = 300
 // wraps ctx's error), req is nil, or an internal failure. The server
 // answers those with an internal-error reply, which never approves.
 func (p *Policy) Decide(ctx context.Context, req *protocol.Request) (Decision, error) {
+	if req != nil && !req.ReceivedAt.IsZero() {
+		return p.decideAt(ctx, req, req.ReceivedAt)
+	}
 	now := time.Now
 	if p.clock != nil {
 		now = p.clock

@@ -1,12 +1,15 @@
 // Package policy decides whether a decoded TSS Node request may run.
 //
-// It owns the Decider seam the server calls (Decision, Decider, and the
-// built-in Default that approves only PING when no policy is configured)
-// and the policy engine: a YAML file of ordered CEL rules, compiled once at
-// load into an immutable Policy, evaluated per request under cost limits,
-// reloaded atomically by a Holder, and tested with RunTests. It imports
-// protocol (the decoded request), decimal (exact amounts) and cel-go; it
-// does no I/O while deciding.
+// It is the policy engine behind the decision pipeline's Decider seam: a
+// YAML file of ordered CEL rules, compiled once at load into an immutable
+// Policy, evaluated per request under cost limits, reloaded atomically by a
+// Holder, and tested with RunTests. The seam types (Decision, LimitUse,
+// ShadowOutcome, Decider and the built-in Default that approves only PING
+// when no policy is configured) belong to package decision; policy names
+// them by alias. It imports protocol (the decoded request), decimal (exact
+// amounts), decision and cel-go, and does no I/O while deciding. RunTests
+// alone also imports gate and the SQLite store: it runs each test case
+// through serve's pipeline with a temporary decision store.
 //
 // # Security model
 //
@@ -76,8 +79,10 @@
 //     verified and decoded. Fields the protocol did not send read as "" or
 //     []. For any other request type, and for a KEYSIGN without a
 //     transaction, reading tx is an error, so the rule rejects.
-//   - now: a timestamp, read once per decision. now.getHours("Asia/Singapore")
-//     and the other accessors take an IANA zone; without one they use UTC.
+//   - now: a timestamp, the request's received time (Request.ReceivedAt,
+//     from the pipeline's one clock, which also ends the limit windows).
+//     now.getHours("Asia/Singapore") and the other accessors take an IANA
+//     zone; without one they use UTC.
 //     The zone database is compiled in.
 //   - lists.NAME: each list, as map(string, bool). `x in lists.NAME` is a
 //     hash lookup, constant time however long the list.

@@ -33,22 +33,6 @@ import (
 // the store checks and records them atomically with the decision, because
 // only the store knows what earlier approvals used.
 
-// LimitUse is one limit an approval would consume.
-type LimitUse struct {
-	// Limit is the limit's name.
-	Limit string
-	// Key identifies the running total: the JSON array of the key values.
-	Key string
-	// Window is the rolling window.
-	Window time.Duration
-	// Amount is what this approval adds (token units, exact).
-	Amount decimal.Decimal
-	// MaxAmount caps the amount in the window; nil means no amount cap.
-	MaxAmount *decimal.Decimal
-	// MaxCount caps the approvals in the window; 0 means no count cap.
-	MaxCount int64
-}
-
 type limitSpec struct {
 	name       string
 	line       int

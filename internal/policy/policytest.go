@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,7 +15,10 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"tssgate/internal/gate"
 	"tssgate/internal/protocol"
+	"tssgate/internal/store/sqlite"
+	"tssgate/internal/token"
 )
 
 // caseTimeout bounds the evaluation of one test case.
@@ -50,9 +55,13 @@ const caseTimeout = 10 * time.Second
 //	      reason_contains: "..."  # optional: a substring of the reason
 //	      shadow_matched: [a, b]  # optional: exactly the shadow rules that matched
 //
-// Requests are built as the server receives them: the detail and extra JSON
-// go through protocol.NewCallbackRequest, encoding/json and protocol.Decode
-// for the version, so every case exercises the real decoder. Numbers in
+// Requests are built as the server receives them and run through the
+// server's own decision pipeline (gate.CheckVerified: decode, transaction
+// verification, replay, decide, record) with a temporary SQLite decision
+// store, created for the run and removed after it. So every case exercises
+// the real decoder, a request_id used twice is answered from the record as
+// serve would, and velocity limits count across the cases of one file, in
+// file order, each case at its own clock. Numbers in
 // inline YAML keep their exact text (0.0001 stays 0.0001); write amounts
 // as strings where the protocol sends strings.
 func RunTests(p *Policy, testsPath string, w io.Writer) (passed, failed int, err error) {
@@ -79,8 +88,13 @@ func RunTestsVerifying(p *Policy, testsPath string, w io.Writer, verify VerifyFu
 	if err != nil {
 		return 0, 0, err
 	}
+	run, err := newCaseRunner(p, verify)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer run.close()
 	for _, c := range cases {
-		if msg := c.run(p, verify); msg != "" {
+		if msg := run.check(c); msg != "" {
 			failed++
 			fmt.Fprintf(w, "FAIL  %s (%s:%d): %s\n", c.name, testsPath, c.line, msg)
 		} else {
@@ -90,6 +104,77 @@ func RunTestsVerifying(p *Policy, testsPath string, w io.Writer, verify VerifyFu
 	}
 	fmt.Fprintf(w, "%d passed, %d failed (policy %s, version %s)\n", passed, failed, p.name, p.version)
 	return passed, failed, nil
+}
+
+// caseRunner decides test cases through the decision pipeline that serve
+// runs (gate), with a temporary SQLite decision store, so that a case is
+// decoded, verified, answered from the record, decided and recorded as a
+// callback would be, and velocity limits count across the cases of one
+// file in file order, each at its case's clock. The cases run one at a
+// time; the pipeline's clock and verifier read the current one.
+type caseRunner struct {
+	gate    *gate.Gate
+	st      *sqlite.Store
+	dir     string
+	current *testCase
+	verify  VerifyFunc
+}
+
+func newCaseRunner(p *Policy, verify VerifyFunc) (*caseRunner, error) {
+	dir, err := os.MkdirTemp("", "tssgate-policy-test-")
+	if err != nil {
+		return nil, fmt.Errorf("policy test: creating the temporary decision store: %w", err)
+	}
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "decisions.db"))
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("policy test: creating the temporary decision store: %w", err)
+	}
+	r := &caseRunner{st: st, dir: dir, verify: verify}
+	r.gate, err = gate.New(gate.Config{
+		// Cases carry no token: CheckVerified takes the case's node_key
+		// as the verified key, so this verifier is never asked.
+		Verifier:      &token.Verifier{},
+		Decider:       p,
+		VerifyTx:      r.verifyTx,
+		Store:         st,
+		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+		DecideTimeout: caseTimeout,
+		Now:           r.now,
+	})
+	if err != nil {
+		r.close()
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *caseRunner) close() {
+	r.st.Close()
+	os.RemoveAll(r.dir)
+}
+
+// now is the current case's clock: its now, else the file's, else the
+// real clock.
+func (r *caseRunner) now() time.Time {
+	if r.current != nil && r.current.hasNow {
+		return r.current.now
+	}
+	return time.Now()
+}
+
+// verifyTx is the pipeline's transaction verifier: the current case's
+// `verified`, else the command's verifier, else none.
+func (r *caseRunner) verifyTx(req *protocol.Request) *protocol.Verification {
+	switch c := r.current; {
+	case c != nil && c.assumeVerified != nil && *c.assumeVerified:
+		return assumedVerification(req)
+	case c != nil && c.assumeVerified != nil:
+		return &protocol.Verification{Reason: "the test case says the transaction is not verified"}
+	case r.verify != nil:
+		return r.verify(req)
+	}
+	return nil
 }
 
 type testCase struct {
@@ -113,7 +198,9 @@ type testCase struct {
 	buildErr       string // a failure preparing the request (bad patch target)
 }
 
-func (c *testCase) run(p *Policy, verify VerifyFunc) string {
+// check runs c through the pipeline and returns "" if the outcome is what
+// c expects, else what differs.
+func (r *caseRunner) check(c *testCase) string {
 	if c.buildErr != "" {
 		return c.buildErr
 	}
@@ -121,30 +208,19 @@ func (c *testCase) run(p *Policy, verify VerifyFunc) string {
 	if err != nil {
 		return "encoding the request: " + err.Error()
 	}
-	req, err := protocol.Decode(c.version, raw)
-	if err != nil {
-		return "the request does not decode (the server would answer status 10 without asking the policy): " + err.Error()
-	}
-	req.NodeKey = c.nodeKey
-	if req.Type == protocol.TypeKeySign {
-		switch {
-		case c.assumeVerified != nil && *c.assumeVerified:
-			req.Verification = assumedVerification(req)
-		case c.assumeVerified != nil:
-			req.Verification = &protocol.Verification{Reason: "the test case says the transaction is not verified"}
-		case verify != nil:
-			req.Verification = verify(req)
+	r.current = c
+	defer func() { r.current = nil }()
+	d := r.gate.CheckVerified(context.Background(), c.version, c.nodeKey, raw)
+	switch d.Status {
+	case protocol.StatusOK:
+	case protocol.StatusInvalidRequest:
+		return "the request does not decode (the server would answer status 10 without asking the policy): " + d.Reason
+	default:
+		msg := d.Reason
+		if d.Cause != nil {
+			msg = d.Cause.Error()
 		}
-	}
-	now := time.Now()
-	if c.hasNow {
-		now = c.now
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), caseTimeout)
-	defer cancel()
-	d, err := p.decideAt(ctx, req, now)
-	if err != nil {
-		return "evaluation failed: " + err.Error()
+		return "evaluation failed: " + msg
 	}
 	var problems []string
 	if d.Action != c.action || (c.rule != "" && d.Rule != c.rule) {

@@ -3,6 +3,7 @@ package policy
 import (
 	"bytes"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -201,5 +202,59 @@ func TestMergePatch(t *testing.T) {
 	}
 	if got, err := mergePatch([]byte(`{"a":1}`), nil); err != nil || string(got) != `{"a":1}` {
 		t.Errorf("nil patch changed the base: %s, %v", got, err)
+	}
+}
+
+// `policy test` runs serve's pipeline with a temporary decision store:
+// velocity limits count across the cases of a file, each case at its
+// clock; a request_id asked again is answered from the record; and the
+// temporary store is gone when the run ends.
+func TestRunTestsThroughThePipeline(t *testing.T) {
+	pol := `version: 1
+rules:
+  - {name: keygens, when: 'request.type == "KEYGEN"', action: approve}
+limits:
+  - name: one-keygen-an-hour
+    when: request.type == "KEYGEN"
+    key: [request.type]
+    window: 1h
+    amount: decimal("1")
+    max_count: 1
+`
+	tests := `now: "2026-01-05T10:00:00Z"
+tests:
+  - name: first keygen approves
+    request: {type: keygen, id: g-1}
+    expect: {action: approve, rule: keygens}
+  - name: second keygen in the hour is over the limit
+    request: {type: keygen, id: g-2}
+    now: "2026-01-05T10:59:00Z"
+    expect: {action: reject, rule: one-keygen-an-hour}
+  - name: a keygen after the window approves
+    request: {type: keygen, id: g-3}
+    now: "2026-01-05T11:01:00Z"
+    expect: {action: approve, rule: keygens}
+  - name: a retry of g-1 is answered from the record
+    request: {type: keygen, id: g-1}
+    expect: {action: approve, rule: keygens}
+  - name: g-1 reused for other content is refused
+    request: {type: keygen, id: g-1, detail_patch: {threshold: 3}}
+    expect: {action: reject, rule: "builtin:request-id-reused"}
+`
+	dir := writeFiles(t, map[string]string{"policy.yaml": pol, "tests.yaml": tests})
+	p, err := Load(filepath.Join(dir, "policy.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	var out bytes.Buffer
+	passed, failed, err := RunTests(p, filepath.Join(dir, "tests.yaml"), &out)
+	if err != nil || passed != 5 || failed != 0 {
+		t.Fatalf("passed %d, failed %d, err %v:\n%s", passed, failed, err, out.String())
+	}
+	left, err := os.ReadDir(tmp)
+	if err != nil || len(left) != 0 {
+		t.Fatalf("the temporary decision store was left behind: %v, %v", left, err)
 	}
 }

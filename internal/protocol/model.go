@@ -1,6 +1,10 @@
 package protocol
 
-import "tssgate/internal/decimal"
+import (
+	"time"
+
+	"tssgate/internal/decimal"
+)
 
 // Request is a decoded callback request: the normalized model that policy,
 // the decision store and transaction verification consume, plus the typed
@@ -20,6 +24,12 @@ type Request struct {
 	// request. Decode leaves it empty; the server sets it, because only the
 	// token layer knows which key verified.
 	NodeKey string
+
+	// ReceivedAt is when the decision pipeline received the request, read
+	// once from its clock. Decode leaves it zero; the pipeline sets it, and
+	// it is the decision time: a policy's `now`, the replay age and the
+	// start of the store's limit windows all read this one instant.
+	ReceivedAt time.Time
 
 	// Detail and Extra are request_detail and extra_info parsed generically,
 	// with numbers kept exact as json.Number. nil when the part was empty

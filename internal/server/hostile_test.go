@@ -8,6 +8,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"tssgate/internal/gate"
 	"tssgate/internal/policy"
 	"tssgate/internal/protocol"
 	"tssgate/internal/store"
@@ -184,8 +185,8 @@ func TestDeciderTextIsRecorded(t *testing.T) {
 						t.Fatalf("reply %+v, want status 0 REJECT", resp)
 					}
 					assertCleanText(t, "reply error", resp.Error)
-					if len(resp.Error) > maxReasonBytes {
-						t.Errorf("reply error is %d bytes, over %d", len(resp.Error), maxReasonBytes)
+					if len(resp.Error) > gate.MaxReasonBytes {
+						t.Errorf("reply error is %d bytes, over %d", len(resp.Error), gate.MaxReasonBytes)
 					}
 					rec, err := st.Get(context.Background(), id)
 					if err != nil {
@@ -232,22 +233,5 @@ func TestUnstorableRequestIDIsInvalid(t *testing.T) {
 				t.Errorf("a row exists for the refused id: %v", err)
 			}
 		})
-	}
-}
-
-// A transaction id the ledger could not hold or index still gives a
-// decision its row: txKey replaces it by its hash.
-func TestTxKeyIsStorable(t *testing.T) {
-	for _, id := range []string{"tx\x00nul", strings.Repeat("t", 5000), "\u202etx"} {
-		req := &protocol.Request{KeySign: &protocol.KeySign{MsgHashes: []string{"0xAB"}, Tx: &protocol.Transaction{ID: id}}}
-		k := txKey(req)
-		assertCleanText(t, "tx_key", k)
-		if !strings.HasPrefix(k, "sha256:") || len(k) > 200 {
-			t.Errorf("txKey(%q...) = %q", id[:3], k)
-		}
-	}
-	plain := &protocol.Request{KeySign: &protocol.KeySign{MsgHashes: []string{"0xAB"}, Tx: &protocol.Transaction{ID: "7f3c2a91"}}}
-	if k := txKey(plain); !strings.HasPrefix(k, "7f3c2a91:") {
-		t.Errorf("an ordinary id is not kept verbatim: %q", k)
 	}
 }

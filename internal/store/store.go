@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"tssgate/internal/decimal"
+	"tssgate/internal/decision"
 	"tssgate/internal/protocol"
 )
 
@@ -120,24 +121,10 @@ type Record struct {
 	Hash string
 }
 
-// LimitUse is one velocity limit an APPROVE would consume.
-type LimitUse struct {
-	// Limit is the limit's name from the policy file; it becomes the Rule of
-	// a REJECT when the limit is exceeded. Unique within one Commit.
-	Limit string
-	// Key is the running-total key: the limit's key expression values,
-	// joined by the caller.
-	Key string
-	// Window is the rolling window; it must be positive.
-	Window time.Duration
-	// Amount is what this transaction adds; it must not be negative.
-	Amount decimal.Decimal
-	// MaxAmount caps the sum of amounts in the window; nil means no cap.
-	MaxAmount *decimal.Decimal
-	// MaxCount caps the number of transactions in the window; 0 means no
-	// cap, negative is invalid.
-	MaxCount int64
-}
+// LimitUse is one velocity limit an APPROVE would consume: the seam type
+// decision.LimitUse, which the policy produces and Commit checks, so the
+// pipeline hands it over as it is.
+type LimitUse = decision.LimitUse
 
 // Filter selects records for Store.List. The zero Filter selects every
 // record in Seq order.
