@@ -33,4 +33,3 @@ It refuses to overwrite existing files.
 	fmt.Fprintf(stdout, "private key: %s (mode 0600, keep it secret)\npublic key:  %s (configure it on the TSS Node as pubkey_path)\n", priv, pub)
 	return 0
 }
-
