@@ -134,7 +134,7 @@ type origin struct {
 }
 
 // String names the origin for messages: "FILE:LINE", "TSSGATE_X", "--flag"
-// or "default".
+// or "the default".
 func (o origin) String() string {
 	switch o.layer {
 	case layerFile:
@@ -142,7 +142,7 @@ func (o origin) String() string {
 	case layerEnv, layerFlag:
 		return o.key
 	}
-	return "default"
+	return "the default"
 }
 
 // errorf formats a problem with the value of setting name that came from o:

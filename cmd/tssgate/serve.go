@@ -332,7 +332,7 @@ func buildServer(cfg Config, log *slog.Logger, stdout io.Writer, st store.Store,
 	} else {
 		parts := make([]string, len(pre.nodeKeys))
 		for i, k := range pre.nodeKeys {
-			parts[i] = fmt.Sprintf("%s (from %s)", k.Name, pre.nodeOrigins[i])
+			parts[i] = fmt.Sprintf("%s (%s)", k.Name, pre.nodeOrigins[i])
 		}
 		fmt.Fprintf(stdout, "tssgate: trusting TSS Node keys: %s\n", strings.Join(parts, ", "))
 	}
