@@ -659,13 +659,15 @@ type flagValue struct {
 	v string
 }
 
-// settingFlags registers the flags of the named settings on fs. Values are
-// collected in command-line order and applied by loadSettings after the
-// file and the environment, so flags win whatever their position.
+// settingFlags holds the setting flags given on a command line, in order.
 type settingFlags struct {
 	vals []flagValue
 }
 
+// addSettingFlags registers the flags of the named settings on fs, with
+// help text from the table. Values are collected in command-line order and
+// applied by loadSettings after the file and the environment, so flags win
+// whatever their position.
 func addSettingFlags(fs interface {
 	Func(name, usage string, fn func(string) error)
 	BoolFunc(name, usage string, fn func(string) error)

@@ -11,10 +11,12 @@
 //	tssgate policy check FILE   validate a policy file
 //	tssgate policy test FILE TESTS.yaml   run policy-as-code tests
 //	tssgate audit ...           read the decision log
-//	tssgate version             print the version
+//	tssgate version             print the version and VCS revision
 //
-// Run `tssgate COMMAND --help` for each command's flags. Only this package
-// wires the internal packages together.
+// Every command and subcommand answers --help and -h with its own usage.
+// Configuration is one table of settings (config.go) read by one loader:
+// defaults, the YAML file, TSSGATE_* variables, flags, validated once. Only
+// this package wires the internal packages together.
 package main
 
 import (
@@ -48,7 +50,7 @@ Usage:
                               run policy-as-code tests against a policy
   tssgate audit list|show|export|verify|limits
                               read the decision log
-  tssgate version             print the version
+  tssgate version             print the version and VCS revision
 
 Run 'tssgate COMMAND --help' for a command's flags.
 `

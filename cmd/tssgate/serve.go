@@ -71,7 +71,8 @@ func serveFlags() (*flag.FlagSet, *settingFlags) {
 
 // loadConfig builds serve's effective configuration from defaults, the
 // config file, the environment and the command line (see loadSettings).
-func loadConfig(args []string, env environment, stderr io.Writer) (Config, error) {
+// Errors are returned, never printed: the writer is unused.
+func loadConfig(args []string, env environment, _ io.Writer) (Config, error) {
 	fs, sf := serveFlags()
 	if err := fs.Parse(args); err != nil {
 		return Config{}, flagError(err)
