@@ -5,21 +5,21 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
 	"tssgate/internal/policy"
+	"tssgate/internal/protocol"
 	"tssgate/internal/store"
 )
 
 const auditUsage = `Usage: tssgate audit COMMAND [flags]
 
 Reads the decision log (the store 'tssgate serve' writes; by default
-sqlite:./tssgate-data/tssgate.db).
+sqlite:./tssgate-data/tssgate.db). It never creates a store or a data
+folder: a missing store is an error naming its path.
 
   list     decisions, newest first: --since --until --type --action --rule --limit, --json for JSON lines
   show ID  one decision in full (the decoded request, hashes, shadow outcomes)
@@ -28,8 +28,19 @@ sqlite:./tssgate-data/tssgate.db).
   limits   current usage of each velocity limit per key (--policy names the limits and windows)
 
 Flags common to every command: --store DSN, --config FILE, --data-dir DIR
-(env TSSGATE_STORE, TSSGATE_CONFIG, TSSGATE_DATA_DIR).
+(env TSSGATE_STORE, TSSGATE_CONFIG, TSSGATE_DATA_DIR). Each command takes
+only its own flags: a flag of another command is an error.
+Run 'tssgate audit COMMAND --help' for a command's flags.
 `
+
+// auditCommands are the audit subcommands with their one-line usage.
+var auditCommands = map[string]string{
+	"list":   "Usage: tssgate audit list [flags]\n\nLists decisions, newest first.\n",
+	"show":   "Usage: tssgate audit show [flags] REQUEST_ID\n\nPrints one decision in full as JSON.\n",
+	"export": "Usage: tssgate audit export [flags]\n\nWrites every decision as JSON lines, oldest first.\n",
+	"verify": "Usage: tssgate audit verify [flags]\n\nWalks the hash chain; exit 1 names the first broken link.\n",
+	"limits": "Usage: tssgate audit limits [flags]\n\nPrints the current usage of each velocity limit per key.\n",
+}
 
 // auditRecord is the JSON form of a decision in audit output.
 type auditRecord struct {
@@ -67,55 +78,102 @@ func toAudit(r *store.Record, withRequest bool) auditRecord {
 }
 
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "--help" || args[0] == "-h" || args[0] == "help" {
-		fmt.Fprint(stdout, auditUsage)
+	if len(args) == 0 || args[0] == "--help" || args[0] == "-h" || args[0] == "-help" || args[0] == "help" {
 		if len(args) == 0 {
+			fmt.Fprint(stderr, auditUsage)
 			return 2
 		}
+		fmt.Fprint(stdout, auditUsage)
 		return 0
 	}
 	cmd, rest := args[0], args[1:]
-	fs := flag.NewFlagSet("audit "+cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(fs.Output(), auditUsage); fs.PrintDefaults() }
-	storeDSN := fs.String("store", "", "decision store: sqlite:PATH or postgres://URL")
-	configPath := fs.String("config", "", "tssgate config file (for its store and data_dir)")
-	dataDir := fs.String("data-dir", "", "data directory (default ./tssgate-data)")
-	var (
-		since, until      = fs.String("since", "", "list: from this time (RFC 3339, or a duration ago such as 24h)"), fs.String("until", "", "list: before this time (RFC 3339 or a duration ago)")
-		typ, action, rule = fs.String("type", "", "list: only this request type (KEYSIGN...)"), fs.String("action", "", "list: only APPROVE or REJECT"), fs.String("rule", "", "list: only decisions by this rule")
-		limit             = fs.Int("limit", 50, "list: at most this many decisions (0: all)")
-		asJSON            = fs.Bool("json", false, "list: JSON lines instead of text")
-		policyPath        = fs.String("policy", "", "limits: the policy file whose limits to report")
-		fail              = func(format string, a ...any) int {
-			fmt.Fprintf(stderr, "audit %s: %s\n", cmd, fmt.Sprintf(format, a...))
-			return 1
-		}
-		knownCommand = map[string]bool{"list": true, "show": true, "export": true, "verify": true, "limits": true}
-	)
-	if !knownCommand[cmd] {
+	usage, known := auditCommands[cmd]
+	if !known {
 		fmt.Fprintf(stderr, "audit: unknown command %q\n\n%s", cmd, auditUsage)
 		return 2
 	}
-	if err := fs.Parse(rest); err != nil {
-		return flagExit(err)
+	fs := newFlagSet("audit " + cmd)
+	common := []string{"config", "data-dir", "store"}
+	if cmd == "limits" {
+		common = append(common, "policy")
 	}
-	cfg := DefaultConfig()
-	if p := firstNonEmpty(*configPath, os.Getenv("TSSGATE_CONFIG")); p != "" {
-		if err := cfg.applyFile(p); err != nil {
+	sf := addSettingFlags(fs, settingNames(common...)...)
+	var (
+		since, until, typ, action, rule *string
+		limit                           *int
+		asJSON                          *bool
+	)
+	if cmd == "list" {
+		since = fs.String("since", "", "from this time (RFC 3339, or a duration ago such as 24h)")
+		until = fs.String("until", "", "before this time (RFC 3339 or a duration ago)")
+		typ = fs.String("type", "", "only this request type: PING, KEYGEN, KEYSIGN, KEYRESHARE or KEYSHARESIGN")
+		action = fs.String("action", "", "only APPROVE or REJECT")
+		rule = fs.String("rule", "", "only decisions by this rule")
+		limit = fs.Int("limit", 50, "at most this many decisions (0: all)")
+		asJSON = fs.Bool("json", false, "JSON lines instead of text")
+	}
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "audit %s: %s\n", cmd, fmt.Sprintf(format, a...))
+		return 1
+	}
+	if code, done := parseFlags(fs, rest, usage, stdout, stderr); done {
+		return code
+	}
+	switch {
+	case cmd == "show" && fs.NArg() != 1:
+		fmt.Fprintf(stderr, "audit show: want one REQUEST_ID\n")
+		return 2
+	case cmd != "show" && fs.NArg() != 0:
+		fmt.Fprintf(stderr, "audit %s: unexpected arguments %q\n", cmd, fs.Args())
+		return 2
+	}
+	// Check every argument before opening the store.
+	var f store.Filter
+	if cmd == "list" {
+		f = store.Filter{Rule: *rule, Limit: *limit, Newest: true}
+		if *typ != "" {
+			rt, err := protocol.ParseRequestType(*typ)
+			if err != nil {
+				fmt.Fprintf(stderr, "audit list: --type: %v\n", err)
+				return 2
+			}
+			f.Type = rt.String()
+		}
+		switch a := strings.ToUpper(*action); a {
+		case "", string(protocol.ActionApprove), string(protocol.ActionReject):
+			f.Action = a
+		default:
+			fmt.Fprintf(stderr, "audit list: --action: want APPROVE or REJECT, got %q\n", *action)
+			return 2
+		}
+		if *limit < 0 {
+			fmt.Fprintf(stderr, "audit list: --limit: want 0 (all) or more, got %d\n", *limit)
+			return 2
+		}
+		var err error
+		if f.Since, err = parseWhen(*since); err != nil {
+			fmt.Fprintf(stderr, "audit list: --since: %v\n", err)
+			return 2
+		}
+		if f.Until, err = parseWhen(*until); err != nil {
+			fmt.Fprintf(stderr, "audit list: --until: %v\n", err)
+			return 2
+		}
+	}
+	cfg, err := loadSettings(sf, osEnvironment())
+	if err != nil {
+		return fail("%v", err)
+	}
+	var p *policy.Policy
+	if cmd == "limits" {
+		if cfg.Policy == "" {
+			return fail("--policy FILE is required: the policy names the limits and their windows")
+		}
+		if p, err = policy.Load(cfg.Policy); err != nil {
 			return fail("%v", err)
 		}
 	}
-	if err := cfg.applyEnv(os.Getenv); err != nil {
-		return fail("%v", err)
-	}
-	if *dataDir != "" {
-		cfg.DataDir = *dataDir
-	}
-	if *storeDSN != "" {
-		cfg.Store = *storeDSN
-	}
-	st, err := openStore(ctx, cfg)
+	st, err := openExistingStore(ctx, cfg)
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -125,16 +183,6 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 	switch cmd {
 	case "list":
-		if fs.NArg() != 0 {
-			return fail("unexpected arguments %q", fs.Args())
-		}
-		f := store.Filter{Type: strings.ToUpper(*typ), Action: strings.ToUpper(*action), Rule: *rule, Limit: *limit, Newest: true}
-		if f.Since, err = parseWhen(*since); err != nil {
-			return fail("--since: %v", err)
-		}
-		if f.Until, err = parseWhen(*until); err != nil {
-			return fail("--until: %v", err)
-		}
 		enc := json.NewEncoder(w)
 		err = st.List(ctx, f, func(r *store.Record) error {
 			if *asJSON {
@@ -148,9 +196,6 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return err
 		})
 	case "show":
-		if fs.NArg() != 1 {
-			return fail("want one REQUEST_ID")
-		}
 		var r *store.Record
 		if r, err = st.Get(ctx, fs.Arg(0)); errors.Is(err, store.ErrNotFound) {
 			return fail("no decision for request_id %q", fs.Arg(0))
@@ -172,19 +217,9 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			fmt.Fprintf(w, "chain intact: %d decisions, head %s\n", rep.Rows, rep.Head)
 		}
 	case "limits":
-		if *policyPath == "" {
-			*policyPath = cfg.Policy
-		}
-		if *policyPath == "" {
-			return fail("--policy FILE is required: the policy names the limits and their windows")
-		}
-		p, perr := policy.Load(*policyPath)
-		if perr != nil {
-			return fail("%v", perr)
-		}
 		windows := p.Windows()
 		if len(windows) == 0 {
-			fmt.Fprintf(w, "%s defines no limits\n", *policyPath)
+			fmt.Fprintf(w, "%s defines no limits\n", cfg.Policy)
 			return 0
 		}
 		var usage []store.Usage
@@ -210,13 +245,17 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return 0
 }
 
-func firstNonEmpty(s ...string) string {
-	for _, x := range s {
-		if x != "" {
-			return x
+// settingNames maps flag names to the names of their settings.
+func settingNames(flags ...string) []string {
+	var out []string
+	for _, f := range flags {
+		for _, s := range settings {
+			if s.flag == f {
+				out = append(out, s.name)
+			}
 		}
 	}
-	return ""
+	return out
 }
 
 func orDash(s string) string {

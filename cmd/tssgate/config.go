@@ -1,13 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"math/big"
+	"net"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -19,9 +20,12 @@ import (
 	"tssgate/internal/txverify"
 )
 
-// Config is the effective configuration of `tssgate serve`. It is built in
-// layers, each overriding the one before: DefaultConfig, the YAML file,
-// TSSGATE_* environment variables, then flags given on the command line.
+// Config is the effective configuration of tssgate. It is built once by
+// loadConfig from layers, each overriding the one before: DefaultConfig, the
+// YAML file, TSSGATE_* environment variables, then flags; then it is
+// validated once, as a whole. Every field is described by one entry of the
+// settings table, which drives the YAML keys, variables, flags, help text
+// and the README's table alike.
 type Config struct {
 	Listen      string
 	ServiceName string
@@ -30,7 +34,9 @@ type Config struct {
 	// DataDir/callback-server-pri.pem, generated on first run.
 	ServerKey string
 	// TSSNodeKeys are the public keys of the TSS Nodes allowed to call.
-	// Empty means Cobo's default path, if that file exists.
+	// Empty means Cobo's default path, if that file exists. The keys come
+	// from one layer only: flags replace the environment's list, which
+	// replaces the file's (client_public_key_path plus tss_node_keys).
 	TSSNodeKeys []KeyRef
 	// TokenExpire is the lifetime of reply tokens (token_expire_minutes).
 	TokenExpire time.Duration
@@ -47,7 +53,8 @@ type Config struct {
 	Debug     bool
 	LogFormat string
 	// Dev generates and trusts a simulated TSS Node key pair. Not for
-	// production.
+	// production: refused unless the listener is loopback and no TSS Node
+	// key is configured.
 	Dev bool
 	// Policy is the policy file; empty means the built-in default (approve
 	// PING, reject every key task).
@@ -59,6 +66,17 @@ type Config struct {
 	// Store is the decision store: "sqlite:PATH" or a postgres:// URL.
 	// Empty means sqlite in the data directory.
 	Store string
+	// Timeouts are the http.Server timeouts and the shutdown grace.
+	Timeouts server.Timeouts
+	// DecideTimeout bounds one decision (server.Config.DecideTimeout).
+	DecideTimeout time.Duration
+
+	// origins records where each setting's value came from, by setting
+	// name; keyOrigins does the same for each entry of TSSNodeKeys. They
+	// let errors and the start-up lines say "file:line", "TSSGATE_X" or
+	// "--flag".
+	origins    map[string]origin
+	keyOrigins []origin
 }
 
 // StoreDSN returns the configured store, defaulting to SQLite in the data
@@ -68,17 +86,6 @@ func (c *Config) StoreDSN() string {
 		return c.Store
 	}
 	return "sqlite:" + filepath.Join(c.DataDir, "tssgate.db")
-}
-
-// tokenEntry is one tssgate.tokens item: a Cobo token_id and how to decode
-// and check its transactions.
-type tokenEntry struct {
-	TokenID    string `yaml:"token_id"`
-	Chain      string `yaml:"chain"`
-	ChainID    string `yaml:"chain_id"`
-	Contract   string `yaml:"contract"`
-	Decimals   *int32 `yaml:"decimals"`
-	EVMChainID string `yaml:"evm_chain_id"`
 }
 
 // KeyRef names a TSS Node public key file.
@@ -91,8 +98,8 @@ type KeyRef struct {
 // callback public key, relative to the working directory.
 const CoboDefaultTSSNodeKey = "configs/tss-node-callback-pub.key"
 
-// DefaultConfig returns the embedded defaults `tssgate serve` runs with when
-// nothing else is given.
+// DefaultConfig returns the embedded defaults tssgate runs with when nothing
+// else is given.
 func DefaultConfig() Config {
 	return Config{
 		Listen:           "127.0.0.1:11020",
@@ -105,291 +112,458 @@ func DefaultConfig() Config {
 		MaxBodyBytes:     server.DefaultMaxBodyBytes,
 		LogFormat:        "json",
 		PolicyPoll:       2 * time.Second,
+		Timeouts:         server.DefaultTimeouts(),
+		DecideTimeout:    server.DefaultDecideTimeout,
 	}
 }
 
-// fileConfig is the YAML file. callback_server holds the keys of Cobo's
-// template config with their meaning; tssgate's own keys live under
-// tssgate. Pointers distinguish "absent" from a zero value.
-type fileConfig struct {
-	CallbackServer struct {
-		Endpoint              *string `yaml:"endpoint"`
-		ServiceName           *string `yaml:"service_name"`
-		ClientPublicKeyPath   *string `yaml:"client_public_key_path"`
-		ServicePrivateKeyPath *string `yaml:"service_private_key_path"`
-		TokenExpireMinutes    *int    `yaml:"token_expire_minutes"`
-		EnableDebug           *bool   `yaml:"enable_debug"`
-	} `yaml:"callback_server"`
-	// Store is the decision store DSN.
-	Store *string `yaml:"store"`
-	// AddressWhitelist is the Cobo template's destination whitelist. tssgate
-	// refuses to start with a non-empty one rather than ignore it.
-	AddressWhitelist []string `yaml:"address_whitelist"`
-	Tssgate          struct {
-		DataDir          *string      `yaml:"data_dir"`
-		TSSNodeKeys      []KeyRef     `yaml:"tss_node_keys"`
-		TLSCert          *string      `yaml:"tls_cert"`
-		TLSKey           *string      `yaml:"tls_key"`
-		Leeway           *string      `yaml:"leeway"`
-		MaxTokenLifetime *string      `yaml:"max_token_lifetime"`
-		MaxConnections   *int         `yaml:"max_connections"`
-		MaxBodyBytes     *int64       `yaml:"max_body_bytes"`
-		LogFormat        *string      `yaml:"log_format"`
-		Dev              *bool        `yaml:"dev"`
-		Policy           *string      `yaml:"policy"`
-		Tokens           []tokenEntry `yaml:"tokens"`
-	} `yaml:"tssgate"`
+// Layers of the configuration, lowest first.
+const (
+	layerDefault = iota
+	layerFile
+	layerEnv
+	layerFlag
+)
+
+// origin is where one value came from.
+type origin struct {
+	layer int
+	file  string // layerFile: the config file
+	line  int    // layerFile: its line
+	key   string // the YAML key, variable or flag, as the user wrote it
 }
 
-// UnmarshalYAML lets yaml.v3 decode KeyRef's lower-case keys.
-func (k *KeyRef) UnmarshalYAML(n *yaml.Node) error {
-	var raw struct {
-		Name string `yaml:"name"`
-		Path string `yaml:"path"`
+// String names the origin for messages: "FILE:LINE", "TSSGATE_X", "--flag"
+// or "the default".
+func (o origin) String() string {
+	switch o.layer {
+	case layerFile:
+		return fmt.Sprintf("%s:%d", o.file, o.line)
+	case layerEnv, layerFlag:
+		return o.key
 	}
-	if err := n.Decode(&raw); err != nil {
-		return err
-	}
-	k.Name, k.Path = raw.Name, raw.Path
-	return nil
+	return "the default"
 }
 
-// configError names the file, line and field of a bad configuration value.
-func configError(file string, line int, field, format string, args ...any) error {
-	return fmt.Errorf("%s:%d: %s: %s", file, line, field, fmt.Sprintf(format, args...))
+// errorf formats a problem with the value of setting name that came from o:
+// "FILE:LINE: yaml.key: msg" for the file, "name: msg (from --flag)"
+// otherwise, so every message names where to fix it.
+func (o origin) errorf(name, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	if o.layer == layerFile {
+		return fmt.Errorf("%s:%d: %s: %s", o.file, o.line, o.key, msg)
+	}
+	if o.layer == layerDefault {
+		return fmt.Errorf("%s: %s (the default)", name, msg)
+	}
+	return fmt.Errorf("%s: %s (from %s)", name, msg, o.key)
 }
 
-// applyFile overlays the YAML file at path onto c. Unknown keys are errors,
-// so a misspelt key cannot silently leave a default in force.
-func (c *Config) applyFile(path string) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("reading config: %w", err)
-	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	var fc fileConfig
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&fc); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("%s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
-	}
-	var second yaml.Node
-	if err := dec.Decode(&second); !errors.Is(err, io.EOF) {
-		// A second document (after ---) would otherwise be ignored silently.
-		return fmt.Errorf("%s: holds more than one YAML document; put every setting in one", path)
-	}
-	line := func(keys ...string) int { return lineOf(&root, keys...) }
+// setting describes one configuration setting. The settings table is the
+// only place a setting is declared: YAML keys, TSSGATE_* variables, flags,
+// help text, defaults and the README's table (checked by a test) all come
+// from it.
+type setting struct {
+	name string // the setting's name in messages and the README
+	yaml string // dotted YAML path; "" means no YAML key
+	env  string // environment variable; "" means none
+	flag string // flag name without dashes; "" means none
+	// arg names the flag's value in help; "" for a boolean flag.
+	arg  string
+	help string
+	// def is the default as documented; "" means the value of get on
+	// DefaultConfig.
+	def string
+	// get formats the current value, for defaults and the start-up line;
+	// nil for settings whose value is not one scalar.
+	get func(c *Config) string
+	// set parses a text value (variable, flag or YAML scalar) into c.
+	set func(c *Config, v string, o origin) error
+	// node, when set, decodes the YAML value instead of set (lists).
+	node func(c *Config, n *yaml.Node, o origin) error
+	// check validates the merged value without changing it; the message
+	// is reported against the value's origin.
+	check func(c *Config) string
+}
 
-	cs := fc.CallbackServer
-	if cs.Endpoint != nil {
-		if strings.TrimSpace(*cs.Endpoint) == "" {
-			return configError(path, line("callback_server", "endpoint"), "callback_server.endpoint", "must not be empty")
-		}
-		c.Listen = *cs.Endpoint
+// Default returns the setting's documented default.
+func (s *setting) Default() string {
+	if s.def != "" {
+		return s.def
 	}
-	if cs.ServiceName != nil {
-		c.ServiceName = *cs.ServiceName
+	if s.get == nil {
+		return ""
 	}
-	if cs.ClientPublicKeyPath != nil && *cs.ClientPublicKeyPath != "" {
-		c.TSSNodeKeys = append(c.TSSNodeKeys, KeyRef{Path: *cs.ClientPublicKeyPath})
-	}
-	if cs.ServicePrivateKeyPath != nil {
-		c.ServerKey = *cs.ServicePrivateKeyPath
-	}
-	if cs.TokenExpireMinutes != nil {
-		m := *cs.TokenExpireMinutes
-		if m < 1 || m > 60 {
-			return configError(path, line("callback_server", "token_expire_minutes"), "callback_server.token_expire_minutes", "must be between 1 and 60, got %d", m)
-		}
-		c.TokenExpire = time.Duration(m) * time.Minute
-	}
-	if cs.EnableDebug != nil {
-		c.Debug = *cs.EnableDebug
-	}
-	if len(fc.AddressWhitelist) > 0 {
-		return configError(path, line("address_whitelist"), "address_whitelist",
-			"Cobo's template whitelist is not enforced by tssgate's configuration; express it as a policy list (tssgate serve --policy) and remove it here")
-	}
+	d := DefaultConfig()
+	return s.get(&d)
+}
 
-	if fc.Store != nil {
-		c.Store = *fc.Store
-	}
-	t := fc.Tssgate
-	if t.DataDir != nil {
-		c.DataDir = *t.DataDir
-	}
-	for i, k := range t.TSSNodeKeys {
-		if k.Path == "" {
-			return configError(path, lineOf(&root, "tssgate", "tss_node_keys", strconv.Itoa(i)), fmt.Sprintf("tssgate.tss_node_keys[%d].path", i), "required")
-		}
-		c.TSSNodeKeys = append(c.TSSNodeKeys, k)
-	}
-	if t.TLSCert != nil {
-		c.TLSCert = *t.TLSCert
-	}
-	if t.TLSKey != nil {
-		c.TLSKey = *t.TLSKey
-	}
-	if t.Leeway != nil {
-		d, err := time.ParseDuration(*t.Leeway)
-		if err != nil {
-			return configError(path, line("tssgate", "leeway"), "tssgate.leeway", "not a duration (e.g. 30s): %q", *t.Leeway)
-		}
-		c.Leeway = d
-	}
-	if t.MaxTokenLifetime != nil {
-		d, err := time.ParseDuration(*t.MaxTokenLifetime)
-		if err != nil {
-			return configError(path, line("tssgate", "max_token_lifetime"), "tssgate.max_token_lifetime", "not a duration (e.g. 15m): %q", *t.MaxTokenLifetime)
-		}
-		c.MaxTokenLifetime = d
-	}
-	if t.MaxConnections != nil {
-		c.MaxConnections = *t.MaxConnections
-	}
-	if t.MaxBodyBytes != nil {
-		c.MaxBodyBytes = *t.MaxBodyBytes
-	}
-	if t.LogFormat != nil {
-		c.LogFormat = *t.LogFormat
-	}
-	if t.Dev != nil {
-		c.Dev = *t.Dev
-	}
-	if t.Policy != nil {
-		c.Policy = *t.Policy
-	}
-	for i, e := range t.Tokens {
-		field := fmt.Sprintf("tssgate.tokens[%d]", i)
-		at := lineOf(&root, "tssgate", "tokens", strconv.Itoa(i))
-		if e.Decimals == nil {
-			return configError(path, at, field+".decimals", "required")
-		}
-		if e.ChainID == "" {
-			// Verification binds a v2 description's chain_id to the
-			// entry's, and policy reads the entry's as tx.chain_id.
-			return configError(path, at, field+".chain_id", "required (Cobo's chain_id of the token, e.g. ETH)")
-		}
-		tok := txverify.Token{TokenID: e.TokenID, Chain: e.Chain, ChainID: e.ChainID, Contract: e.Contract, Decimals: *e.Decimals}
-		if e.EVMChainID != "" {
-			id, ok := new(big.Int).SetString(e.EVMChainID, 10)
-			if !ok || id.Sign() <= 0 {
-				return configError(path, at, field+".evm_chain_id", "must be a positive decimal integer, got %q", e.EVMChainID)
+func strSetting(dst func(c *Config) *string) (func(*Config) string, func(*Config, string, origin) error) {
+	return func(c *Config) string { return *dst(c) },
+		func(c *Config, v string, _ origin) error { *dst(c) = v; return nil }
+}
+
+func durSetting(dst func(c *Config) *time.Duration, example string) (func(*Config) string, func(*Config, string, origin) error) {
+	return func(c *Config) string { return dst(c).String() },
+		func(c *Config, v string, _ origin) error {
+			d, err := time.ParseDuration(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("not a duration (e.g. %s): %q", example, v)
 			}
-			tok.EVMChainID = id
+			*dst(c) = d
+			return nil
 		}
-		if _, err := txverify.DefaultRegistry().With(append(c.Tokens, tok)...); err != nil {
-			return configError(path, at, field, "%v", err)
-		}
-		c.Tokens = append(c.Tokens, tok)
-	}
-	// Range checks shared with env and flags, reported with the file's line.
-	if err := c.Validate(); err != nil {
-		var fe *fieldError
-		if errors.As(err, &fe) && fe.yamlPath != nil {
-			return configError(path, line(fe.yamlPath...), strings.Join(fe.yamlPath, "."), "%s", fe.msg)
-		}
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
 }
 
-// lineOf returns the line of the value at keys in a YAML document, or of the
-// deepest key found. Sequence indexes are given as decimal strings.
-func lineOf(root *yaml.Node, keys ...string) int {
-	n := root
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
+func boolSetting(dst func(c *Config) *bool) (func(*Config) string, func(*Config, string, origin) error) {
+	return func(c *Config) string { return strconv.FormatBool(*dst(c)) },
+		func(c *Config, v string, _ origin) error {
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("not a boolean (true or false): %q", v)
+			}
+			*dst(c) = b
+			return nil
+		}
+}
+
+func durRange(get func(c *Config) time.Duration, lo, hi time.Duration, loText, hiText string) func(c *Config) string {
+	return func(c *Config) string {
+		if d := get(c); d < lo || d > hi {
+			return fmt.Sprintf("must be between %s and %s, got %s", loText, hiText, d)
+		}
+		return ""
 	}
-	line := n.Line
-	for _, k := range keys {
-		switch n.Kind {
-		case yaml.MappingNode:
-			found := false
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				if n.Content[i].Value == k {
-					line = n.Content[i].Line
-					n = n.Content[i+1]
-					found = true
-					break
+}
+
+// settings is the table of every setting. Order is the order of help text
+// and of the README's table.
+var settings = buildSettings()
+
+func buildSettings() []*setting {
+	s := []*setting{{
+		name: "config", env: "TSSGATE_CONFIG", flag: "config", arg: "FILE", def: "none",
+		help: "YAML config file (Cobo's callback_server keys plus tssgate's own)",
+	}}
+	add := func(x *setting) { s = append(s, x) }
+
+	x := &setting{name: "listen", yaml: "callback_server.endpoint", env: "TSSGATE_LISTEN", flag: "listen", arg: "ADDR",
+		help: "listen address host:port (0.0.0.0:11020 for a TSS Node on another host)",
+		check: func(c *Config) string {
+			if strings.TrimSpace(c.Listen) == "" {
+				return "must not be empty"
+			}
+			if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+				return fmt.Sprintf("want host:port, got %q", c.Listen)
+			}
+			return ""
+		}}
+	x.get, x.set = strSetting(func(c *Config) *string { return &c.Listen })
+	add(x)
+
+	x = &setting{name: "service_name", yaml: "callback_server.service_name", env: "TSSGATE_SERVICE_NAME", flag: "service-name", arg: "NAME",
+		help: "name reported by /ping and used as the reply token's iss"}
+	x.get, x.set = strSetting(func(c *Config) *string { return &c.ServiceName })
+	add(x)
+
+	add(&setting{name: "client_public_key_path", yaml: "callback_server.client_public_key_path", def: "none",
+		help: "Cobo's template: one TSS Node public key, named by its file name",
+		set: func(c *Config, v string, o origin) error {
+			if strings.TrimSpace(v) == "" {
+				return nil // Cobo's template may leave it empty
+			}
+			c.addKey(KeyRef{Path: v}, o)
+			return nil
+		}})
+
+	add(&setting{name: "tss_node_keys", yaml: "tssgate.tss_node_keys", env: "TSSGATE_TSS_NODE_PUB", flag: "tss-node-pub", arg: "[NAME=]PEM",
+		def:  "configs/tss-node-callback-pub.key if it exists",
+		help: "TSS Node public keys: flag repeatable, variable comma-separated, YAML a list of {name, path}; NAME defaults to the file name; flags replace the variable's list, which replaces the file's",
+		set: func(c *Config, v string, o origin) error {
+			parts := []string{v}
+			if o.layer == layerEnv {
+				parts = strings.Split(v, ",")
+			}
+			for _, p := range parts {
+				k, err := parseKeyRef(p)
+				if err != nil {
+					return err
 				}
+				c.addKey(k, o)
 			}
-			if !found {
-				return line
+			return nil
+		},
+		node: func(c *Config, n *yaml.Node, o origin) error {
+			if n.Kind != yaml.SequenceNode {
+				return o.errorf("", "want a list of {name, path}")
 			}
-		case yaml.SequenceNode:
-			i, err := strconv.Atoi(k)
-			if err != nil || i < 0 || i >= len(n.Content) {
-				return line
+			for i, item := range n.Content {
+				eo := o
+				eo.line, eo.key = item.Line, fmt.Sprintf("%s[%d]", o.key, i)
+				fields, err := strictMapping(item, eo, "name", "path")
+				if err != nil {
+					return err
+				}
+				if strings.TrimSpace(fields["path"]) == "" {
+					po := eo
+					po.key += ".path"
+					return po.errorf("", "required")
+				}
+				c.addKey(KeyRef{Name: fields["name"], Path: fields["path"]}, eo)
 			}
-			n = n.Content[i]
-			line = n.Line
-		default:
-			return line
-		}
+			return nil
+		},
+		check: func(c *Config) string {
+			names := map[string]bool{}
+			for _, k := range c.TSSNodeKeys {
+				if names[k.Name] {
+					return fmt.Sprintf("two TSS Node keys are named %q; give each a distinct name (name=path)", k.Name)
+				}
+				names[k.Name] = true
+			}
+			return ""
+		}})
+
+	x = &setting{name: "server_key", yaml: "callback_server.service_private_key_path", env: "TSSGATE_SERVER_KEY", flag: "server-key", arg: "PEM",
+		def:  "DATA/callback-server-pri.pem, generated on first run",
+		help: "callback server private key PEM (PKCS#1 or PKCS#8)"}
+	x.get, x.set = strSetting(func(c *Config) *string { return &c.ServerKey })
+	add(x)
+
+	add(&setting{name: "token_expire_minutes", yaml: "callback_server.token_expire_minutes", env: "TSSGATE_TOKEN_EXPIRE_MINUTES", flag: "token-expire-minutes", arg: "N",
+		help: "lifetime of reply tokens in minutes, 1-60",
+		get:  func(c *Config) string { return strconv.FormatInt(int64(c.TokenExpire/time.Minute), 10) },
+		set: func(c *Config, v string, _ origin) error {
+			m, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("not an integer: %q", v)
+			}
+			if m < 0 || m > 1<<20 {
+				m = -1 // out of range either way; keeps the duration from overflowing
+			}
+			c.TokenExpire = time.Duration(m) * time.Minute
+			return nil
+		},
+		check: func(c *Config) string {
+			if c.TokenExpire < time.Minute || c.TokenExpire > time.Hour {
+				return fmt.Sprintf("must be between 1 and 60, got %d", int64(c.TokenExpire/time.Minute))
+			}
+			return ""
+		}})
+
+	x = &setting{name: "debug", yaml: "callback_server.enable_debug", env: "TSSGATE_DEBUG", flag: "debug",
+		help: "debug logging, including decoded payloads"}
+	x.get, x.set = boolSetting(func(c *Config) *bool { return &c.Debug })
+	add(x)
+
+	x = &setting{name: "store", yaml: "store", env: "TSSGATE_STORE", flag: "store", arg: "DSN",
+		def:  "sqlite:DATA/tssgate.db",
+		help: "decision store: sqlite:PATH or a postgres:// URL",
+		check: func(c *Config) string {
+			if c.Store != "" && !strings.HasPrefix(c.Store, "sqlite:") && !strings.HasPrefix(c.Store, "postgres://") && !strings.HasPrefix(c.Store, "postgresql://") {
+				return "must be sqlite:PATH or a postgres:// URL"
+			}
+			return ""
+		}}
+	x.get, x.set = strSetting(func(c *Config) *string { return &c.Store })
+	add(x)
+
+	x = &setting{name: "data_dir", yaml: "tssgate.data_dir", env: "TSSGATE_DATA_DIR", flag: "data-dir", arg: "DIR",
+		help: "data directory (server key pair, SQLite store, dev keys)",
+		check: func(c *Config) string {
+			if strings.TrimSpace(c.DataDir) == "" {
+				return "must not be empty"
+			}
+			return ""
+		}}
+	x.get, x.set = strSetting(func(c *Config) *string { return &c.DataDir })
+	add(x)
+
+	x = &setting{name: "tls_cert", yaml: "tssgate.tls_cert", env: "TSSGATE_TLS_CERT", flag: "tls-cert", arg: "PEM", def: "none (plain HTTP)",
+		help: "TLS certificate PEM: serve HTTPS (with tls_key)"}
+	x.get, x.set = strSetting(func(c *Config) *string { return &c.TLSCert })
+	add(x)
+	x = &setting{name: "tls_key", yaml: "tssgate.tls_key", env: "TSSGATE_TLS_KEY", flag: "tls-key", arg: "PEM", def: "none",
+		help: "TLS private key PEM (with tls_cert)"}
+	x.get, x.set = strSetting(func(c *Config) *string { return &c.TLSKey })
+	add(x)
+
+	x = &setting{name: "leeway", yaml: "tssgate.leeway", env: "TSSGATE_LEEWAY", flag: "leeway", arg: "DURATION",
+		help:  "clock skew tolerated on request exp/nbf/iat, 0s-5m",
+		check: durRange(func(c *Config) time.Duration { return c.Leeway }, 0, 5*time.Minute, "0s", "5m")}
+	x.get, x.set = durSetting(func(c *Config) *time.Duration { return &c.Leeway }, "30s")
+	add(x)
+
+	x = &setting{name: "max_token_lifetime", yaml: "tssgate.max_token_lifetime", env: "TSSGATE_MAX_TOKEN_LIFETIME", flag: "max-token-lifetime", arg: "DURATION",
+		help:  "a request token's exp at most this far ahead (else status 20), 1m-24h",
+		check: durRange(func(c *Config) time.Duration { return c.MaxTokenLifetime }, time.Minute, 24*time.Hour, "1m", "24h")}
+	x.get, x.set = durSetting(func(c *Config) *time.Duration { return &c.MaxTokenLifetime }, "15m")
+	add(x)
+
+	add(&setting{name: "max_connections", yaml: "tssgate.max_connections", env: "TSSGATE_MAX_CONNECTIONS", flag: "max-connections", arg: "N",
+		help: "open client connections at most, 1-65536; when full the longest-idle one is closed",
+		get:  func(c *Config) string { return strconv.Itoa(c.MaxConnections) },
+		set: func(c *Config, v string, _ origin) error {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("not an integer: %q", v)
+			}
+			c.MaxConnections = n
+			return nil
+		},
+		check: func(c *Config) string {
+			if c.MaxConnections < 1 || c.MaxConnections > 65536 {
+				return fmt.Sprintf("must be between 1 and 65536, got %d", c.MaxConnections)
+			}
+			return ""
+		}})
+
+	add(&setting{name: "max_body_bytes", yaml: "tssgate.max_body_bytes", env: "TSSGATE_MAX_BODY_BYTES", flag: "max-body-bytes", arg: "N",
+		help: "request body cap in bytes, 1024-67108864",
+		get:  func(c *Config) string { return strconv.FormatInt(c.MaxBodyBytes, 10) },
+		set: func(c *Config, v string, _ origin) error {
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				return fmt.Errorf("not an integer: %q", v)
+			}
+			c.MaxBodyBytes = n
+			return nil
+		},
+		check: func(c *Config) string {
+			if c.MaxBodyBytes < 1024 || c.MaxBodyBytes > 64<<20 {
+				return fmt.Sprintf("must be between 1024 and 67108864, got %d", c.MaxBodyBytes)
+			}
+			return ""
+		}})
+
+	x = &setting{name: "log_format", yaml: "tssgate.log_format", env: "TSSGATE_LOG_FORMAT", flag: "log-format", arg: "FORMAT",
+		help: "json or text",
+		check: func(c *Config) string {
+			if c.LogFormat != "json" && c.LogFormat != "text" {
+				return fmt.Sprintf("must be json or text, got %q", c.LogFormat)
+			}
+			return ""
+		}}
+	x.get, x.set = strSetting(func(c *Config) *string { return &c.LogFormat })
+	add(x)
+
+	x = &setting{name: "dev", yaml: "tssgate.dev", env: "TSSGATE_DEV", flag: "dev",
+		help: "generate and trust a simulated TSS Node key (for tssgate simulate); NOT FOR PRODUCTION: loopback listener only, refused with TSS Node keys configured",
+		check: func(c *Config) string {
+			if !c.Dev {
+				return ""
+			}
+			if !loopback(c.Listen) {
+				return fmt.Sprintf("dev mode trusts a key whose private half sits in the data folder; it is refused unless the listener is loopback (127.0.0.1 or ::1), got %q", c.Listen)
+			}
+			if len(c.TSSNodeKeys) > 0 {
+				return fmt.Sprintf("dev mode is refused while TSS Node keys are configured (%s): a production configuration must not also trust the simulated node key", c.keyList())
+			}
+			return ""
+		}}
+	x.get, x.set = boolSetting(func(c *Config) *bool { return &c.Dev })
+	add(x)
+
+	x = &setting{name: "policy", yaml: "tssgate.policy", env: "TSSGATE_POLICY", flag: "policy", arg: "FILE",
+		def:  "none: approve PING, reject every key task",
+		help: "policy file (YAML with CEL rules), reloaded on SIGHUP and when it changes"}
+	x.get, x.set = strSetting(func(c *Config) *string { return &c.Policy })
+	add(x)
+
+	x = &setting{name: "policy_poll", yaml: "tssgate.policy_poll", env: "TSSGATE_POLICY_POLL", flag: "policy-poll", arg: "DURATION",
+		help:  "how often the policy file and its lists are checked for changes, 10ms-1h",
+		check: durRange(func(c *Config) time.Duration { return c.PolicyPoll }, 10*time.Millisecond, time.Hour, "10ms", "1h")}
+	x.get, x.set = durSetting(func(c *Config) *time.Duration { return &c.PolicyPoll }, "2s")
+	add(x)
+
+	timeout := func(name, flagName, help string, dst func(c *Config) *time.Duration, lo, hi time.Duration, loText, hiText string) {
+		x := &setting{name: name, yaml: "tssgate." + name, env: "TSSGATE_" + strings.ToUpper(name), flag: flagName, arg: "DURATION",
+			help:  help + ", " + loText + "-" + hiText,
+			check: durRange(func(c *Config) time.Duration { return *dst(c) }, lo, hi, loText, hiText)}
+		x.get, x.set = durSetting(dst, dst(&Config{Timeouts: server.DefaultTimeouts(), DecideTimeout: server.DefaultDecideTimeout}).String())
+		add(x)
 	}
-	return line
+	timeout("read_header_timeout", "read-header-timeout", "time to read a request's headers", func(c *Config) *time.Duration { return &c.Timeouts.ReadHeader }, time.Second, 5*time.Minute, "1s", "5m")
+	timeout("read_timeout", "read-timeout", "time to read a whole request", func(c *Config) *time.Duration { return &c.Timeouts.Read }, time.Second, 10*time.Minute, "1s", "10m")
+	timeout("write_timeout", "write-timeout", "time from the end of the request headers to the end of the reply; longer than decision_timeout", func(c *Config) *time.Duration { return &c.Timeouts.Write }, time.Second, 10*time.Minute, "1s", "10m")
+	timeout("idle_timeout", "idle-timeout", "how long an idle keep-alive connection is kept", func(c *Config) *time.Duration { return &c.Timeouts.Idle }, time.Second, time.Hour, "1s", "1h")
+	timeout("decision_timeout", "decision-timeout", "deadline of one decision (a decision out of time is a signed non-approval)", func(c *Config) *time.Duration { return &c.DecideTimeout }, 100*time.Millisecond, 5*time.Minute, "100ms", "5m")
+	timeout("shutdown_grace", "shutdown-grace", "time in-flight requests get to finish on SIGINT/SIGTERM", func(c *Config) *time.Duration { return &c.Timeouts.Shutdown }, time.Second, 10*time.Minute, "1s", "10m")
+
+	add(&setting{name: "tokens", yaml: "tssgate.tokens", def: "the built-in table",
+		help: "extend the KEYSIGN token table: a list of {token_id, chain, chain_id, contract, decimals, evm_chain_id}",
+		node: decodeTokens})
+	return s
 }
 
-// fieldError is a validation failure of one setting; yamlPath locates it in
-// the config file when it came from there.
-type fieldError struct {
-	name     string
-	yamlPath []string
-	msg      string
+// settingByName returns the table entry named name; it panics on a name
+// missing from the table, which is a programming error caught by tests.
+func settingByName(name string) *setting {
+	for _, s := range settings {
+		if s.name == name {
+			return s
+		}
+	}
+	panic("tssgate: no setting " + name)
 }
 
-func (e *fieldError) Error() string { return e.name + ": " + e.msg }
+// loopback reports whether the listen address binds to loopback only.
+func loopback(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
 
-// Validate checks ranges and combinations. It returns a *fieldError naming
-// the setting.
-func (c *Config) Validate() error {
-	switch {
-	case strings.TrimSpace(c.Listen) == "":
-		return &fieldError{"listen", []string{"callback_server", "endpoint"}, "must not be empty"}
-	case c.TokenExpire < time.Minute || c.TokenExpire > time.Hour:
-		return &fieldError{"token_expire_minutes", []string{"callback_server", "token_expire_minutes"}, fmt.Sprintf("must be between 1 and 60 minutes, got %s", c.TokenExpire)}
-	case c.Leeway < 0 || c.Leeway > 5*time.Minute:
-		return &fieldError{"leeway", []string{"tssgate", "leeway"}, fmt.Sprintf("must be between 0s and 5m, got %s", c.Leeway)}
-	case c.MaxTokenLifetime < time.Minute || c.MaxTokenLifetime > 24*time.Hour:
-		return &fieldError{"max_token_lifetime", []string{"tssgate", "max_token_lifetime"}, fmt.Sprintf("must be between 1m and 24h, got %s", c.MaxTokenLifetime)}
-	case c.MaxConnections < 1 || c.MaxConnections > 65536:
-		return &fieldError{"max_connections", []string{"tssgate", "max_connections"}, fmt.Sprintf("must be between 1 and 65536, got %d", c.MaxConnections)}
-	case c.MaxBodyBytes < 1024 || c.MaxBodyBytes > 64<<20:
-		return &fieldError{"max_body_bytes", []string{"tssgate", "max_body_bytes"}, fmt.Sprintf("must be between 1024 and 67108864, got %d", c.MaxBodyBytes)}
-	case c.LogFormat != "json" && c.LogFormat != "text":
-		return &fieldError{"log_format", []string{"tssgate", "log_format"}, fmt.Sprintf("must be json or text, got %q", c.LogFormat)}
-	case (c.TLSCert == "") != (c.TLSKey == ""):
-		return &fieldError{"tls", []string{"tssgate", "tls_cert"}, "tls_cert and tls_key must be given together"}
-	case c.PolicyPoll < 10*time.Millisecond || c.PolicyPoll > time.Hour:
-		return &fieldError{"policy_poll", nil, fmt.Sprintf("must be between 10ms and 1h, got %s", c.PolicyPoll)}
-	case c.Store != "" && !strings.HasPrefix(c.Store, "sqlite:") && !strings.HasPrefix(c.Store, "postgres://") && !strings.HasPrefix(c.Store, "postgresql://"):
-		return &fieldError{"store", []string{"store"}, "must be sqlite:PATH or a postgres:// URL"}
-	case strings.TrimSpace(c.DataDir) == "":
-		return &fieldError{"data_dir", []string{"tssgate", "data_dir"}, "must not be empty"}
+// addKey adds a TSS Node key from origin o. A key from a higher layer than
+// the keys already held replaces them: the list comes from one layer.
+func (c *Config) addKey(k KeyRef, o origin) {
+	if len(c.keyOrigins) > 0 && c.keyOrigins[0].layer < o.layer {
+		c.TSSNodeKeys, c.keyOrigins = nil, nil
 	}
-	names := map[string]bool{}
-	for i := range c.TSSNodeKeys {
-		k := &c.TSSNodeKeys[i]
-		if k.Name == "" {
-			k.Name = filepath.Base(k.Path)
-		}
-		if names[k.Name] {
-			return &fieldError{"tss_node_keys", []string{"tssgate", "tss_node_keys"}, fmt.Sprintf("two TSS Node keys are named %q; give each a distinct name (name=path)", k.Name)}
-		}
-		names[k.Name] = true
+	if k.Name == "" {
+		k.Name = filepath.Base(k.Path)
 	}
-	return nil
+	c.TSSNodeKeys = append(c.TSSNodeKeys, k)
+	c.keyOrigins = append(c.keyOrigins, o)
+}
+
+// keyOrigin returns where TSS Node key i came from.
+func (c *Config) keyOrigin(i int) origin {
+	if i < len(c.keyOrigins) {
+		return c.keyOrigins[i]
+	}
+	return origin{}
+}
+
+// keyList describes every configured TSS Node key with where it came from:
+// `node-a (/etc/a.pub, from tssgate.yaml:7)`.
+func (c *Config) keyList() string {
+	parts := make([]string, len(c.TSSNodeKeys))
+	for i, k := range c.TSSNodeKeys {
+		parts[i] = fmt.Sprintf("%s (%s, from %s)", k.Name, k.Path, c.keyOrigin(i))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// origin returns where setting name's value came from.
+func (c *Config) origin(name string) origin {
+	if o, ok := c.origins[name]; ok {
+		return o
+	}
+	return origin{}
 }
 
 // parseKeyRef parses "name=path" or "path".
 func parseKeyRef(s string) (KeyRef, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return KeyRef{}, errors.New("empty TSS Node key")
+		return KeyRef{}, fmt.Errorf("empty TSS Node key")
 	}
 	if name, path, ok := strings.Cut(s, "="); ok {
 		if name == "" || path == "" {
@@ -400,82 +574,388 @@ func parseKeyRef(s string) (KeyRef, error) {
 	return KeyRef{Path: s}, nil
 }
 
-// applyEnv overlays TSSGATE_* variables. getenv is os.Getenv in production.
-func (c *Config) applyEnv(getenv func(string) string) error {
-	str := func(name string, dst *string) {
-		if v := getenv(name); v != "" {
-			*dst = v
+// Validate checks every setting's range and the combinations, without
+// changing c. Each message names the value's origin (file and line,
+// variable or flag).
+func (c *Config) Validate() error {
+	for _, s := range settings {
+		if s.check == nil {
+			continue
+		}
+		if msg := s.check(c); msg != "" {
+			return c.origin(s.name).errorf(s.name, "%s", msg)
 		}
 	}
-	str("TSSGATE_LISTEN", &c.Listen)
-	str("TSSGATE_SERVICE_NAME", &c.ServiceName)
-	str("TSSGATE_DATA_DIR", &c.DataDir)
-	str("TSSGATE_SERVER_KEY", &c.ServerKey)
-	str("TSSGATE_TLS_CERT", &c.TLSCert)
-	str("TSSGATE_TLS_KEY", &c.TLSKey)
-	str("TSSGATE_LOG_FORMAT", &c.LogFormat)
-	str("TSSGATE_POLICY", &c.Policy)
-	str("TSSGATE_STORE", &c.Store)
-	if v := getenv("TSSGATE_TSS_NODE_PUB"); v != "" {
-		c.TSSNodeKeys = nil
-		for _, part := range strings.Split(v, ",") {
-			k, err := parseKeyRef(part)
-			if err != nil {
-				return fmt.Errorf("TSSGATE_TSS_NODE_PUB: %w", err)
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		given := "tls_cert"
+		if c.TLSCert == "" {
+			given = "tls_key"
+		}
+		return c.origin(given).errorf(given, "tls_cert and tls_key must be given together")
+	}
+	if c.Timeouts.Write <= c.DecideTimeout {
+		return c.origin("write_timeout").errorf("write_timeout", "must be longer than decision_timeout (%s, from %s), so a decision out of time can still be answered",
+			c.DecideTimeout, c.origin("decision_timeout"))
+	}
+	return nil
+}
+
+// environment is the process environment the loader reads: get returns a
+// variable's value, names lists every variable set (for the check that
+// refuses unknown TSSGATE_* names).
+type environment struct {
+	get   func(string) string
+	names []string
+}
+
+// osEnvironment is the process's environment.
+func osEnvironment() environment {
+	var names []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		names = append(names, name)
+	}
+	return environment{get: os.Getenv, names: names}
+}
+
+// allowedTestEnv are TSSGATE_* variables that configure tests, not
+// tssgate; they are documented in the README's Development section.
+var allowedTestEnv = map[string]bool{
+	"TSSGATE_TEST_POSTGRES":     true,
+	"TSSGATE_STORE_CRASH_CHILD": true,
+}
+
+// checkEnvNames refuses a TSSGATE_* variable that is neither a setting nor
+// a documented test variable, so a misspelt one (TSSGATE_LISTN) cannot
+// silently leave a default in force.
+func checkEnvNames(names []string) error {
+	known := map[string]bool{}
+	for _, s := range settings {
+		if s.env != "" {
+			known[s.env] = true
+		}
+	}
+	var unknown []string
+	for _, n := range names {
+		if strings.HasPrefix(n, "TSSGATE_") && !known[n] && !allowedTestEnv[n] {
+			unknown = append(unknown, n)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	sort.Strings(unknown)
+	var all []string
+	for k := range known {
+		all = append(all, k)
+	}
+	sort.Strings(all)
+	return fmt.Errorf("unknown environment variable %s (known: %s)", strings.Join(unknown, ", "), strings.Join(all, ", "))
+}
+
+// flagValue is one setting flag as given on the command line.
+type flagValue struct {
+	s *setting
+	v string
+}
+
+// settingFlags holds the setting flags given on a command line, in order.
+type settingFlags struct {
+	vals []flagValue
+}
+
+// addSettingFlags registers the flags of the named settings on fs, with
+// help text from the table. Values are collected in command-line order and
+// applied by loadSettings after the file and the environment, so flags win
+// whatever their position.
+func addSettingFlags(fs interface {
+	Func(name, usage string, fn func(string) error)
+	BoolFunc(name, usage string, fn func(string) error)
+}, names ...string) *settingFlags {
+	sf := &settingFlags{}
+	for _, name := range names {
+		s := settingByName(name)
+		usage := s.help + " (default " + s.Default()
+		if s.env != "" {
+			usage += "; env " + s.env
+		}
+		if s.yaml != "" {
+			usage += "; YAML " + s.yaml
+		}
+		usage += ")"
+		collect := func(v string) error { sf.vals = append(sf.vals, flagValue{s, v}); return nil }
+		if s.arg == "" {
+			fs.BoolFunc(s.flag, usage, collect)
+		} else {
+			fs.Func(s.flag, usage, collect)
+		}
+	}
+	return sf
+}
+
+// configPath returns the --config flag's value, if given.
+func (sf *settingFlags) configPath() string {
+	p := ""
+	for _, fv := range sf.vals {
+		if fv.s.name == "config" {
+			p = fv.v
+		}
+	}
+	return p
+}
+
+// loadSettings builds the configuration once: defaults, the file (--config
+// or TSSGATE_CONFIG), TSSGATE_* variables, then the collected flags; then
+// it validates the merged result once. Every tssgate command that reads
+// configuration uses it.
+func loadSettings(sf *settingFlags, env environment) (Config, error) {
+	if err := checkEnvNames(env.names); err != nil {
+		return Config{}, err
+	}
+	cfg := DefaultConfig()
+	cfg.origins = map[string]origin{}
+	path := sf.configPath()
+	if path == "" {
+		path = env.get("TSSGATE_CONFIG")
+	}
+	if path != "" {
+		if err := cfg.applyFile(path); err != nil {
+			return Config{}, err
+		}
+	}
+	for _, s := range settings {
+		if s.env == "" || s.set == nil {
+			continue
+		}
+		v := env.get(s.env)
+		if v == "" {
+			continue
+		}
+		o := origin{layer: layerEnv, key: s.env}
+		if err := s.set(&cfg, v, o); err != nil {
+			return Config{}, fmt.Errorf("%s: %w", s.env, err)
+		}
+		cfg.origins[s.name] = o
+	}
+	for _, fv := range sf.vals {
+		if fv.s.set == nil {
+			continue
+		}
+		o := origin{layer: layerFlag, key: "--" + fv.s.flag}
+		if err := fv.s.set(&cfg, fv.v, o); err != nil {
+			return Config{}, fmt.Errorf("--%s: %w", fv.s.flag, err)
+		}
+		cfg.origins[fv.s.name] = o
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// addressWhitelistKey is the Cobo template's destination whitelist: no
+// tssgate setting, but accepted when empty and refused otherwise, rather
+// than silently not enforced.
+const addressWhitelistKey = "address_whitelist"
+
+// applyFile overlays the YAML file at path onto c. Unknown keys are errors
+// naming the file, line and the known keys, so a misspelt key cannot
+// silently leave a default in force.
+func (c *Config) applyFile(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("reading config: %w", err)
+	}
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	var root yaml.Node
+	if err := dec.Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil // an empty file changes nothing
+		}
+		return fmt.Errorf("%s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	var second yaml.Node
+	if err := dec.Decode(&second); !errors.Is(err, io.EOF) {
+		// A second document (after ---) would otherwise be ignored silently.
+		return fmt.Errorf("%s: holds more than one YAML document; put every setting in one", path)
+	}
+	top := &root
+	if top.Kind == yaml.DocumentNode && len(top.Content) > 0 {
+		top = top.Content[0]
+	}
+	if top.Kind == yaml.ScalarNode && top.Tag == "!!null" {
+		return nil
+	}
+	return c.applyMapping(path, top, "")
+}
+
+// applyMapping applies the YAML mapping n found at dotted prefix.
+func (c *Config) applyMapping(file string, n *yaml.Node, prefix string) error {
+	where := prefix
+	if where == "" {
+		where = "the top level"
+	}
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("%s:%d: %s: want a mapping of keys", file, n.Line, where)
+	}
+	if c.origins == nil {
+		c.origins = map[string]origin{}
+	}
+	known := knownKeys(prefix)
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		full := k.Value
+		if prefix != "" {
+			full = prefix + "." + k.Value
+		}
+		if first, dup := seen[k.Value]; dup {
+			return fmt.Errorf("%s:%d: %s: given twice (first on line %d)", file, k.Line, full, first)
+		}
+		seen[k.Value] = k.Line
+		o := origin{layer: layerFile, file: file, line: k.Line, key: full}
+		if full == addressWhitelistKey {
+			if v.Kind == yaml.SequenceNode && len(v.Content) > 0 || v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
+				return o.errorf("", "Cobo's template whitelist is not enforced by tssgate's configuration; express it as a policy list (tssgate serve --policy) and remove it here")
 			}
-			c.TSSNodeKeys = append(c.TSSNodeKeys, k)
+			continue
 		}
-	}
-	if v := getenv("TSSGATE_TOKEN_EXPIRE_MINUTES"); v != "" {
-		m, err := strconv.Atoi(v)
-		if err != nil {
-			return fmt.Errorf("TSSGATE_TOKEN_EXPIRE_MINUTES: not an integer: %q", v)
-		}
-		c.TokenExpire = time.Duration(m) * time.Minute
-	}
-	if v := getenv("TSSGATE_LEEWAY"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return fmt.Errorf("TSSGATE_LEEWAY: not a duration: %q", v)
-		}
-		c.Leeway = d
-	}
-	if v := getenv("TSSGATE_MAX_TOKEN_LIFETIME"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return fmt.Errorf("TSSGATE_MAX_TOKEN_LIFETIME: not a duration: %q", v)
-		}
-		c.MaxTokenLifetime = d
-	}
-	if v := getenv("TSSGATE_MAX_CONNECTIONS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return fmt.Errorf("TSSGATE_MAX_CONNECTIONS: not an integer: %q", v)
-		}
-		c.MaxConnections = n
-	}
-	if v := getenv("TSSGATE_POLICY_POLL"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return fmt.Errorf("TSSGATE_POLICY_POLL: not a duration: %q", v)
-		}
-		c.PolicyPoll = d
-	}
-	if v := getenv("TSSGATE_MAX_BODY_BYTES"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return fmt.Errorf("TSSGATE_MAX_BODY_BYTES: not an integer: %q", v)
-		}
-		c.MaxBodyBytes = n
-	}
-	for name, dst := range map[string]*bool{"TSSGATE_DEV": &c.Dev, "TSSGATE_DEBUG": &c.Debug} {
-		if v := getenv(name); v != "" {
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				return fmt.Errorf("%s: not a boolean: %q", name, v)
+		var s *setting
+		for _, x := range settings {
+			if x.yaml == full {
+				s = x
 			}
-			*dst = b
 		}
+		switch {
+		case s != nil:
+			if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
+				continue // "key:" with no value leaves the default, as in Cobo's template
+			}
+			if s.node != nil {
+				if err := s.node(c, v, o); err != nil {
+					return err
+				}
+			} else {
+				if v.Kind != yaml.ScalarNode {
+					return o.errorf("", "want a single value")
+				}
+				if err := s.set(c, v.Value, o); err != nil {
+					return o.errorf("", "%v", err)
+				}
+			}
+			c.origins[s.name] = o
+		case len(knownKeys(full)) > 0:
+			if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
+				continue
+			}
+			if err := c.applyMapping(file, v, full); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("%s:%d: unknown key %s (known keys: %s)", file, k.Line, full, strings.Join(known, ", "))
+		}
+	}
+	return nil
+}
+
+// knownKeys lists the YAML keys directly under the dotted prefix.
+func knownKeys(prefix string) []string {
+	set := map[string]bool{}
+	if prefix == "" {
+		set[addressWhitelistKey] = true
+	}
+	for _, s := range settings {
+		if s.yaml == "" {
+			continue
+		}
+		rest := s.yaml
+		if prefix != "" {
+			var ok bool
+			if rest, ok = strings.CutPrefix(s.yaml, prefix+"."); !ok {
+				continue
+			}
+		}
+		head, _, _ := strings.Cut(rest, ".")
+		set[head] = true
+	}
+	out := make([]string, 0, len(set))
+	for k := range set {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// strictMapping reads a flow or block mapping of scalar values with only
+// the given keys; o locates it.
+func strictMapping(n *yaml.Node, o origin, keys ...string) (map[string]string, error) {
+	if n.Kind != yaml.MappingNode {
+		return nil, o.errorf("", "want a mapping with keys %s", strings.Join(keys, ", "))
+	}
+	out := map[string]string{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		ko := o
+		ko.line, ko.key = k.Line, o.key+"."+k.Value
+		known := false
+		for _, want := range keys {
+			known = known || want == k.Value
+		}
+		if !known {
+			return nil, fmt.Errorf("%s:%d: unknown key %s (known keys: %s)", o.file, k.Line, ko.key, strings.Join(keys, ", "))
+		}
+		if _, dup := out[k.Value]; dup {
+			return nil, ko.errorf("", "given twice")
+		}
+		if v.Kind != yaml.ScalarNode {
+			return nil, ko.errorf("", "want a single value")
+		}
+		if v.Tag == "!!null" {
+			continue
+		}
+		out[k.Value] = v.Value
+	}
+	return out, nil
+}
+
+// decodeTokens reads tssgate.tokens: each entry is checked against the
+// built-in table and the entries before it, so a conflict names its line.
+func decodeTokens(c *Config, n *yaml.Node, o origin) error {
+	if n.Kind != yaml.SequenceNode {
+		return o.errorf("", "want a list of tokens")
+	}
+	for i, item := range n.Content {
+		eo := o
+		eo.line, eo.key = item.Line, fmt.Sprintf("%s[%d]", o.key, i)
+		f, err := strictMapping(item, eo, "token_id", "chain", "chain_id", "contract", "decimals", "evm_chain_id")
+		if err != nil {
+			return err
+		}
+		field := func(name string) origin { fo := eo; fo.key += "." + name; return fo }
+		if _, ok := f["decimals"]; !ok {
+			return field("decimals").errorf("", "required")
+		}
+		dec, err := strconv.ParseInt(f["decimals"], 10, 32)
+		if err != nil {
+			return field("decimals").errorf("", "not an integer: %q", f["decimals"])
+		}
+		if f["chain_id"] == "" {
+			// Verification binds a v2 description's chain_id to the
+			// entry's, and policy reads the entry's as tx.chain_id.
+			return field("chain_id").errorf("", "required (Cobo's chain_id of the token, e.g. ETH)")
+		}
+		tok := txverify.Token{TokenID: f["token_id"], Chain: f["chain"], ChainID: f["chain_id"], Contract: f["contract"], Decimals: int32(dec)}
+		if s := f["evm_chain_id"]; s != "" {
+			id, ok := new(big.Int).SetString(s, 10)
+			if !ok || id.Sign() <= 0 {
+				return field("evm_chain_id").errorf("", "must be a positive decimal integer, got %q", s)
+			}
+			tok.EVMChainID = id
+		}
+		if _, err := txverify.DefaultRegistry().With(append(c.Tokens, tok)...); err != nil {
+			return eo.errorf("", "%v", err)
+		}
+		c.Tokens = append(c.Tokens, tok)
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 
@@ -9,24 +8,18 @@ import (
 )
 
 func runKeygen(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("keygen")
 	out := fs.String("out", ".", "directory to write the key pair into (created if missing)")
 	bits := fs.Int("bits", 2048, "RSA key size: 2048, 3072 or 4096")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), `Usage: tssgate keygen --out DIR [--bits 2048|3072|4096]
+	usage := fmt.Sprintf(`Usage: tssgate keygen --out DIR [--bits 2048|3072|4096]
 
 Writes the callback server's RSA key pair in Cobo's file names:
   DIR/%s  private key, PKCS#1 PEM, mode 0600 (keep it secret)
   DIR/%s  public key, SPKI PEM (give it to the TSS Node: pubkey_path)
 It refuses to overwrite existing files.
-
-Flags:
 `, token.PrivateKeyFile, token.PublicKeyFile)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return flagExit(err)
+	if code, done := parseFlags(fs, args, usage, stdout, stderr); done {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "keygen: unexpected arguments %q\n", fs.Args())
@@ -39,12 +32,4 @@ Flags:
 	}
 	fmt.Fprintf(stdout, "private key: %s (mode 0600, keep it secret)\npublic key:  %s (configure it on the TSS Node as pubkey_path)\n", priv, pub)
 	return 0
-}
-
-// flagExit maps a flag parsing error to an exit code: --help is a success.
-func flagExit(err error) int {
-	if err == flag.ErrHelp {
-		return 0
-	}
-	return 2
 }

@@ -11,10 +11,12 @@
 //	tssgate policy check FILE   validate a policy file
 //	tssgate policy test FILE TESTS.yaml   run policy-as-code tests
 //	tssgate audit ...           read the decision log
-//	tssgate version             print the version
+//	tssgate version             print the version and VCS revision
 //
-// Run `tssgate COMMAND --help` for each command's flags. Only this package
-// wires the internal packages together.
+// Every command and subcommand answers --help and -h with its own usage.
+// Configuration is one table of settings (config.go) read by one loader:
+// defaults, the YAML file, TSSGATE_* variables, flags, validated once. Only
+// this package wires the internal packages together.
 package main
 
 import (
@@ -48,7 +50,7 @@ Usage:
                               run policy-as-code tests against a policy
   tssgate audit list|show|export|verify|limits
                               read the decision log
-  tssgate version             print the version
+  tssgate version             print the version and VCS revision
 
 Run 'tssgate COMMAND --help' for a command's flags.
 `
@@ -73,7 +75,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "audit":
 		return runAudit(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
-		fmt.Fprintln(stdout, versionString())
+		fs := newFlagSet("version")
+		if code, done := parseFlags(fs, rest, versionUsage, stdout, stderr); done {
+			return code
+		}
+		if err := noArgs(fs); err != nil {
+			fmt.Fprintf(stderr, "version: %v\n", err)
+			return 2
+		}
+		bi, _ := debug.ReadBuildInfo()
+		fmt.Fprintln(stdout, versionString(version, bi))
 		return 0
 	case "help", "--help", "-help", "-h":
 		fmt.Fprint(stdout, usage)
@@ -84,16 +95,34 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 }
 
-func versionString() string {
-	goVersion := "unknown"
-	rev := ""
-	if bi, ok := debug.ReadBuildInfo(); ok {
+const versionUsage = `Usage: tssgate version
+
+Prints the version stamped at build time (-ldflags "-X main.version=...")
+and the VCS revision recorded in the build info (go build -buildvcs=true).
+`
+
+// versionString formats the stamped version with the VCS revision, its
+// time and whether the tree was modified, from bi (nil when unavailable).
+// A binary built without VCS information says so rather than print nothing.
+func versionString(stamped string, bi *debug.BuildInfo) string {
+	goVersion, rev, when, dirty := "unknown", "", "", ""
+	if bi != nil {
 		goVersion = bi.GoVersion
 		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				rev = " " + s.Value[:12]
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.time":
+				when = " " + s.Value
+			case "vcs.modified":
+				if s.Value == "true" {
+					dirty = " (modified)"
+				}
 			}
 		}
 	}
-	return fmt.Sprintf("tssgate %s%s (%s)", version, rev, goVersion)
+	if rev == "" {
+		return fmt.Sprintf("tssgate %s, revision unknown (built without VCS information: build with -buildvcs=true), %s", stamped, goVersion)
+	}
+	return fmt.Sprintf("tssgate %s, revision %s%s%s, %s", stamped, rev, when, dirty, goVersion)
 }

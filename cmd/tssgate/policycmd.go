@@ -1,12 +1,10 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 
 	"tssgate/internal/policy"
-	"tssgate/internal/txverify"
 )
 
 const policyUsage = `Usage:
@@ -24,25 +22,39 @@ table, plus tssgate.tokens from --config), evaluates it, and prints PASS or
 FAIL per case; exit 1 on any failure.
 `
 
+const policyCheckUsage = `Usage: tssgate policy check FILE
+
+Compiles every rule and list of the policy FILE exactly as 'tssgate serve
+--policy' does and prints the rules, lists (with sizes) and the version hash
+that decisions will carry; exit 1 with precise errors (file, line, rule).
+It reads only the policy and its lists: no store, no data folder.
+`
+
+const policyTestUsage = `Usage: tssgate policy test [--config FILE] FILE TESTS.yaml
+
+Runs the policy-as-code tests in TESTS.yaml against the policy FILE: each
+case's request is decoded with the server's decoder, each KEYSIGN's
+transaction bytes are verified as the server does (the built-in token
+table, plus tssgate.tokens of the configuration: --config, TSSGATE_CONFIG),
+and PASS or FAIL is printed per case; exit 1 on any failure.
+`
+
 func runPolicy(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("policy", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(fs.Output(), policyUsage) }
-	if err := fs.Parse(args); err != nil {
-		return flagExit(err)
-	}
-	rest := fs.Args()
-	if len(rest) == 0 {
-		fs.Usage()
+	if len(args) == 0 {
+		fmt.Fprint(stderr, policyUsage)
 		return 2
 	}
-	switch rest[0] {
+	switch args[0] {
 	case "check":
-		if len(rest) != 2 {
-			fmt.Fprint(stderr, policyUsage)
+		fs := newFlagSet("policy check")
+		if code, done := parseFlags(fs, args[1:], policyCheckUsage, stdout, stderr); done {
+			return code
+		}
+		if fs.NArg() != 1 {
+			fmt.Fprintf(stderr, "tssgate policy check: want one FILE\nRun 'tssgate policy check --help' for usage.\n")
 			return 2
 		}
-		p, err := policy.Load(rest[1])
+		p, err := policy.Load(fs.Arg(0))
 		if err != nil {
 			fmt.Fprintf(stderr, "%v\n", err)
 			return 1
@@ -50,27 +62,21 @@ func runPolicy(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, p.Summary().String())
 		return 0
 	case "test":
-		tfs := flag.NewFlagSet("policy test", flag.ContinueOnError)
-		tfs.SetOutput(stderr)
-		configPath := tfs.String("config", "", "tssgate config file whose tssgate.tokens extend the token table used to verify KEYSIGN cases")
-		tfs.Usage = func() { fmt.Fprint(tfs.Output(), policyUsage); tfs.PrintDefaults() }
-		if err := tfs.Parse(rest[1:]); err != nil {
-			return flagExit(err)
+		tfs := newFlagSet("policy test")
+		sf := addSettingFlags(tfs, "config")
+		if code, done := parseFlags(tfs, args[1:], policyTestUsage, stdout, stderr); done {
+			return code
 		}
 		if tfs.NArg() != 2 {
-			fmt.Fprint(stderr, policyUsage)
+			fmt.Fprintf(stderr, "tssgate policy test: want FILE and TESTS.yaml\nRun 'tssgate policy test --help' for usage.\n")
 			return 2
 		}
-		var tokens []txverify.Token
-		if *configPath != "" {
-			cfg := DefaultConfig()
-			if err := cfg.applyFile(*configPath); err != nil {
-				fmt.Fprintf(stderr, "%v\n", err)
-				return 1
-			}
-			tokens = cfg.Tokens
+		cfg, err := loadSettings(sf, osEnvironment())
+		if err != nil {
+			fmt.Fprintf(stderr, "%v\n", err)
+			return 1
 		}
-		verifyTx, err := txVerifier(tokens)
+		verifyTx, err := txVerifier(cfg.Tokens)
 		if err != nil {
 			fmt.Fprintf(stderr, "%v\n", err)
 			return 1
@@ -92,11 +98,11 @@ func runPolicy(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		return 0
-	case "help", "--help", "-h":
+	case "help", "--help", "-h", "-help":
 		fmt.Fprint(stdout, policyUsage)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "policy: unknown subcommand %q\n\n%s", rest[0], policyUsage)
+		fmt.Fprintf(stderr, "policy: unknown subcommand %q\n\n%s", args[0], policyUsage)
 		return 2
 	}
 }

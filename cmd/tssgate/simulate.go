@@ -6,9 +6,9 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -35,28 +35,27 @@ With --n N it sends N requests (fresh request ids) from --c workers, signing
 all of them before the timed phase, and prints throughput and latency
 percentiles; it then exits 0 only if every reply verified.
 
-Out of the box it pairs with 'tssgate serve --dev': the node key and the
-server public key default to the files that command writes in ./tssgate-data.
-
-Flags:
+Out of the box it pairs with 'tssgate serve --dev': it reads the same
+configuration as serve (--config or TSSGATE_CONFIG, TSSGATE_* variables,
+--data-dir), and the URL, the server public key and the simulated node key
+default to what that configuration gives: the listen address (loopback for
+an all-interfaces listener; https with tls_cert), the public key beside the
+server's private key (DATA/callback-server-pub.key), and the dev node key
+in DATA/dev-tss-node.
 `
 
 func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	dataDir := os.Getenv("TSSGATE_DATA_DIR")
-	if dataDir == "" {
-		dataDir = DefaultConfig().DataDir
-	}
-	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("simulate")
+	sf := addSettingFlags(fs, "config", "data_dir")
 	var (
-		baseURL   = fs.String("url", "http://127.0.0.1:11020", "base URL of the callback server")
+		baseURL   = fs.String("url", "", "base URL of the callback server (default: from the configuration's listen address, http://127.0.0.1:11020 by default)")
 		version   = fs.String("version", "v2", "protocol version: v1 or v2")
 		typ       = fs.String("type", "ping", "request type: ping, keygen, keysign, keyreshare or keysharesign")
 		detail    = fs.String("detail", "", "file holding request_detail JSON (default: a built-in realistic sample for the type)")
 		extra     = fs.String("extra", "", "file holding extra_info JSON (default: a built-in realistic sample for the type)")
 		requestID = fs.String("request-id", "", "request_id to send (default: a fresh random id)")
-		nodeKey   = fs.String("node-key", filepath.Join(dataDir, devNodeDir, devNodePriv), "the TSS Node's callback private key PEM (signs requests)")
-		serverPub = fs.String("server-pub", filepath.Join(dataDir, token.PublicKeyFile), "the callback server's public key PEM (verifies replies)")
+		nodeKey   = fs.String("node-key", "", "the TSS Node's callback private key PEM that signs requests (default: DATA/"+devNodeDir+"/"+devNodePriv+", the key 'serve --dev' writes)")
+		serverPub = fs.String("server-pub", "", "the callback server's public key PEM that verifies replies (default: "+token.PublicKeyFile+" beside the configured server key, or in DATA)")
 		issuer    = fs.String("iss", "tss-node-simulator", "iss claim of the request token")
 		ttl       = fs.Duration("ttl", 2*time.Minute, "lifetime of the request token")
 		timeout   = fs.Duration("timeout", simulate.DefaultTimeout, "HTTP timeout per request (the node's request_timeout)")
@@ -64,12 +63,25 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		n         = fs.Int("n", 0, "load mode: send N requests")
 		c         = fs.Int("c", 4, "load mode: concurrent workers")
 	)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), simulateUsage)
-		fs.PrintDefaults()
+	if code, done := parseFlags(fs, args, simulateUsage, stdout, stderr); done {
+		return code
 	}
-	if err := fs.Parse(args); err != nil {
-		return flagExit(err)
+	cfg, err := loadSettings(sf, osEnvironment())
+	if err != nil {
+		fmt.Fprintf(stderr, "simulate: %v\n", err)
+		return 2
+	}
+	if *baseURL == "" {
+		*baseURL = simulateURL(cfg)
+	}
+	if *nodeKey == "" {
+		*nodeKey = filepath.Join(cfg.DataDir, devNodeDir, devNodePriv)
+	}
+	if *serverPub == "" {
+		*serverPub = filepath.Join(cfg.DataDir, token.PublicKeyFile)
+		if cfg.ServerKey != "" {
+			*serverPub = filepath.Join(filepath.Dir(cfg.ServerKey), token.PublicKeyFile)
+		}
 	}
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "simulate: "+format+"\n", a...)
@@ -175,4 +187,25 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 	}
 	return simulate.ExitCode(resp, err)
+}
+
+// simulateURL is the base URL of the server a configuration describes: its
+// listen address, with loopback for an all-interfaces listener, and https
+// when it serves TLS.
+func simulateURL(cfg Config) string {
+	host, port, err := net.SplitHostPort(cfg.Listen)
+	if err != nil {
+		return "http://" + cfg.Listen
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+		if ip != nil && ip.To4() == nil {
+			host = "::1"
+		}
+	}
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
 }
