@@ -37,6 +37,9 @@ percentiles; it then exits 0 only if every reply verified.
 
 Out of the box it pairs with 'tssgate serve --dev': the node key and the
 server public key default to the files that command writes in ./tssgate-data.
+It waits up to --wait for those files and for the server to accept
+connections, so 'tssgate serve --dev &' may be followed at once by
+'tssgate simulate'; after that it says which file or address is missing.
 
 Flags:
 `
@@ -63,6 +66,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		caCert    = fs.String("ca-cert", "", "PEM CA certificate to trust for an https URL")
 		n         = fs.Int("n", 0, "load mode: send N requests")
 		c         = fs.Int("c", 4, "load mode: concurrent workers")
+		wait      = fs.Duration("wait", simulate.DefaultWait, "how long to wait for the key files and the server to appear (0: do not wait)")
 	)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), simulateUsage)
@@ -97,13 +101,18 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			return fail("--extra: %v", err)
 		}
 	}
-	priv, err := token.LoadPrivateKey(*nodeKey)
+	// Waiting lets `tssgate serve --dev &` be followed at once by
+	// `tssgate simulate`: the server may still be writing its keys.
+	priv, err := simulate.WaitForFile(ctx, *wait, "the TSS Node key file", *nodeKey, token.LoadPrivateKey)
 	if err != nil {
 		return fail("%v (run 'tssgate serve --dev' to create a simulated TSS Node key, or pass --node-key)", err)
 	}
-	pub, err := token.LoadPublicKey(*serverPub)
+	pub, err := simulate.WaitForFile(ctx, *wait, "the server public key file", *serverPub, token.LoadPublicKey)
 	if err != nil {
 		return fail("%v (pass the server's callback-server-pub.key with --server-pub)", err)
+	}
+	if err := simulate.WaitForServer(ctx, *wait, *baseURL); err != nil {
+		return fail("%v (is 'tssgate serve' running at --url %s?)", err, *baseURL)
 	}
 	keys, err := token.NewKeySet(token.NamedKey{Name: "callback-server", Key: pub})
 	if err != nil {

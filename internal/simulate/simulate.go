@@ -15,6 +15,11 @@
 // server, policy or store packages, so it exercises a server strictly over
 // the wire. Keys are assumed to be trusted test or operator keys supplied by
 // the caller; the package never generates or persists keys.
+//
+// WaitForFile and WaitForServer give a just-started server a bounded time
+// to write its keys and accept connections, so a script may start the
+// server in the background and simulate at once; when the wait runs out
+// a *NotReadyError names what is missing.
 package simulate
 
 import (
