@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"tssgate/internal/protocol"
+	"tssgate/internal/testkit"
 	"tssgate/internal/token"
 )
 
@@ -141,10 +142,7 @@ func TestWaitForServerErrors(t *testing.T) {
 // A key file that appears while simulate waits, first empty (created) and
 // then written, is loaded.
 func TestWaitForFileThatAppearsLater(t *testing.T) {
-	pemData, err := os.ReadFile(filepath.Join(keyDir, "tss-node-callback-pri.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	pemData := testkit.CoboKeyPEM(t, testkit.NodePrivateKeyFile)
 	path := filepath.Join(t.TempDir(), "dev-tss-node", "tss-node-callback-pri.pem")
 	written := make(chan error, 1)
 	go func() {
@@ -179,6 +177,7 @@ func TestWaitForFileThatAppearsLater(t *testing.T) {
 
 func TestWaitForFileErrors(t *testing.T) {
 	dir := t.TempDir()
+	keys := testkit.WriteCoboKeys(t)
 	missing := filepath.Join(dir, "missing.pem")
 	empty := filepath.Join(dir, "empty.pem")
 	if err := os.WriteFile(empty, nil, 0o600); err != nil {
@@ -202,7 +201,7 @@ func TestWaitForFileErrors(t *testing.T) {
 		// A wrong file is reported at once: waiting would not fix it. With a
 		// minute to wait, a NotReadyError here would mean it was retried.
 		{name: "public key where the private key belongs", ctx: context.Background(), wait: time.Minute,
-			path: filepath.Join(keyDir, "tss-node-callback-pub.key"), want: "tss-node-callback-pub.key"},
+			path: filepath.Join(keys, testkit.NodePublicKeyFile), want: testkit.NodePublicKeyFile},
 		{name: "cancelled", ctx: cancelled, wait: time.Minute, path: missing, wantErr: context.Canceled},
 	}
 	for _, tc := range tests {
