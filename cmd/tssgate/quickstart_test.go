@@ -98,6 +98,12 @@ func TestSimulateSaysWhatIsMissing(t *testing.T) {
 		{name: "no server", nodeKey: priv, serverPub: pub,
 			want: []string{"the server at " + addr + " is not there after waiting 200ms", "is 'tssgate serve' running"}},
 	}
+	t.Run("negative wait", func(t *testing.T) {
+		code, _, errOut := runCmd(t, "simulate", "--wait", "-1s", "--url", "http://"+addr, "--node-key", priv, "--server-pub", pub)
+		if code != 2 || !strings.Contains(errOut, "--wait must not be negative") {
+			t.Fatalf("exit %d, stderr %s", code, errOut)
+		}
+	})
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := runCmd(t, "simulate", "--type", "ping", "--wait", "200ms",

@@ -66,7 +66,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		caCert    = fs.String("ca-cert", "", "PEM CA certificate to trust for an https URL")
 		n         = fs.Int("n", 0, "load mode: send N requests")
 		c         = fs.Int("c", 4, "load mode: concurrent workers")
-		wait      = fs.Duration("wait", simulate.DefaultWait, "how long to wait for the key files and the server to appear (0: do not wait)")
+		wait      = fs.Duration("wait", simulate.DefaultWait, "how long to wait for each key file and for the server to appear (0: do not wait)")
 	)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), simulateUsage)
@@ -81,6 +81,9 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	if fs.NArg() > 0 {
 		return fail("unexpected arguments %q", fs.Args())
+	}
+	if *wait < 0 {
+		return fail("--wait must not be negative, got %s", *wait)
 	}
 	v := protocol.Version(strings.ToLower(*version))
 	if v != protocol.V1 && v != protocol.V2 {
