@@ -42,6 +42,9 @@ default to what that configuration gives: the listen address (loopback for
 an all-interfaces listener; https with tls_cert), the public key beside the
 server's private key (DATA/callback-server-pub.key), and the dev node key
 in DATA/dev-tss-node.
+It waits up to --wait for the key files and for the server to accept
+connections, so 'tssgate serve --dev &' may be followed at once by
+'tssgate simulate'; after that it says which file or address is missing.
 `
 
 func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -62,6 +65,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		caCert    = fs.String("ca-cert", "", "PEM CA certificate to trust for an https URL")
 		n         = fs.Int("n", 0, "load mode: send N requests")
 		c         = fs.Int("c", 4, "load mode: concurrent workers")
+		wait      = fs.Duration("wait", simulate.DefaultWait, "how long to wait for each key file and for the server to appear (0: do not wait)")
 	)
 	if code, done := parseFlags(fs, args, simulateUsage, stdout, stderr); done {
 		return code
@@ -90,6 +94,9 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if fs.NArg() > 0 {
 		return fail("unexpected arguments %q", fs.Args())
 	}
+	if *wait < 0 {
+		return fail("--wait must not be negative, got %s", *wait)
+	}
 	v := protocol.Version(strings.ToLower(*version))
 	if v != protocol.V1 && v != protocol.V2 {
 		return fail("--version must be v1 or v2, got %q", *version)
@@ -109,13 +116,18 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			return fail("--extra: %v", err)
 		}
 	}
-	priv, err := token.LoadPrivateKey(*nodeKey)
+	// Waiting lets `tssgate serve --dev &` be followed at once by
+	// `tssgate simulate`: the server may still be writing its keys.
+	priv, err := simulate.WaitForFile(ctx, *wait, "the TSS Node key file", *nodeKey, token.LoadPrivateKey)
 	if err != nil {
 		return fail("%v (run 'tssgate serve --dev' to create a simulated TSS Node key, or pass --node-key)", err)
 	}
-	pub, err := token.LoadPublicKey(*serverPub)
+	pub, err := simulate.WaitForFile(ctx, *wait, "the server public key file", *serverPub, token.LoadPublicKey)
 	if err != nil {
 		return fail("%v (pass the server's callback-server-pub.key with --server-pub)", err)
+	}
+	if err := simulate.WaitForServer(ctx, *wait, *baseURL); err != nil {
+		return fail("%v (is 'tssgate serve' running at --url %s?)", err, *baseURL)
 	}
 	keys, err := token.NewKeySet(token.NamedKey{Name: "callback-server", Key: pub})
 	if err != nil {

@@ -37,21 +37,36 @@
 //	  known_nodes: {file: lists/nodes.txt}     # one entry a line, '#' comments,
 //	                                           # relative to the policy file
 //	rules:                    # in order; the first live rule whose when is true decides
-//	  - name: too-large       # required, unique; "default" and "builtin:*" are reserved
+//	  - name: too-large       # required, unique; "default", "verify", "builtin:*" reserved
 //	    description: "..."    # optional, free text
 //	    when: request.type == "KEYSIGN" && tx.amount > decimal("100")   # CEL, must be bool
 //	    action: reject        # approve | reject
 //	    reason: "over 100"    # reject rules only; absent: generated from the name
 //	    mode: live            # live | shadow; absent: live
+//	verify:                   # KEYSIGN transaction verification; absent: required for all
+//	  default: required       # required | optional
+//	  tokens: {BTC: optional} # by Cobo token_id, exact spelling; then chains: by chain_id
+//	limits:                   # velocity limits, checked after the rules approve (limits.go)
+//	  - name: eth-daily
+//	    when: request.type == "KEYSIGN" && tx.token_id == "ETH"
+//	    key: [tx.token_id]
+//	    window: 24h
+//	    max_amount: "100"
 //
 // Unknown keys, duplicate keys, a second YAML document, a rule that does
 // not compile, a when that is not bool (dyn is checked at run time), a
 // reference to a list the file does not define, a misspelt field of
 // request or tx, a duplicate rule name, a decimal("...") literal that does
-// not parse, and a limits section (per-period limits are a later issue;
-// the key is refused so that nobody believes they are enforced) all refuse
+// not parse, and a limit or verify entry that does not validate all refuse
 // the policy. Version is a hash over the file and every list file, so a
 // list change is a new version.
+//
+// A KEYSIGN whose transaction is not verified (Request.Verification) is
+// rejected before any rule, as rule "verify", unless the verify section
+// makes verification optional for a token or chain tssgate has no decoder
+// for; only then do rules see tx.verified == false. Limits only say what
+// an approval would consume (Decision.Limits); the decision store checks
+// and records them atomically with the decision.
 //
 // # What rules see
 //
@@ -76,7 +91,11 @@
 //     (request_detail.msg_hash_list in lower-case hex without 0x),
 //     destination_type (Address, EVM_Contract...; an amount of 0 proves
 //     nothing for contract calls and message signing, so look at this too),
-//     verified and decoded. Fields the protocol did not send read as "" or
+//     verified (true only when the transaction bytes decoded, produce every
+//     signed hash and agree with the description; then destinations,
+//     amount, token_id and chain_id come from the bytes and the token
+//     table) and decoded (what decoding established: chain, method,
+//     max_fee...). Fields the protocol did not send read as "" or
 //     []. For any other request type, and for a KEYSIGN without a
 //     transaction, reading tx is an error, so the rule rejects.
 //   - now: a timestamp, the request's received time (Request.ReceivedAt,

@@ -89,8 +89,8 @@ func ParseRequestType(s string) (RequestType, error) {
 }
 
 // Status is CallbackResponse.status. The protocol only tells 0 from non-zero;
-// the non-zero codes are the ones every Cobo template uses (ARCHITECTURE.md,
-// "Decisions already taken"). Every non-zero reply also carries REJECT.
+// the non-zero codes are the ones every Cobo template uses (README, "What
+// each status means"). Every non-zero reply also carries REJECT.
 type Status int
 
 // Reply status codes.

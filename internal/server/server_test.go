@@ -15,7 +15,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -26,11 +25,11 @@ import (
 
 	"tssgate/internal/policy"
 	"tssgate/internal/protocol"
+	"tssgate/internal/testkit"
 	"tssgate/internal/token"
 )
 
-const keysDir = "testdata/keys/"
-
+// The Cobo template keys (testkit) and one key no server trusts.
 var (
 	keysOnce   sync.Once
 	nodePriv   *rsa.PrivateKey
@@ -38,32 +37,19 @@ var (
 	serverPriv *rsa.PrivateKey
 	serverPub  *rsa.PublicKey
 	otherPriv  *rsa.PrivateKey
+	otherErr   error
 )
 
 func loadKeys(t testing.TB) {
 	t.Helper()
+	k := testkit.CoboKeys(t)
 	keysOnce.Do(func() {
-		var err error
-		must := func(e error) {
-			if e != nil && err == nil {
-				err = e
-			}
-		}
-		var e error
-		nodePriv, e = token.LoadPrivateKey(keysDir + "tss-node-callback-pri.pem")
-		must(e)
-		nodePub, e = token.LoadPublicKey(keysDir + "tss-node-callback-pub.key")
-		must(e)
-		serverPriv, e = token.LoadPrivateKey(keysDir + "callback-server-pri.pem")
-		must(e)
-		serverPub, e = token.LoadPublicKey(keysDir + "callback-server-pub.key")
-		must(e)
-		otherPriv, e = rsa.GenerateKey(rand.Reader, 2048)
-		must(e)
-		if err != nil {
-			panic(err)
-		}
+		nodePriv, nodePub, serverPriv, serverPub = k.Node, k.NodePub, k.Server, k.ServerPub
+		otherPriv, otherErr = rsa.GenerateKey(rand.Reader, 2048)
 	})
+	if otherErr != nil {
+		t.Fatalf("generating the untrusted key: %v", otherErr)
+	}
 }
 
 // testServer is a Server behind a real listener on 127.0.0.1:0.
@@ -111,12 +97,9 @@ func newTestServer(t *testing.T, mod func(*Config)) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewUnstartedServer(s)
-	ts.Config = NewHTTPServer(s, Timeouts{})
-	ts.Config.Handler = s
-	ts.Start()
-	t.Cleanup(ts.Close)
-	return &testServer{Server: ts, logs: logs}
+	hs := NewHTTPServer(s, Timeouts{})
+	hs.Handler = s
+	return &testServer{Server: testkit.StartServer(t, hs), logs: logs}
 }
 
 // nodeToken signs claims the way a TSS Node does.
@@ -142,13 +125,19 @@ func claimsFor(pd string) jwt.MapClaims {
 	return jwt.MapClaims{"package_data": pd, "iss": "tss-node", "exp": time.Now().Add(2 * time.Minute).Unix()}
 }
 
+// goodToken is req signed as the TSS Node signs it (testkit's builder,
+// independent of the token package and the JWT library).
 func goodToken(t testing.TB, req any) string {
 	t.Helper()
 	loadKeys(t)
-	return nodeToken(t, jwt.SigningMethodRS256, nodePriv, claimsFor(packageData(t, req)))
+	b, err := json.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testkit.RequestToken(t, nodePriv, b)
 }
 
-func formBody(tok string) string { return url.Values{FormField: {tok}}.Encode() }
+func formBody(tok string) string { return testkit.FormBody(tok) }
 
 // post sends body and returns the HTTP status and the verified reply.
 func post(t *testing.T, url, contentType, body string) (int, *protocol.CallbackResponse) {

@@ -8,20 +8,18 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"tssgate/internal/protocol"
+	"tssgate/internal/testkit"
 	"tssgate/internal/token"
 )
 
-// keyDir holds Cobo's published template test keys (public: tests only).
-var keyDir = filepath.Join("testdata", "cobo-template-keys")
-
-// testKeys are the node and server key pairs, loaded once per test binary.
+// testKeys are the node and server key pairs: Cobo's published template
+// keys (public: tests only), from testkit.
 type testKeys struct {
 	node      *rsa.PrivateKey
 	nodePub   *rsa.PublicKey
@@ -29,34 +27,10 @@ type testKeys struct {
 	serverPub *rsa.PublicKey
 }
 
-var (
-	keysOnce   sync.Once
-	keysCached testKeys
-	keysErr    error
-)
-
 func loadKeys(t testing.TB) testKeys {
 	t.Helper()
-	keysOnce.Do(func() {
-		var k testKeys
-		if k.node, keysErr = token.LoadPrivateKey(filepath.Join(keyDir, "tss-node-callback-pri.pem")); keysErr != nil {
-			return
-		}
-		if k.nodePub, keysErr = token.LoadPublicKey(filepath.Join(keyDir, "tss-node-callback-pub.key")); keysErr != nil {
-			return
-		}
-		if k.server, keysErr = token.LoadPrivateKey(filepath.Join(keyDir, "callback-server-pri.pem")); keysErr != nil {
-			return
-		}
-		if k.serverPub, keysErr = token.LoadPublicKey(filepath.Join(keyDir, "callback-server-pub.key")); keysErr != nil {
-			return
-		}
-		keysCached = k
-	})
-	if keysErr != nil {
-		t.Fatalf("loading test keys: %v", keysErr)
-	}
-	return keysCached
+	k := testkit.CoboKeys(t)
+	return testKeys{node: k.Node, nodePub: k.NodePub, server: k.Server, serverPub: k.ServerPub}
 }
 
 // newVerifier returns a verifier that trusts exactly pub.

@@ -15,6 +15,11 @@
 // server, policy or store packages, so it exercises a server strictly over
 // the wire. Keys are assumed to be trusted test or operator keys supplied by
 // the caller; the package never generates or persists keys.
+//
+// WaitForFile and WaitForServer give a just-started server a bounded time
+// to write its keys and accept connections, so a script may start the
+// server in the background and simulate at once; when the wait runs out
+// a *NotReadyError names what is missing.
 package simulate
 
 import (
@@ -63,9 +68,10 @@ var ErrRequestIDMismatch = errors.New("reply request_id does not match")
 var ErrMalformedReply = errors.New("reply package_data is not a CallbackResponse")
 
 // ErrHTTPStatus reports a reply with an HTTP status other than 200. tssgate
-// promises 200 for every signed reply (ARCHITECTURE.md), and whether a real
-// node reads a JWT out of a 400 or 500 is unknown (PROTOCOL.md 9 item 4), so
-// any other status is an error even if the body verifies.
+// promises 200 for every signed reply (README, "The protocol as tssgate
+// speaks it"), and whether a real node reads a JWT out of a 400 or 500 is
+// unknown (PROTOCOL.md 9 item 4), so any other status is an error even if
+// the body verifies.
 var ErrHTTPStatus = errors.New("unexpected HTTP status")
 
 // Node is a simulated TSS Node bound to one callback server.

@@ -94,9 +94,13 @@ type Record struct {
 	// it when empty and refuses a non-matching value; idempotency compares
 	// it.
 	RequestHash string
-	// TxKey identifies the transaction for limits ("" when there is none):
-	// v2 biz_task_id or transaction id, v1 cobo_id. Limits count each
-	// non-empty TxKey once.
+	// TxKey identifies the transaction for limits ("" when there is none).
+	// The store treats it as opaque; the caller that decides builds it as
+	// the transaction's id (v2 transaction_id, else biz_task_id; v1
+	// cobo_id; an id the store could not hold is replaced by "sha256:" and
+	// its hex SHA-256), a colon, and a hash of the sorted, normalized
+	// msg_hash_list, so that an id reused for other bytes is another
+	// transaction. Limits count each non-empty TxKey once.
 	TxKey string
 	// Action is ActionApprove or ActionReject.
 	Action string
