@@ -32,9 +32,17 @@ func newHolder(t *testing.T, files map[string]string) (*Holder, string) {
 	return NewHolder(path, p), dir
 }
 
+// writeFile replaces path atomically (write beside it, then rename), as
+// the README tells operators to: os.WriteFile truncates first, and a
+// watcher on a loaded machine may read the empty file in between, which
+// is a second, different reload failure.
 func writeFile(t *testing.T, path, content string) {
 	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
 		t.Fatal(err)
 	}
 }
