@@ -386,7 +386,7 @@ func loadNodeKeys(cfg Config, log *slog.Logger, stdout io.Writer) ([]token.Named
 
 // txVerifier returns KEYSIGN transaction verification with the built-in
 // token table extended by the configured tokens.
-func txVerifier(tokens []txverify.Token) (func(*protocol.Request) *protocol.Verification, error) {
+func txVerifier(tokens []txverify.Token) (protocol.TxVerifier, error) {
 	reg, err := txverify.DefaultRegistry().With(tokens...)
 	if err != nil {
 		return nil, fmt.Errorf("tssgate.tokens: %w", err)

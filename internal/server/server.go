@@ -19,7 +19,6 @@ package server
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -34,7 +33,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"tssgate/internal/policy"
 	"tssgate/internal/protocol"
@@ -42,9 +40,6 @@ import (
 	"tssgate/internal/text"
 	"tssgate/internal/token"
 )
-
-// FormField is the form field that carries the request JWT (PROTOCOL.md 1.1).
-const FormField = "TSS_JWT_MSG"
 
 // Defaults for Config fields left zero.
 const (
@@ -69,7 +64,7 @@ type Config struct {
 	// msg_hash_list and description; its result goes to the Decider on
 	// Request.Verification. nil means no verification, which a policy
 	// treats as unverified (and so, by default, rejects).
-	VerifyTx func(*protocol.Request) *protocol.Verification
+	VerifyTx protocol.TxVerifier
 	// Store records every decision before it is signed, answers retries
 	// of a request_id with the recorded decision, and enforces velocity
 	// limits atomically with the record. nil means decisions live only in
@@ -154,8 +149,8 @@ func New(cfg Config) (*Server, error) {
 	s.mux = http.NewServeMux()
 	// The check endpoints take every method so that even a wrong method gets
 	// a signed answer rather than a bare 405.
-	s.mux.Handle("/v1/check", s.checkHandler(protocol.V1))
-	s.mux.Handle("/v2/check", s.checkHandler(protocol.V2))
+	s.mux.Handle(protocol.PathV1, s.checkHandler(protocol.V1))
+	s.mux.Handle(protocol.PathV2, s.checkHandler(protocol.V2))
 	s.mux.HandleFunc("GET /ping", s.handlePing)
 	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
 	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
@@ -266,7 +261,7 @@ func (s *Server) evaluate(w http.ResponseWriter, r *http.Request, o *outcome) {
 	}
 	verified, err := s.cfg.Verifier.Verify(tok)
 	if err != nil {
-		o.requestID = unverifiedRequestID(tok)
+		o.requestID = token.UnverifiedRequestID(tok)
 		if errors.Is(err, token.ErrPayload) {
 			o.fail(protocol.StatusInvalidRequest, err.Error())
 		} else {
@@ -528,52 +523,15 @@ func (s *Server) readToken(w http.ResponseWriter, r *http.Request) (string, prot
 	if err != nil {
 		return "", protocol.StatusInvalidRequest, "request body is not a valid form"
 	}
-	values := form[FormField]
+	values := form[protocol.FormField]
 	switch len(values) {
 	case 0:
-		return "", protocol.StatusInvalidRequest, "form field " + FormField + " missing"
+		return "", protocol.StatusInvalidRequest, "form field " + protocol.FormField + " missing"
 	case 1:
 		return strings.TrimSpace(values[0]), protocol.StatusOK, ""
 	default:
-		return "", protocol.StatusInvalidRequest, fmt.Sprintf("form field %s given %d times", FormField, len(values))
+		return "", protocol.StatusInvalidRequest, fmt.Sprintf("form field %s given %d times", protocol.FormField, len(values))
 	}
-}
-
-// maxEchoedIDLen bounds a request_id echoed from an unverified token.
-const maxEchoedIDLen = 256
-
-// unverifiedRequestID reads request_id from a token that failed
-// verification, so that the reply can still be matched by the node (which
-// pairs replies with its own request_id) and the node's operator sees why,
-// e.g. "expired" after clock skew. It is used only in a non-approving reply:
-// a signed REJECT carrying an id chosen by whoever sent the token authorizes
-// nothing. Anything malformed yields "".
-func unverifiedRequestID(tok string) string {
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 || len(parts[1]) > 4*maxEchoedIDLen+DefaultMaxBodyBytes {
-		return ""
-	}
-	claimsJSON, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil {
-		return ""
-	}
-	var claims struct {
-		PackageData string `json:"package_data"`
-	}
-	if json.Unmarshal(claimsJSON, &claims) != nil {
-		return ""
-	}
-	pd, err := base64.StdEncoding.DecodeString(claims.PackageData)
-	if err != nil {
-		return ""
-	}
-	var req struct {
-		RequestID string `json:"request_id"`
-	}
-	if json.Unmarshal(pd, &req) != nil || len(req.RequestID) > maxEchoedIDLen || !utf8.ValidString(req.RequestID) {
-		return ""
-	}
-	return req.RequestID
 }
 
 // reply signs o as a CallbackResponse and writes it. A reply can only carry

@@ -148,7 +148,7 @@ func goodToken(t testing.TB, req any) string {
 	return nodeToken(t, jwt.SigningMethodRS256, nodePriv, claimsFor(packageData(t, req)))
 }
 
-func formBody(tok string) string { return url.Values{FormField: {tok}}.Encode() }
+func formBody(tok string) string { return url.Values{protocol.FormField: {tok}}.Encode() }
 
 // post sends body and returns the HTTP status and the verified reply.
 func post(t *testing.T, url, contentType, body string) (int, *protocol.CallbackResponse) {
@@ -567,34 +567,6 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Fatalf("Serve: %v", err)
-	}
-}
-
-func TestUnverifiedRequestID(t *testing.T) {
-	enc := func(claims string) string {
-		return "eyJhbGciOiJSUzI1NiJ9." + base64.RawURLEncoding.EncodeToString([]byte(claims)) + ".c2ln"
-	}
-	pd := func(req string) string {
-		return enc(`{"package_data":"` + base64.StdEncoding.EncodeToString([]byte(req)) + `"}`)
-	}
-	tests := []struct {
-		name, tok, want string
-	}{
-		{"well formed", pd(`{"request_id":"r-1"}`), "r-1"},
-		{"not three parts", "a.b", ""},
-		{"claims not base64", "a.!!!.c", ""},
-		{"claims not JSON", enc("hello"), ""},
-		{"package_data not base64", enc(`{"package_data":"*"}`), ""},
-		{"request not JSON", pd("hello"), ""},
-		{"request_id a number", pd(`{"request_id":7}`), ""},
-		{"request_id too long", pd(`{"request_id":"` + strings.Repeat("x", maxEchoedIDLen+1) + `"}`), ""},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := unverifiedRequestID(tc.tok); got != tc.want {
-				t.Fatalf("got %q, want %q", got, tc.want)
-			}
-		})
 	}
 }
 
