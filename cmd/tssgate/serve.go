@@ -227,6 +227,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 	t := server.DefaultTimeouts()
 	srv := server.NewHTTPServer(h, t)
+	srv.ErrorLog = server.ErrorLog(log) // TLS handshake errors into the structured log
 	limited := server.LimitConnections(srv, ln, cfg.MaxConnections)
 	if err := server.Serve(ctx, srv, limited, cfg.TLSCert, cfg.TLSKey, t.Shutdown); err != nil {
 		log.Error("server stopped", slog.Any("error", err))
