@@ -155,6 +155,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 	t := cfg.Timeouts
 	srv := server.NewHTTPServer(h, t)
+	srv.ErrorLog = server.ErrorLog(log) // TLS handshake errors into the structured log
 	limited := server.LimitConnections(srv, ln, cfg.MaxConnections)
 	if err := server.Serve(ctx, srv, limited, cfg.TLSCert, cfg.TLSKey, t.Shutdown); err != nil {
 		log.Error("server stopped", slog.Any("error", err))
@@ -176,7 +177,7 @@ type prepared struct {
 	nodeOrigins []string // where each of nodeKeys came from
 	devPub      string   // dev mode: the simulated node's public key path
 	policy      *policy.Policy
-	verifyTx    func(*protocol.Request) *protocol.Verification
+	verifyTx    protocol.TxVerifier
 }
 
 // prepareServe checks the key files and their types, the TLS pair, the
@@ -373,7 +374,7 @@ func buildServer(cfg Config, log *slog.Logger, stdout io.Writer, st store.Store,
 
 // txVerifier returns KEYSIGN transaction verification with the built-in
 // token table extended by the configured tokens.
-func txVerifier(tokens []txverify.Token) (func(*protocol.Request) *protocol.Verification, error) {
+func txVerifier(tokens []txverify.Token) (protocol.TxVerifier, error) {
 	reg, err := txverify.DefaultRegistry().With(tokens...)
 	if err != nil {
 		return nil, fmt.Errorf("tssgate.tokens: %w", err)

@@ -76,7 +76,7 @@ type Config struct {
 	// msg_hash_list and description; its result goes to the Decider on
 	// Request.Verification. nil means no verification, which a policy
 	// treats as unverified (and so, by default, rejects).
-	VerifyTx func(*protocol.Request) *protocol.Verification
+	VerifyTx protocol.TxVerifier
 	// Store records every decision before it is answered, answers retries
 	// of a request_id with the recorded decision, and enforces velocity
 	// limits atomically with the record. nil means decisions live only in
@@ -149,7 +149,7 @@ func (g *Gate) Check(ctx context.Context, v protocol.Version, tok string) (o Out
 	defer g.recoverInto(&o)
 	verified, err := g.cfg.Verifier.Verify(tok)
 	if err != nil {
-		o.RequestID = unverifiedRequestID(tok)
+		o.RequestID = token.UnverifiedRequestID(tok)
 		if errors.Is(err, token.ErrPayload) {
 			o.failWith(protocol.StatusInvalidRequest, err.Error(), err)
 		} else {

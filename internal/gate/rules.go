@@ -2,12 +2,10 @@ package gate
 
 import (
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"tssgate/internal/protocol"
 	"tssgate/internal/text"
@@ -63,46 +61,4 @@ func canonicalRequest(req *protocol.Request) ([]byte, error) {
 		"request_detail": req.Detail,
 		"extra_info":     req.Extra,
 	})
-}
-
-// maxEchoedIDLen bounds a request_id echoed from an unverified token.
-const maxEchoedIDLen = 256
-
-// maxPeekBytes bounds the claims segment unverifiedRequestID decodes: about
-// a default body cap, so that peeking never costs more than the transport
-// already accepted.
-const maxPeekBytes = 4*maxEchoedIDLen + 1<<20
-
-// unverifiedRequestID reads request_id from a token that failed
-// verification, so that the reply can still be matched by the node (which
-// pairs replies with its own request_id) and the node's operator sees why,
-// e.g. "expired" after clock skew. It is used only in a non-approving reply:
-// a signed REJECT carrying an id chosen by whoever sent the token authorizes
-// nothing. Anything malformed yields "".
-func unverifiedRequestID(tok string) string {
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 || len(parts[1]) > maxPeekBytes {
-		return ""
-	}
-	claimsJSON, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil {
-		return ""
-	}
-	var claims struct {
-		PackageData string `json:"package_data"`
-	}
-	if json.Unmarshal(claimsJSON, &claims) != nil {
-		return ""
-	}
-	pd, err := base64.StdEncoding.DecodeString(claims.PackageData)
-	if err != nil {
-		return ""
-	}
-	var req struct {
-		RequestID string `json:"request_id"`
-	}
-	if json.Unmarshal(pd, &req) != nil || len(req.RequestID) > maxEchoedIDLen || !utf8.ValidString(req.RequestID) {
-		return ""
-	}
-	return req.RequestID
 }

@@ -1,7 +1,6 @@
 package gate
 
 import (
-	"encoding/base64"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -64,34 +63,6 @@ func TestTxKeyIsStorable(t *testing.T) {
 	plain := &protocol.Request{KeySign: &protocol.KeySign{MsgHashes: []string{"0xAB"}, Tx: &protocol.Transaction{ID: "7f3c2a91"}}}
 	if k := txKey(plain); !strings.HasPrefix(k, "7f3c2a91:") {
 		t.Errorf("an ordinary id is not kept verbatim: %q", k)
-	}
-}
-
-func TestUnverifiedRequestID(t *testing.T) {
-	enc := func(claims string) string {
-		return "eyJhbGciOiJSUzI1NiJ9." + base64.RawURLEncoding.EncodeToString([]byte(claims)) + ".c2ln"
-	}
-	pd := func(req string) string {
-		return enc(`{"package_data":"` + base64.StdEncoding.EncodeToString([]byte(req)) + `"}`)
-	}
-	tests := []struct {
-		name, tok, want string
-	}{
-		{"well formed", pd(`{"request_id":"r-1"}`), "r-1"},
-		{"not three parts", "a.b", ""},
-		{"claims not base64", "a.!!!.c", ""},
-		{"claims not JSON", enc("hello"), ""},
-		{"package_data not base64", enc(`{"package_data":"*"}`), ""},
-		{"request not JSON", pd("hello"), ""},
-		{"request_id a number", pd(`{"request_id":7}`), ""},
-		{"request_id too long", pd(`{"request_id":"` + strings.Repeat("x", maxEchoedIDLen+1) + `"}`), ""},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := unverifiedRequestID(tc.tok); got != tc.want {
-				t.Fatalf("got %q, want %q", got, tc.want)
-			}
-		})
 	}
 }
 

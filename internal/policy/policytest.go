@@ -68,18 +68,13 @@ func RunTests(p *Policy, testsPath string, w io.Writer) (passed, failed int, err
 	return RunTestsVerifying(p, testsPath, w, nil)
 }
 
-// VerifyFunc checks a KEYSIGN's transaction bytes the way the server does
-// before deciding (the command wires the transaction verifier here; policy
-// itself does not decode chains).
-type VerifyFunc func(*protocol.Request) *protocol.Verification
-
 // RunTestsVerifying is RunTests with the server's transaction verification:
 // every KEYSIGN case is verified by verify before the policy decides,
 // unless the case says `verified: true` (assume the bytes match the
 // description: for cases that patch the sample's amounts or addresses and
 // so no longer match its bytes) or `verified: false`. With a nil verify,
 // cases without `verified` are decided as unverified.
-func RunTestsVerifying(p *Policy, testsPath string, w io.Writer, verify VerifyFunc) (passed, failed int, err error) {
+func RunTestsVerifying(p *Policy, testsPath string, w io.Writer, verify protocol.TxVerifier) (passed, failed int, err error) {
 	data, err := readLimited(testsPath)
 	if err != nil {
 		return 0, 0, fmt.Errorf("reading policy tests: %w", err)
@@ -117,10 +112,10 @@ type caseRunner struct {
 	st      *sqlite.Store
 	dir     string
 	current *testCase
-	verify  VerifyFunc
+	verify  protocol.TxVerifier
 }
 
-func newCaseRunner(p *Policy, verify VerifyFunc) (*caseRunner, error) {
+func newCaseRunner(p *Policy, verify protocol.TxVerifier) (*caseRunner, error) {
 	dir, err := os.MkdirTemp("", "tssgate-policy-test-")
 	if err != nil {
 		return nil, fmt.Errorf("policy test: creating the temporary decision store: %w", err)

@@ -55,6 +55,12 @@ func (e *DecodeError) Error() string { return "invalid request: " + e.Reason }
 //     empty.
 //   - v1 KEYSHARESIGN, which v1 does not document, is read with the v2
 //     shapes.
+//   - A KEYGEN, KEYSIGN or KEYRESHARE whose request_detail and extra_info
+//     carry members only the other version has, and none only this version
+//     has (a v1 KEYSIGN at /v2/check, a v2 one at /v1/check), is refused
+//     with a reason naming the endpoint and the node's cb_server or
+//     cb_server_v2 entry: the typed decoder would otherwise ignore those
+//     members as unknown and decide a nearly empty request (see shape.go).
 //   - Field rules (strict identifiers, hex msg_hash_list, exact amounts,
 //     lenient integers) are on the wire types; transaction amounts must be
 //     present and non-negative where the model sums them.
@@ -124,6 +130,9 @@ func Decode(v Version, packageData []byte) (*Request, error) {
 		return fail("request_id is required for %s", typ)
 	case detailMap == nil:
 		return fail("request_detail is empty for %s", typ)
+	}
+	if reason := wrongVersion(v, typ, detailMap, extraMap); reason != "" {
+		return fail("%s", reason)
 	}
 	if err := req.decodeTyped(); err != nil {
 		return nil, &DecodeError{RequestID: id, Reason: err.Error()}

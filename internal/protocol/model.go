@@ -211,3 +211,11 @@ type Verification struct {
 	MaxFee      decimal.Decimal
 	MaxFeeKnown bool
 }
+
+// TxVerifier checks a KEYSIGN's unsigned transaction against its
+// msg_hash_list and its description and returns what it established, for
+// the decider to read on Request.Verification. It is the one name of the
+// transaction-verification seam: the command builds one from
+// tssgate/internal/txverify, and the request flow and policy tests call it,
+// so neither needs to know how chains are decoded.
+type TxVerifier func(*Request) *Verification

@@ -1,5 +1,6 @@
 // Package protocol owns the Cobo TSS Node callback wire format, v1 (WaaS 1.0,
-// /v1/check) and v2 (WaaS 2.0, /v2/check): request types, reply status codes
+// /v1/check) and v2 (WaaS 2.0, /v2/check): the endpoint paths and the form
+// field (PathV1, PathV2, FormField), request types, reply status codes
 // and actions, the CallbackRequest and CallbackResponse carried in a JWT's
 // package_data, typed structs for every documented request_detail and
 // extra_info field, and one normalized Request model that policy, storage
@@ -37,6 +38,32 @@ const (
 	V1 Version = "v1"
 	V2 Version = "v2"
 )
+
+// The endpoint paths a TSS Node POSTs to: its cb_server entries name
+// PathV1, its cb_server_v2 entries PathV2 (PROTOCOL.md 1.1). They are the
+// only place the version is stated, so the server routes and the simulator
+// posts by these constants and nothing else spells them.
+const (
+	PathV1 = "/v1/check"
+	PathV2 = "/v2/check"
+)
+
+// FormField is the one form field of a callback POST: it carries the
+// request JWT (PROTOCOL.md 1.1).
+const FormField = "TSS_JWT_MSG"
+
+// Path returns the endpoint path for v, PathV1 or PathV2, and "" for any
+// other value, which callers must treat as an error.
+func (v Version) Path() string {
+	switch v {
+	case V1:
+		return PathV1
+	case V2:
+		return PathV2
+	default:
+		return ""
+	}
+}
 
 // RequestType is CallbackRequest.request_type (PROTOCOL.md 3.2). It is an
 // int on the wire. Values other than the constants below are unknown: the

@@ -20,7 +20,7 @@ import (
 
 // benchServer returns a Server with the Cobo test keys and a discarding
 // logger, and a ready form body for req.
-func benchServer(b *testing.B, req any, d policy.Decider, verify func(*protocol.Request) *protocol.Verification) (*Server, string) {
+func benchServer(b *testing.B, req any, d policy.Decider, verify protocol.TxVerifier) (*Server, string) {
 	b.Helper()
 	loadKeys(b)
 	keys, err := token.NewKeySet(token.NamedKey{Name: "node-a", Key: nodePub})
@@ -60,7 +60,7 @@ func BenchmarkCheckPath(b *testing.B) {
 		name    string
 		req     any
 		decider policy.Decider
-		verify  func(*protocol.Request) *protocol.Verification
+		verify  protocol.TxVerifier
 	}{
 		{"ping", map[string]any{"request_id": "p-1", "request_type": 0}, nil, nil},
 		{"v2-keysign", keysign, nil, nil},

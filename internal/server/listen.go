@@ -5,9 +5,14 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log"
+	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
+
+	"tssgate/internal/text"
 )
 
 // Timeouts bound how long a client may hold a connection. A TSS Node sends
@@ -38,7 +43,10 @@ func DefaultTimeouts() Timeouts {
 }
 
 // NewHTTPServer wraps h in an http.Server with the given timeouts and a
-// 64 KiB header cap. Zero timeouts take DefaultTimeouts' values.
+// 64 KiB header cap. Zero timeouts take DefaultTimeouts' values. Its
+// ErrorLog is ErrorLog(slog.Default()); the command replaces it with
+// ErrorLog of its own logger, so that what net/http reports lands in the
+// same structured log as every decision.
 func NewHTTPServer(h http.Handler, t Timeouts) *http.Server {
 	t = t.withDefaults()
 	return &http.Server{
@@ -49,7 +57,46 @@ func NewHTTPServer(h http.Handler, t Timeouts) *http.Server {
 		IdleTimeout:       t.Idle,
 		MaxHeaderBytes:    64 << 10,
 		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12},
+		ErrorLog:          ErrorLog(slog.Default()),
 	}
+}
+
+// ErrorLog returns a logger for http.Server.ErrorLog that turns each line
+// net/http writes into a record of l, instead of a plain line on Go's
+// standard logger that a log pipeline reading JSON cannot parse. A TLS
+// handshake failure (a node with the wrong CA, a scanner, plain HTTP sent
+// to the HTTPS port) is a WARN "TLS handshake failed" with the remote
+// address and the error as attributes; any other line is an ERROR "http
+// server" with the line as its error. The texts are cleaned (text.Clean)
+// because a client can influence them. A nil l means slog.Default().
+func ErrorLog(l *slog.Logger) *log.Logger {
+	if l == nil {
+		l = slog.Default()
+	}
+	return log.New(httpErrorWriter{l}, "", 0)
+}
+
+// maxHTTPErrorBytes bounds one net/http error text in the log.
+const maxHTTPErrorBytes = 1024
+
+// httpErrorWriter receives one net/http error line per Write (log.Logger
+// writes each message whole).
+type httpErrorWriter struct{ l *slog.Logger }
+
+func (w httpErrorWriter) Write(p []byte) (int, error) {
+	line := strings.TrimRight(string(p), "\n")
+	// net/http: "http: TLS handshake error from %s: %v"; the address
+	// (host:port, [v6]:port) holds no ": ".
+	if rest, ok := strings.CutPrefix(line, "http: TLS handshake error from "); ok {
+		remote, reason, _ := strings.Cut(rest, ": ")
+		w.l.LogAttrs(context.Background(), slog.LevelWarn, "TLS handshake failed",
+			slog.String("remote", text.Clean(remote, maxHTTPErrorBytes)),
+			slog.String("error", text.Clean(reason, maxHTTPErrorBytes)))
+		return len(p), nil
+	}
+	w.l.LogAttrs(context.Background(), slog.LevelError, "http server",
+		slog.String("error", text.Clean(strings.TrimPrefix(line, "http: "), maxHTTPErrorBytes)))
+	return len(p), nil
 }
 
 func (t Timeouts) withDefaults() Timeouts {

@@ -43,9 +43,6 @@ import (
 	"tssgate/internal/token"
 )
 
-// FormField is the form field that carries the request JWT (PROTOCOL.md 1.1).
-const FormField = "TSS_JWT_MSG"
-
 // Defaults for Config fields left zero.
 const (
 	DefaultMaxBodyBytes  = 1 << 20
@@ -71,7 +68,7 @@ type Config struct {
 	// msg_hash_list and description; its result goes to the Decider on
 	// Request.Verification. nil means no verification, which a policy
 	// treats as unverified (and so, by default, rejects).
-	VerifyTx func(*protocol.Request) *protocol.Verification
+	VerifyTx protocol.TxVerifier
 	// Store records every decision before it is signed, answers retries
 	// of a request_id with the recorded decision, and enforces velocity
 	// limits atomically with the record. nil means decisions live only in
@@ -160,8 +157,8 @@ func New(cfg Config) (*Server, error) {
 	s.mux = http.NewServeMux()
 	// The check endpoints take every method so that even a wrong method gets
 	// a signed answer rather than a bare 405.
-	s.mux.Handle("/v1/check", s.checkHandler(protocol.V1))
-	s.mux.Handle("/v2/check", s.checkHandler(protocol.V2))
+	s.mux.Handle(protocol.PathV1, s.checkHandler(protocol.V1))
+	s.mux.Handle(protocol.PathV2, s.checkHandler(protocol.V2))
 	s.mux.HandleFunc("GET /ping", s.handlePing)
 	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
 	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
@@ -248,14 +245,14 @@ func (s *Server) readToken(w http.ResponseWriter, r *http.Request) (string, prot
 	if err != nil {
 		return "", protocol.StatusInvalidRequest, "request body is not a valid form"
 	}
-	values := form[FormField]
+	values := form[protocol.FormField]
 	switch len(values) {
 	case 0:
-		return "", protocol.StatusInvalidRequest, "form field " + FormField + " missing"
+		return "", protocol.StatusInvalidRequest, "form field " + protocol.FormField + " missing"
 	case 1:
 		return strings.TrimSpace(values[0]), protocol.StatusOK, ""
 	default:
-		return "", protocol.StatusInvalidRequest, fmt.Sprintf("form field %s given %d times", FormField, len(values))
+		return "", protocol.StatusInvalidRequest, fmt.Sprintf("form field %s given %d times", protocol.FormField, len(values))
 	}
 }
 

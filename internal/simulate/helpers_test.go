@@ -137,7 +137,7 @@ func (f *fakeServer) handle(w http.ResponseWriter, r *http.Request) {
 		s.decodeErr = err
 	}
 	s.postForm = r.PostForm
-	s.verified, s.verifyErr = f.verifier.Verify(r.PostForm.Get(formField))
+	s.verified, s.verifyErr = f.verifier.Verify(r.PostForm.Get(protocol.FormField))
 	if s.verifyErr == nil {
 		if err := json.Unmarshal(s.verified.PackageData, &s.fields); err != nil {
 			s.decodeErr = err

@@ -49,9 +49,6 @@ const DefaultTimeout = 10 * time.Second
 // a reply, and reading it unbounded would let a broken server exhaust memory.
 const MaxReplyBytes = 1 << 20
 
-// formField is the only form field a TSS Node sends (PROTOCOL.md 1.1).
-const formField = "TSS_JWT_MSG"
-
 // ErrUnverifiable reports a reply whose JWT does not verify against the
 // callback server's key(s): bad signature, unknown key, expired, malformed
 // token or garbage body. The token package's error is wrapped with it.
@@ -107,27 +104,13 @@ type Result struct {
 	Latency time.Duration
 }
 
-// Path returns the endpoint path a node uses for protocol version v:
-// "/v1/check" or "/v2/check". It returns "" for any other version, which
-// every caller in this package treats as an error.
-func Path(v protocol.Version) string {
-	switch v {
-	case protocol.V1:
-		return "/v1/check"
-	case protocol.V2:
-		return "/v2/check"
-	default:
-		return ""
-	}
-}
-
 // NewRequest builds a CallbackRequest of type t with a fresh random
 // request_id ("sim-" and 16 hex digits). A nil detail or extra is replaced by
 // the built-in sample for (v, t) from protocol.Sample; a non-nil one is used
 // verbatim, which lets callers send deliberately odd payloads. It returns an
 // error for an unknown version or when a needed sample does not exist.
 func NewRequest(v protocol.Version, t protocol.RequestType, detail, extra []byte) (protocol.CallbackRequest, error) {
-	if Path(v) == "" {
+	if v.Path() == "" {
 		return protocol.CallbackRequest{}, fmt.Errorf("building request: unknown protocol version %q", v)
 	}
 	if detail == nil || extra == nil {
@@ -172,7 +155,7 @@ func (n *Node) SignRequest(req protocol.CallbackRequest) (string, error) {
 }
 
 // Post sends one signed token as the single form field TSS_JWT_MSG
-// (application/x-www-form-urlencoded) to BaseURL+Path(v) and returns the raw
+// (application/x-www-form-urlencoded) to BaseURL+v.Path() and returns the raw
 // reply body and HTTP status, whatever that status is. Transport errors from
 // the HTTP client are returned as they are; a body larger than MaxReplyBytes
 // is an error. Post does not interpret the body: see ReadReply.
@@ -185,7 +168,7 @@ func (n *Node) post(ctx context.Context, c *http.Client, v protocol.Version, jwt
 	if err != nil {
 		return nil, 0, err
 	}
-	form := url.Values{formField: {jwt}}.Encode()
+	form := url.Values{protocol.FormField: {jwt}}.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, strings.NewReader(form))
 	if err != nil {
 		return nil, 0, fmt.Errorf("building HTTP request: %w", err)
@@ -208,7 +191,7 @@ func (n *Node) post(ctx context.Context, c *http.Client, v protocol.Version, jwt
 
 // endpoint joins BaseURL and the version's path.
 func (n *Node) endpoint(v protocol.Version) (string, error) {
-	p := Path(v)
+	p := v.Path()
 	if p == "" {
 		return "", fmt.Errorf("posting request: unknown protocol version %q", v)
 	}

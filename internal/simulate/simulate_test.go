@@ -17,26 +17,6 @@ import (
 	"tssgate/internal/token"
 )
 
-func TestPath(t *testing.T) {
-	tests := []struct {
-		name string
-		v    protocol.Version
-		want string
-	}{
-		{name: "v1", v: protocol.V1, want: "/v1/check"},
-		{name: "v2", v: protocol.V2, want: "/v2/check"},
-		{name: "empty", v: "", want: ""},
-		{name: "unknown", v: "v3", want: ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := Path(tt.v); got != tt.want {
-				t.Errorf("Path(%q) = %q, want %q", tt.v, got, tt.want)
-			}
-		})
-	}
-}
-
 func TestCheckOutcomes(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -250,8 +230,8 @@ func TestRequestOnTheWire(t *testing.T) {
 			if s.method != http.MethodPost {
 				t.Errorf("method = %q, want POST", s.method)
 			}
-			if s.path != Path(v) {
-				t.Errorf("path = %q, want %q", s.path, Path(v))
+			if s.path != v.Path() {
+				t.Errorf("path = %q, want %q", s.path, v.Path())
 			}
 			if s.rawQuery != "" {
 				t.Errorf("query = %q, want none", s.rawQuery)
@@ -259,8 +239,8 @@ func TestRequestOnTheWire(t *testing.T) {
 			if s.contentType != "application/x-www-form-urlencoded" {
 				t.Errorf("Content-Type = %q, want application/x-www-form-urlencoded", s.contentType)
 			}
-			if len(s.postForm) != 1 || len(s.postForm[formField]) != 1 {
-				t.Errorf("form = %v, want exactly one %s value", s.postForm, formField)
+			if len(s.postForm) != 1 || len(s.postForm[protocol.FormField]) != 1 {
+				t.Errorf("form = %v, want exactly one %s value", s.postForm, protocol.FormField)
 			}
 			if s.verifyErr != nil {
 				t.Fatalf("request JWT does not verify with the node key: %v", s.verifyErr)

@@ -4,18 +4,22 @@
 // Every decision tssgate answers is one Record. Records form a hash chain:
 // each row's Hash covers its own content and the previous row's Hash, so an
 // edit, insertion or deletion in the middle of the log breaks the chain and
-// Store.Verify finds it (see ComputeHash for the exact encoding). The chain
+// Store.Verify finds it (see Hash in internal/chain for the exact
+// encoding). The chain
 // is tamper-evident, not tamper-proof: someone who can write to the database
 // can rewrite the whole tail; anchoring VerifyReport.Head somewhere else (a
 // ticket, a log shipper) closes that gap.
 //
 // The package holds the domain types, the Store interface, the sentinel
-// errors and the pure logic both implementations share (validation,
-// hashing, the limit decision, chain verification, migration loading), and
-// Monitor, the readiness answer built on Store.Probe and Commit outcomes. It
-// imports no database driver: the implementations live in the sub-packages
-// sqlite and postgres, backend.Open picks one from a DSN, and storetest is
-// the conformance suite both must pass.
+// errors, RequestHashOf, and Monitor, the readiness answer built on
+// Store.Probe and Commit outcomes. It imports no database driver: the
+// implementations live in the sub-packages sqlite and postgres, backend.Open
+// picks one from a DSN, and storetest is the conformance suite both must
+// pass. The logic both implementations share lives under internal/, where
+// the compiler keeps it to the store's own sub-packages: chain (the hash
+// encoding, chain verification, the one spelling of a time), check
+// (validation of records and filters, the limit decision) and migrate
+// (loading the embedded migrations, refusing a newer schema).
 //
 // Fail closed: every Store method returns an error whenever it cannot
 // establish its answer; callers must never treat an error as "no record" or
@@ -121,7 +125,8 @@ type Record struct {
 	// PrevHash is the Hash of row Seq-1, "" for the first row. Set by
 	// Commit.
 	PrevHash string
-	// Hash is ComputeHash of this record. Set by Commit.
+	// Hash is the chain hash of this record (internal/chain.Hash). Set by
+	// Commit.
 	Hash string
 }
 
@@ -195,10 +200,10 @@ type Store interface {
 	//     Commit returns the existing record and existed=true, writing and
 	//     counting nothing; with a different one it returns ErrConflict.
 	//  2. If rec.Action is APPROVE, each LimitUse is checked against the
-	//     ledger (see CheckLimit); a transaction (non-empty TxKey) already in
-	//     a limit's ledger skips that limit. If any limit would be exceeded
+	//     ledger (internal/check.Limit); a transaction (non-empty TxKey)
+	//     already in a limit's ledger skips that limit. If any limit would be exceeded
 	//     the decision becomes a REJECT naming it (Rule = limit name, Reason
-	//     from CheckLimit) and no ledger entry is written for any limit;
+	//     from check.Limit) and no ledger entry is written for any limit;
 	//     otherwise one ledger entry per checked limit is written. uses are
 	//     ignored for a REJECT.
 	//  3. The row is appended to the hash chain.

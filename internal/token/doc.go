@@ -24,6 +24,8 @@
 //     10). Error texts are short, stable and contain no secrets, because they
 //     travel back to the sender in the reply's error field.
 //   - Keys shorter than MinKeyBits are refused everywhere.
+//   - UnverifiedRequestID is the one place that reads a token without
+//     verifying it, and only to echo request_id in a non-approving reply.
 //
 // The package imports only the standard library and github.com/golang-jwt/jwt/v5.
 // It knows nothing about the JSON inside package_data; that is package protocol's.

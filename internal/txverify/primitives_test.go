@@ -81,9 +81,23 @@ func TestOnCurve(t *testing.T) {
 			t.Fatalf("public key %x reported off the curve", pub)
 		}
 	}
-	var identity [32]byte
+	var identity, negZeroIdentity, unreducedOne [32]byte
 	identity[0] = 1
-	for name, k := range map[string][32]byte{"y=0 (the system program ID)": {}, "identity": identity} {
+	// The Solana runtime decodes leniently: an x of zero with its sign bit
+	// set, and a y of p+1 (2^255 - 18, that is 1 mod p), are both the
+	// identity. A PDA must never be such a point either.
+	negZeroIdentity[0], negZeroIdentity[31] = 1, 0x80
+	unreducedOne[0] = 0xee
+	for i := 1; i < 31; i++ {
+		unreducedOne[i] = 0xff
+	}
+	unreducedOne[31] = 0x7f
+	for name, k := range map[string][32]byte{
+		"y=0 (the system program ID)":   {},
+		"identity":                      identity,
+		"identity, sign bit set":        negZeroIdentity,
+		"identity, y not reduced mod p": unreducedOne,
+	} {
 		if !onCurve(k) {
 			t.Errorf("%s reported off the curve", name)
 		}

@@ -48,9 +48,13 @@
 // a failed Result (the bytes decoded but disagreed); callers must only act
 // on Facts when Verified is true.
 //
-// It imports the standard library and tssgate/internal/protocol and
-// tssgate/internal/decimal; Keccak-256, RLP, base58 and the protobuf reader
-// are written here.
+// It imports the standard library, tssgate/internal/protocol,
+// tssgate/internal/decimal and tssgate/internal/text, plus two maintained
+// cryptography modules where a hand-written version would be a liability:
+// golang.org/x/crypto/sha3 for Ethereum's legacy Keccak-256 and
+// filippo.io/edwards25519 for the on-curve check of Solana program-derived
+// addresses. The small, strict RLP, base58 and protobuf readers are written
+// here, because their strictness (canonical encodings only) is the point.
 package txverify
 
 import (

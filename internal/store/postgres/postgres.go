@@ -57,6 +57,9 @@ import (
 
 	"tssgate/internal/decimal"
 	"tssgate/internal/store"
+	"tssgate/internal/store/internal/chain"
+	"tssgate/internal/store/internal/check"
+	"tssgate/internal/store/internal/migrate"
 )
 
 //go:embed migrations/*.sql
@@ -182,7 +185,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ms, err := store.LoadMigrations(sub)
+	ms, err := migrate.Load(sub)
 	if err != nil {
 		return err
 	}
@@ -204,7 +207,7 @@ var readCommitted = pgx.TxOptions{IsoLevel: pgx.ReadCommitted}
 // migrateStep applies the next pending migration, if any, in one
 // transaction under the migration lock, so that replicas starting together
 // apply each migration exactly once.
-func (s *Store) migrateStep(ctx context.Context, ms []store.Migration) (done bool, err error) {
+func (s *Store) migrateStep(ctx context.Context, ms []migrate.Migration) (done bool, err error) {
 	tx, err := s.pool.BeginTx(ctx, readCommitted)
 	if err != nil {
 		return false, err
@@ -224,7 +227,7 @@ func (s *Store) migrateStep(ctx context.Context, ms []store.Migration) (done boo
 	if err := tx.QueryRow(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&v); err != nil {
 		return false, fmt.Errorf("reading schema version: %w", err)
 	}
-	if err := store.CheckSchemaVersion(v, ms); err != nil {
+	if err := migrate.CheckVersion(v, ms); err != nil {
 		return false, err
 	}
 	if v == len(ms) {
@@ -363,7 +366,7 @@ func inDoubt(err error) bool {
 // Commit implements store.Store.
 func (s *Store) Commit(ctx context.Context, rec store.Record, uses []store.LimitUse) (_ *store.Record, _ bool, err error) {
 	defer wrap(&err, "committing decision")
-	rec, err = store.Prepare(rec, uses)
+	rec, err = check.Prepare(rec, uses)
 	if err != nil {
 		return nil, false, err
 	}
@@ -430,7 +433,7 @@ func (s *Store) commit(ctx context.Context, b budget, rec *store.Record, uses []
 		return nil, false, nil, explain(ctx, err, "reading chain head", b)
 	}
 	rec.Seq, rec.PrevHash = lastSeq+1, lastHash
-	rec.Hash = store.ComputeHash(rec)
+	rec.Hash = chain.Hash(rec)
 
 	if _, err := tx.Exec(ctx, "INSERT INTO decisions ("+recordColumns+`) VALUES
 		($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
@@ -551,7 +554,7 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// checkLimits applies store.CheckLimit to each use. It returns the uses to
+// checkLimits applies check.Limit to each use. It returns the uses to
 // write to the ledger, or none after turning rec into a REJECT.
 func checkLimits(ctx context.Context, q querier, rec *store.Record, uses []store.LimitUse) ([]store.LimitUse, error) {
 	var consume []store.LimitUse
@@ -560,7 +563,7 @@ func checkLimits(ctx context.Context, q querier, rec *store.Record, uses []store
 		var text string
 		var count int64
 		if err := q.QueryRow(ctx, limitQuery,
-			u.Limit, u.Key, rec.TxKey, store.NormalizeTime(rec.ReceivedAt.Add(-u.Window))).Scan(&counted, &text, &count); err != nil {
+			u.Limit, u.Key, rec.TxKey, chain.NormalizeTime(rec.ReceivedAt.Add(-u.Window))).Scan(&counted, &text, &count); err != nil {
 			return nil, fmt.Errorf("checking limit %q: %w", u.Limit, err)
 		}
 		if counted {
@@ -570,7 +573,7 @@ func checkLimits(ctx context.Context, q querier, rec *store.Record, uses []store
 		if err != nil {
 			return nil, fmt.Errorf("checking limit %q: reading the sum: %w", u.Limit, err)
 		}
-		if reason := store.CheckLimit(u, used, count); reason != "" {
+		if reason := check.Limit(u, used, count); reason != "" {
 			rec.Action, rec.Rule, rec.Reason = store.ActionReject, u.Limit, reason
 			return nil, nil
 		}
@@ -593,7 +596,7 @@ func (s *Store) Get(ctx context.Context, requestID string) (*store.Record, error
 
 // List implements store.Store.
 func (s *Store) List(ctx context.Context, f store.Filter, fn func(*store.Record) error) error {
-	if err := store.CheckFilter(f); err != nil {
+	if err := check.Filter(f); err != nil {
 		return err
 	}
 	var where []string
@@ -603,10 +606,10 @@ func (s *Store) List(ctx context.Context, f store.Filter, fn func(*store.Record)
 		where = append(where, fmt.Sprintf(cond, len(args)))
 	}
 	if !f.Since.IsZero() {
-		add("received_at >= $%d", store.CeilTime(f.Since))
+		add("received_at >= $%d", chain.CeilTime(f.Since))
 	}
 	if !f.Until.IsZero() {
-		add("received_at < $%d", store.CeilTime(f.Until))
+		add("received_at < $%d", chain.CeilTime(f.Until))
 	}
 	if f.Type != "" {
 		add("type = $%d", f.Type)
@@ -657,7 +660,7 @@ func (s *Store) each(ctx context.Context, q string, args []any, fn func(*store.R
 
 // Verify implements store.Store.
 func (s *Store) Verify(ctx context.Context) (*store.VerifyReport, error) {
-	return store.VerifyChain(func(fn func(*store.Record) error) error {
+	return chain.Verify(func(fn func(*store.Record) error) error {
 		return s.each(ctx, "SELECT "+recordColumns+" FROM decisions ORDER BY seq", nil, fn)
 	})
 }
@@ -671,7 +674,7 @@ func (s *Store) LimitUsage(ctx context.Context, now time.Time, windows map[strin
 	sort.Strings(names)
 	var out []store.Usage
 	for _, name := range names {
-		if err := s.limitUsage(ctx, name, store.NormalizeTime(now.Add(-windows[name])), &out); err != nil {
+		if err := s.limitUsage(ctx, name, chain.NormalizeTime(now.Add(-windows[name])), &out); err != nil {
 			return nil, fmt.Errorf("postgres: reading usage of limit %q: %w", name, err)
 		}
 	}

@@ -44,6 +44,9 @@ import (
 
 	"tssgate/internal/decimal"
 	"tssgate/internal/store"
+	"tssgate/internal/store/internal/chain"
+	"tssgate/internal/store/internal/check"
+	"tssgate/internal/store/internal/migrate"
 )
 
 //go:embed migrations/*.sql
@@ -179,7 +182,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ms, err := store.LoadMigrations(sub)
+	ms, err := migrate.Load(sub)
 	if err != nil {
 		return err
 	}
@@ -194,7 +197,7 @@ func (s *Store) migrate(ctx context.Context) error {
 // migrateStep applies the next pending migration, if any, in its own
 // immediate transaction: a second process opening the same file at the same
 // time waits, then sees the version already applied.
-func (s *Store) migrateStep(ctx context.Context, ms []store.Migration) (done bool, err error) {
+func (s *Store) migrateStep(ctx context.Context, ms []migrate.Migration) (done bool, err error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return false, err
@@ -211,7 +214,7 @@ func (s *Store) migrateStep(ctx context.Context, ms []store.Migration) (done boo
 	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&v); err != nil {
 		return false, fmt.Errorf("reading schema version: %w", err)
 	}
-	if err := store.CheckSchemaVersion(v, ms); err != nil {
+	if err := migrate.CheckVersion(v, ms); err != nil {
 		return false, err
 	}
 	if v == len(ms) {
@@ -222,7 +225,7 @@ func (s *Store) migrateStep(ctx context.Context, ms []store.Migration) (done boo
 		return false, fmt.Errorf("applying %s: %w", m.Name, err)
 	}
 	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-		m.Version, m.Name, store.FormatTime(time.Now())); err != nil {
+		m.Version, m.Name, chain.FormatTime(time.Now())); err != nil {
 		return false, fmt.Errorf("recording %s: %w", m.Name, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -257,7 +260,7 @@ func scanRecord(sc scanner) (*store.Record, error) {
 // Commit implements store.Store.
 func (s *Store) Commit(ctx context.Context, rec store.Record, uses []store.LimitUse) (_ *store.Record, _ bool, err error) {
 	defer wrap(&err, "committing decision")
-	rec, err = store.Prepare(rec, uses)
+	rec, err = check.Prepare(rec, uses)
 	if err != nil {
 		return nil, false, err
 	}
@@ -302,7 +305,7 @@ func (s *Store) Commit(ctx context.Context, rec store.Record, uses []store.Limit
 		return nil, false, fmt.Errorf("reading chain head: %w", err)
 	}
 	rec.Seq, rec.PrevHash = lastSeq+1, lastHash
-	rec.Hash = store.ComputeHash(&rec)
+	rec.Hash = chain.Hash(&rec)
 
 	if _, err := tx.ExecContext(ctx, "INSERT INTO decisions ("+recordColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		rec.Seq, rec.RequestID, rec.Version, rec.Type, rec.NodeKey, rec.ReceivedAt.UnixMicro(), rec.Request, rec.RequestHash,
@@ -363,7 +366,7 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// checkLimits applies store.CheckLimit to each use. It returns the uses to
+// checkLimits applies check.Limit to each use. It returns the uses to
 // write to the ledger, or none after turning rec into a REJECT.
 func checkLimits(ctx context.Context, tx querier, rec *store.Record, uses []store.LimitUse) ([]store.LimitUse, error) {
 	var consume []store.LimitUse
@@ -383,7 +386,7 @@ func checkLimits(ctx context.Context, tx querier, rec *store.Record, uses []stor
 		if err != nil {
 			return nil, fmt.Errorf("checking limit %q: %w", u.Limit, err)
 		}
-		if reason := store.CheckLimit(u, used, count); reason != "" {
+		if reason := check.Limit(u, used, count); reason != "" {
 			rec.Action, rec.Rule, rec.Reason = store.ActionReject, u.Limit, reason
 			return nil, nil
 		}
@@ -438,16 +441,16 @@ func (s *Store) Get(ctx context.Context, requestID string) (*store.Record, error
 
 // List implements store.Store.
 func (s *Store) List(ctx context.Context, f store.Filter, fn func(*store.Record) error) error {
-	if err := store.CheckFilter(f); err != nil {
+	if err := check.Filter(f); err != nil {
 		return err
 	}
 	var where []string
 	var args []any
 	if !f.Since.IsZero() {
-		where, args = append(where, "received_at >= ?"), append(args, store.CeilTime(f.Since).UnixMicro())
+		where, args = append(where, "received_at >= ?"), append(args, chain.CeilTime(f.Since).UnixMicro())
 	}
 	if !f.Until.IsZero() {
-		where, args = append(where, "received_at < ?"), append(args, store.CeilTime(f.Until).UnixMicro())
+		where, args = append(where, "received_at < ?"), append(args, chain.CeilTime(f.Until).UnixMicro())
 	}
 	for _, c := range []struct{ col, v string }{{"type", f.Type}, {"action", f.Action}, {"rule", f.Rule}} {
 		if c.v != "" {
@@ -494,7 +497,7 @@ func (s *Store) each(ctx context.Context, q string, args []any, fn func(*store.R
 
 // Verify implements store.Store.
 func (s *Store) Verify(ctx context.Context) (*store.VerifyReport, error) {
-	return store.VerifyChain(func(fn func(*store.Record) error) error {
+	return chain.Verify(func(fn func(*store.Record) error) error {
 		return s.each(ctx, "SELECT "+recordColumns+" FROM decisions ORDER BY seq", nil, fn)
 	})
 }

@@ -24,6 +24,7 @@ import (
 
 	"tssgate/internal/decimal"
 	"tssgate/internal/store"
+	"tssgate/internal/store/internal/chain"
 )
 
 // Tamperer runs one raw SQL statement, without arguments, against the
@@ -181,7 +182,7 @@ func testRoundTrip(t *testing.T, open func(t *testing.T) store.Store) {
 	want.ReceivedAt = Base.UTC().Truncate(time.Microsecond)
 	want.RequestHash = store.RequestHashOf(want.Request)
 	want.PrevHash = ""
-	want.Hash = store.ComputeHash(&want)
+	want.Hash = chain.Hash(&want)
 	checkRecord(t, "Commit result", got, &want)
 	if want.ReceivedAt.Nanosecond()%1000 != 0 || want.ReceivedAt.Equal(Base) {
 		t.Fatalf("test setup: Base must carry sub-microsecond digits")
@@ -203,8 +204,8 @@ func testRoundTrip(t *testing.T, open func(t *testing.T) store.Store) {
 	got2 := Commit(t, s, second)
 	want2 := second
 	want2.Seq, want2.PrevHash, want2.Shadow = 2, want.Hash, nil
-	want2.ReceivedAt = store.NormalizeTime(second.ReceivedAt)
-	want2.Hash = store.ComputeHash(&want2)
+	want2.ReceivedAt = chain.NormalizeTime(second.ReceivedAt)
+	want2.Hash = chain.Hash(&want2)
 	checkRecord(t, "second Commit result", got2, &want2)
 	fetched2, err := s.Get(ctx, "req-2")
 	if err != nil {
@@ -528,7 +529,7 @@ func testLimits(t *testing.T, open func(t *testing.T) store.Store) {
 			usageAt: 3 * time.Minute,
 			windows: map[string]time.Duration{"daily": day},
 			wantUsage: []store.Usage{{Limit: "daily", Key: "w", Amount: dec("100"), Count: 2,
-				Oldest: store.NormalizeTime(Base)}},
+				Oldest: chain.NormalizeTime(Base)}},
 		},
 		{
 			name: "single request over the cap",
@@ -549,7 +550,7 @@ func testLimits(t *testing.T, open func(t *testing.T) store.Store) {
 			usageAt: 3 * time.Second,
 			windows: map[string]time.Duration{"hourly-count": time.Hour},
 			wantUsage: []store.Usage{{Limit: "hourly-count", Key: "w", Amount: dec("10"), Count: 2,
-				Oldest: store.NormalizeTime(Base)}},
+				Oldest: chain.NormalizeTime(Base)}},
 		},
 		{
 			name: "window expiry is exclusive at exactly one window",
@@ -562,7 +563,7 @@ func testLimits(t *testing.T, open func(t *testing.T) store.Store) {
 			usageAt: day,
 			windows: map[string]time.Duration{"daily": day},
 			wantUsage: []store.Usage{{Limit: "daily", Key: "w", Amount: dec("100"), Count: 1,
-				Oldest: store.NormalizeTime(Base.Add(day))}},
+				Oldest: chain.NormalizeTime(Base.Add(day))}},
 		},
 		{
 			name: "a transaction counts once across request_ids",
@@ -577,7 +578,7 @@ func testLimits(t *testing.T, open func(t *testing.T) store.Store) {
 			usageAt: 4 * time.Second,
 			windows: map[string]time.Duration{"daily": day},
 			wantUsage: []store.Usage{{Limit: "daily", Key: "w", Amount: dec("60"), Count: 1,
-				Oldest: store.NormalizeTime(Base)}},
+				Oldest: chain.NormalizeTime(Base)}},
 		},
 		{
 			name: "an already-counted transaction passes even when the window is full",
@@ -589,7 +590,7 @@ func testLimits(t *testing.T, open func(t *testing.T) store.Store) {
 			usageAt: 3 * time.Second,
 			windows: map[string]time.Duration{"daily": day},
 			wantUsage: []store.Usage{{Limit: "daily", Key: "w", Amount: dec("100"), Count: 2,
-				Oldest: store.NormalizeTime(Base)}},
+				Oldest: chain.NormalizeTime(Base)}},
 		},
 		{
 			name: "requests without a transaction key each count",
@@ -600,7 +601,7 @@ func testLimits(t *testing.T, open func(t *testing.T) store.Store) {
 			},
 			windows: map[string]time.Duration{"hourly-count": time.Hour},
 			wantUsage: []store.Usage{{Limit: "hourly-count", Key: "w", Amount: dec("2"), Count: 2,
-				Oldest: store.NormalizeTime(Base)}},
+				Oldest: chain.NormalizeTime(Base)}},
 		},
 		{
 			name: "keys are separate running totals",
@@ -611,8 +612,8 @@ func testLimits(t *testing.T, open func(t *testing.T) store.Store) {
 			},
 			windows: map[string]time.Duration{"daily": day},
 			wantUsage: []store.Usage{
-				{Limit: "daily", Key: "w1", Amount: dec("100"), Count: 1, Oldest: store.NormalizeTime(Base)},
-				{Limit: "daily", Key: "w2", Amount: dec("100"), Count: 1, Oldest: store.NormalizeTime(Base)},
+				{Limit: "daily", Key: "w1", Amount: dec("100"), Count: 1, Oldest: chain.NormalizeTime(Base)},
+				{Limit: "daily", Key: "w2", Amount: dec("100"), Count: 1, Oldest: chain.NormalizeTime(Base)},
 			},
 		},
 		{
@@ -625,8 +626,8 @@ func testLimits(t *testing.T, open func(t *testing.T) store.Store) {
 			},
 			windows: map[string]time.Duration{"daily": day, "hourly-count": time.Hour},
 			wantUsage: []store.Usage{
-				{Limit: "daily", Key: "w", Amount: dec("100"), Count: 2, Oldest: store.NormalizeTime(Base)},
-				{Limit: "hourly-count", Key: "w", Amount: dec("2"), Count: 2, Oldest: store.NormalizeTime(Base)},
+				{Limit: "daily", Key: "w", Amount: dec("100"), Count: 2, Oldest: chain.NormalizeTime(Base)},
+				{Limit: "hourly-count", Key: "w", Amount: dec("2"), Count: 2, Oldest: chain.NormalizeTime(Base)},
 			},
 		},
 		{
@@ -639,8 +640,8 @@ func testLimits(t *testing.T, open func(t *testing.T) store.Store) {
 			},
 			windows: map[string]time.Duration{"daily": day, "hourly-count": time.Hour},
 			wantUsage: []store.Usage{
-				{Limit: "daily", Key: "w", Amount: dec("100"), Count: 1, Oldest: store.NormalizeTime(Base)},
-				{Limit: "hourly-count", Key: "w", Amount: dec("2"), Count: 2, Oldest: store.NormalizeTime(Base)},
+				{Limit: "daily", Key: "w", Amount: dec("100"), Count: 1, Oldest: chain.NormalizeTime(Base)},
+				{Limit: "hourly-count", Key: "w", Amount: dec("2"), Count: 2, Oldest: chain.NormalizeTime(Base)},
 			},
 		},
 		{
@@ -651,7 +652,7 @@ func testLimits(t *testing.T, open func(t *testing.T) store.Store) {
 			},
 			windows: map[string]time.Duration{"daily": day},
 			wantUsage: []store.Usage{
-				{Limit: "daily", Key: "w", Amount: dec("100"), Count: 1, Oldest: store.NormalizeTime(Base)},
+				{Limit: "daily", Key: "w", Amount: dec("100"), Count: 1, Oldest: chain.NormalizeTime(Base)},
 			},
 		},
 		{
@@ -661,7 +662,7 @@ func testLimits(t *testing.T, open func(t *testing.T) store.Store) {
 			},
 			windows: map[string]time.Duration{"watch": day},
 			wantUsage: []store.Usage{
-				{Limit: "watch", Key: "k", Amount: dec("1"), Count: 1, Oldest: store.NormalizeTime(Base)},
+				{Limit: "watch", Key: "k", Amount: dec("1"), Count: 1, Oldest: chain.NormalizeTime(Base)},
 			},
 		},
 	}
@@ -744,7 +745,7 @@ func testLimitExactDecimals(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Errorf("reason\n  got  %q\n  want %q", got.Reason, want)
 	}
 	u := usage(t, s, Base, map[string]time.Duration{"tiny": time.Hour})
-	checkUsage(t, u, []store.Usage{{Limit: "tiny", Key: "k", Amount: dec("1"), Count: 10, Oldest: store.NormalizeTime(Base)}})
+	checkUsage(t, u, []store.Usage{{Limit: "tiny", Key: "k", Amount: dec("1"), Count: 10, Oldest: chain.NormalizeTime(Base)}})
 	if u[0].Amount.String() != "1" {
 		t.Errorf("usage amount spelled %q, want %q", u[0].Amount.String(), "1")
 	}
@@ -807,7 +808,7 @@ func RaceLimit(t *testing.T, stores ...store.Store) {
 		t.Errorf("approved %d, rejected %d; want exactly 10 and 40", approved, rejected)
 	}
 	u := usage(t, stores[0], Base, map[string]time.Duration{"race": time.Hour})
-	checkUsage(t, u, []store.Usage{{Limit: "race", Key: "k", Amount: dec("100"), Count: 11, Oldest: store.NormalizeTime(Base)}})
+	checkUsage(t, u, []store.Usage{{Limit: "race", Key: "k", Amount: dec("100"), Count: 11, Oldest: chain.NormalizeTime(Base)}})
 	if rep := verify(t, stores[0]); rep.Break != nil || rep.Rows != n+1 {
 		t.Errorf("Verify after the race = rows %d, break %+v; want %d intact rows", rep.Rows, rep.Break, n+1)
 	}
@@ -865,7 +866,7 @@ func testChainTamper(t *testing.T, open func(t *testing.T) store.Store) {
 			query: func(rows []*store.Record) string {
 				r := *rows[2]
 				r.Reason = "rewritten"
-				return fmt.Sprintf("UPDATE decisions SET reason = 'rewritten', hash = '%s' WHERE seq = 3", store.ComputeHash(&r))
+				return fmt.Sprintf("UPDATE decisions SET reason = 'rewritten', hash = '%s' WHERE seq = 3", chain.Hash(&r))
 			},
 			seq:     4,
 			problem: "prev_hash",
@@ -953,7 +954,7 @@ func testList(t *testing.T, open func(t *testing.T) store.Store) {
 		Commit(t, s, rec)
 	}
 	// The stored ReceivedAt of r<i>: filters compare with stored times.
-	at := func(i int) time.Time { return store.NormalizeTime(Base.Add(time.Duration(i-1) * time.Minute)) }
+	at := func(i int) time.Time { return chain.NormalizeTime(Base.Add(time.Duration(i-1) * time.Minute)) }
 	tests := []struct {
 		name string
 		f    store.Filter
@@ -1048,9 +1049,9 @@ func testLimitUsage(t *testing.T, open func(t *testing.T) store.Store) {
 	now := Base.Add(2*time.Hour + 30*time.Minute)
 	got := usage(t, s, now, map[string]time.Duration{"daily": 24 * time.Hour, "hourly": time.Hour, "weekly": 7 * 24 * time.Hour})
 	checkUsage(t, got, []store.Usage{
-		{Limit: "daily", Key: "a", Amount: dec("2"), Count: 1, Oldest: store.NormalizeTime(Base.Add(time.Hour))},
-		{Limit: "daily", Key: "b", Amount: dec("2"), Count: 2, Oldest: store.NormalizeTime(Base)},
-		{Limit: "hourly", Key: "b", Amount: dec("0.75"), Count: 1, Oldest: store.NormalizeTime(Base.Add(2 * time.Hour))},
+		{Limit: "daily", Key: "a", Amount: dec("2"), Count: 1, Oldest: chain.NormalizeTime(Base.Add(time.Hour))},
+		{Limit: "daily", Key: "b", Amount: dec("2"), Count: 2, Oldest: chain.NormalizeTime(Base)},
+		{Limit: "hourly", Key: "b", Amount: dec("0.75"), Count: 1, Oldest: chain.NormalizeTime(Base.Add(2 * time.Hour))},
 	})
 	// Sorted by limit, then key, whatever the map order.
 	if !sort.SliceIsSorted(got, func(i, j int) bool {

@@ -1,4 +1,11 @@
-package store
+// Package migrate loads the embedded, numbered SQL migrations of a store
+// implementation and refuses a database migrated by a newer tssgate. The
+// SQLite and PostgreSQL stores each embed their own migrations/ folder and
+// apply what Load returns in order.
+//
+// It is internal to tssgate/internal/store: the schema is the
+// implementations' business.
+package migrate
 
 import (
 	"fmt"
@@ -7,6 +14,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"tssgate/internal/store"
 )
 
 // Migration is one embedded schema step. Implementations apply migrations in
@@ -21,12 +30,12 @@ type Migration struct {
 	SQL string
 }
 
-// LoadMigrations reads the "*.sql" files at the root of fsys, named
+// Load reads the "*.sql" files at the root of fsys, named
 // "NNNN_description.sql", and returns them in Version order. Versions must
 // run 1, 2, 3 ... without gaps or duplicates: a hole would mean a binary
 // built from a half-edited tree, and refusing it is cheaper than a schema
 // nobody can reason about.
-func LoadMigrations(fsys fs.FS) ([]Migration, error) {
+func Load(fsys fs.FS) ([]Migration, error) {
 	names, err := fs.Glob(fsys, "*.sql")
 	if err != nil {
 		return nil, fmt.Errorf("listing migrations: %w", err)
@@ -56,12 +65,12 @@ func LoadMigrations(fsys fs.FS) ([]Migration, error) {
 	return ms, nil
 }
 
-// CheckSchemaVersion returns an error wrapping ErrSchemaTooNew when the
+// CheckVersion returns an error wrapping store.ErrSchemaTooNew when the
 // database's highest applied version is beyond the last migration this
 // binary knows.
-func CheckSchemaVersion(dbVersion int, known []Migration) error {
+func CheckVersion(dbVersion int, known []Migration) error {
 	if n := len(known); dbVersion > n {
-		return fmt.Errorf("%w: database is at schema version %d, this binary knows up to %d; upgrade tssgate", ErrSchemaTooNew, dbVersion, n)
+		return fmt.Errorf("%w: database is at schema version %d, this binary knows up to %d; upgrade tssgate", store.ErrSchemaTooNew, dbVersion, n)
 	}
 	return nil
 }
