@@ -63,7 +63,8 @@ func openStore(ctx context.Context, cfg Config) (store.Store, error) {
 
 // openExistingStore opens the decision store for reading commands (audit):
 // a SQLite file that does not exist is an error naming its path, never
-// created, and neither is its folder.
+// created, and neither is its folder; nothing is migrated, on PostgreSQL
+// either, and the connection cannot write.
 func openExistingStore(ctx context.Context, cfg Config) (store.Store, error) {
 	dsn := cfg.StoreDSN()
 	path, isSQLite, err := sqliteFile(dsn)
@@ -82,7 +83,7 @@ func openExistingStore(ctx context.Context, cfg Config) (store.Store, error) {
 			return nil, fmt.Errorf("store: %s is a directory, not a SQLite file", path)
 		}
 	}
-	st, err := backend.Open(ctx, dsn)
+	st, err := backend.OpenReadOnly(ctx, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("opening store %s: %w", backend.Redact(dsn), err)
 	}

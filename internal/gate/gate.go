@@ -2,8 +2,8 @@
 // protocol version and a request token, it returns the Outcome that the
 // transport signs and sends back.
 //
-// The steps run in ARCHITECTURE.md order; each returns its result, and
-// only run writes the Outcome:
+// The steps run in this order, each returning its result; only run
+// writes the Outcome:
 //
 //	verify  the token against the configured TSS Node keys (token)
 //	decode  package_data into a protocol.Request (protocol)

@@ -53,6 +53,33 @@ func Open(ctx context.Context, dsn string) (store.Store, error) {
 	return nil, fmt.Errorf("%w: %q", ErrUnknownDSN, Redact(dsn))
 }
 
+// OpenReadOnly opens the existing store named by dsn for reading only, as
+// the audit commands do: nothing is created or migrated, and writes fail.
+// A SQLite file that does not exist, an empty PostgreSQL schema, or a
+// schema that is not exactly this binary's is an error. Errors are as
+// Open's.
+func OpenReadOnly(ctx context.Context, dsn string) (store.Store, error) {
+	switch {
+	case strings.HasPrefix(dsn, "sqlite:"):
+		path, err := sqlitePath(dsn)
+		if err != nil {
+			return nil, err
+		}
+		s, err := sqlite.OpenReadOnly(ctx, path)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		s, err := postgres.OpenReadOnly(ctx, dsn)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	return nil, fmt.Errorf("%w: %q", ErrUnknownDSN, Redact(dsn))
+}
+
 func sqlitePath(dsn string) (string, error) {
 	path := strings.TrimPrefix(dsn, "sqlite:")
 	if strings.HasPrefix(path, "//") {

@@ -118,6 +118,18 @@ var _ store.Store = (*Store)(nil)
 // otherwise a connection or database error (an unreachable server fails
 // here, not at the first Commit).
 func Open(ctx context.Context, dsn string) (*Store, error) {
+	return openDSN(ctx, dsn, false)
+}
+
+// OpenReadOnly connects for reading only, as the audit commands do: it
+// never migrates or creates a table, every session is read-only
+// (default_transaction_read_only), so Commit and Probe fail, and a schema
+// that is not exactly this binary's is an error.
+func OpenReadOnly(ctx context.Context, dsn string) (*Store, error) {
+	return openDSN(ctx, dsn, true)
+}
+
+func openDSN(ctx context.Context, dsn string, readOnly bool) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parsing DSN: %w", err)
@@ -134,11 +146,14 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		cfg.ConnConfig.ConnectTimeout = DefaultDeadline
 	}
 	cfg.ConnConfig.DialFunc = (&net.Dialer{KeepAliveConfig: keepAlive}).DialContext
+	if readOnly {
+		cfg.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connecting: %w", err)
 	}
-	s, err := open(ctx, pool)
+	s, err := open(ctx, pool, readOnly)
 	if err != nil {
 		pool.Close()
 		return nil, err
@@ -146,7 +161,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	return s, nil
 }
 
-func open(ctx context.Context, pool *pgxpool.Pool) (*Store, error) {
+func open(ctx context.Context, pool *pgxpool.Pool, readOnly bool) (*Store, error) {
 	var schema *string
 	if err := pool.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
 		return nil, fmt.Errorf("postgres: connecting: %w", err)
@@ -159,10 +174,39 @@ func open(ctx context.Context, pool *pgxpool.Pool) (*Store, error) {
 		commitLock:  CommitLockKey(*schema),
 		migrateLock: lockKey("tssgate.migrate", *schema),
 	}
+	if readOnly {
+		if err := s.checkCurrent(ctx); err != nil {
+			return nil, fmt.Errorf("postgres: schema %q: %w", *schema, err)
+		}
+		return s, nil
+	}
 	if err := s.migrate(ctx); err != nil {
 		return nil, fmt.Errorf("postgres: migrating schema %q: %w", *schema, err)
 	}
 	return s, nil
+}
+
+// checkCurrent reads the schema version without writing anything.
+func (s *Store) checkCurrent(ctx context.Context) error {
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return err
+	}
+	ms, err := migrate.Load(sub)
+	if err != nil {
+		return err
+	}
+	var exists bool
+	if err := s.pool.QueryRow(ctx, "SELECT to_regclass('schema_migrations') IS NOT NULL").Scan(&exists); err != nil {
+		return fmt.Errorf("reading the schema: %w", err)
+	}
+	v := 0
+	if exists {
+		if err := s.pool.QueryRow(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&v); err != nil {
+			return fmt.Errorf("reading schema version: %w", err)
+		}
+	}
+	return migrate.CheckCurrent(v, ms)
 }
 
 // CommitLockKey returns the advisory lock key that serializes commits (and

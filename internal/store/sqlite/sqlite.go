@@ -114,6 +114,63 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	return s, nil
 }
 
+// OpenReadOnly opens the existing SQLite database at path for reading only,
+// as the audit commands do: it never creates the file, never migrates, and
+// the connection is read-only (mode=ro), so Commit and Probe fail. A file
+// that does not exist, or whose schema is not exactly this binary's, is an
+// error naming the path.
+func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("sqlite: empty database path")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: resolving %q: %w", path, err)
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: opening %q: %w", abs, err)
+	}
+	if fi.IsDir() {
+		return nil, fmt.Errorf("sqlite: opening %q: a directory, not a SQLite file", abs)
+	}
+	db, err := sql.Open("sqlite", dsn(abs)+"&mode=ro")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: opening %q: %w", abs, err)
+	}
+	db.SetMaxOpenConns(maxOpenConns)
+	db.SetMaxIdleConns(maxOpenConns)
+	s := &Store{db: db, commitSem: make(chan struct{}, 1)}
+	if err := s.checkCurrent(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: opening %q: %w", abs, err)
+	}
+	return s, nil
+}
+
+// checkCurrent reads the schema version without writing anything.
+func (s *Store) checkCurrent(ctx context.Context) error {
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return err
+	}
+	ms, err := migrate.Load(sub)
+	if err != nil {
+		return err
+	}
+	var tables int
+	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").Scan(&tables); err != nil {
+		return fmt.Errorf("reading the schema: %w", err)
+	}
+	v := 0
+	if tables > 0 {
+		if err := s.db.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&v); err != nil {
+			return fmt.Errorf("reading schema version: %w", err)
+		}
+	}
+	return migrate.CheckCurrent(v, ms)
+}
+
 // dsn builds the driver's connection string. The per-connection settings
 // go in the DSN, which the driver applies to each new connection;
 // _txlock=immediate makes every BeginTx a BEGIN IMMEDIATE, taking the write

@@ -74,3 +74,21 @@ func CheckVersion(dbVersion int, known []Migration) error {
 	}
 	return nil
 }
+
+// CheckCurrent returns an error unless the database is at exactly the
+// last migration this binary knows: what a reader that must not migrate
+// (the audit commands) requires. A newer database wraps
+// store.ErrSchemaTooNew; an older or empty one says to run serve, which
+// migrates.
+func CheckCurrent(dbVersion int, known []Migration) error {
+	if err := CheckVersion(dbVersion, known); err != nil {
+		return err
+	}
+	if n := len(known); dbVersion < n {
+		if dbVersion == 0 {
+			return fmt.Errorf("no tssgate decision log here (schema version 0, this binary needs %d): 'tssgate serve' creates it", n)
+		}
+		return fmt.Errorf("database is at schema version %d, this binary needs %d: run 'tssgate serve' once to migrate it; a reading command never writes", dbVersion, n)
+	}
+	return nil
+}

@@ -76,3 +76,27 @@ func TestCheckVersion(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckCurrent(t *testing.T) {
+	known := []Migration{{Version: 1}, {Version: 2}}
+	for _, tt := range []struct {
+		name string
+		db   int
+		want string // "" for no error
+	}{
+		{"fresh database", 0, "no tssgate decision log here"},
+		{"behind", 1, "run 'tssgate serve' once to migrate it"},
+		{"current", 2, ""},
+		{"newer binary wrote it", 3, "upgrade tssgate"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckCurrent(tt.db, known)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("CheckCurrent(%d) = %v, want nil", tt.db, err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("CheckCurrent(%d) = %v, want an error containing %q", tt.db, err, tt.want)
+			}
+		})
+	}
+}
