@@ -513,9 +513,9 @@ func loopback(listen string) bool {
 	if err != nil {
 		return false
 	}
-	if host == "localhost" {
-		return true
-	}
+	// Literal addresses only: a name such as localhost is resolved by the
+	// listener through /etc/hosts or DNS, which this check does not
+	// control.
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }

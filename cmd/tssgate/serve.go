@@ -123,6 +123,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	defer ln.Close() // after Serve it is closed already; before, it must not leak
+	if a, ok := ln.Addr().(*net.TCPAddr); cfg.Dev && (!ok || !a.IP.IsLoopback()) {
+		// The address checked at validation is the one bound; this only
+		// makes sure of it before the simulated key is trusted.
+		fmt.Fprintf(stderr, "serve: dev mode: the listener is bound to %s, which is not loopback; refused\n", ln.Addr())
+		return 1
+	}
 	st, err := openStore(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "serve: %v\n", err)
@@ -197,6 +203,10 @@ func prepareServe(cfg Config) (*prepared, error) {
 		if err != nil {
 			return nil, fmt.Errorf("server key (from %s): %w", cfg.origin("server_key"), err)
 		}
+		if name, published := token.PublishedKey(&k.PublicKey); published {
+			return nil, fmt.Errorf("server key %s (from %s) is %s, whose private key is published: anyone could forge tssgate's replies; create your own with 'tssgate keygen'",
+				pre.serverKey, cfg.origin("server_key"), name)
+		}
 		pre.priv = k
 	}
 	refs, origins := cfg.TSSNodeKeys, make([]string, len(cfg.TSSNodeKeys))
@@ -216,6 +226,10 @@ func prepareServe(cfg Config) (*prepared, error) {
 		k, err := token.LoadPublicKey(r.Path)
 		if err != nil {
 			return nil, fmt.Errorf("TSS Node key %q (from %s): %w", r.Name, origins[i], err)
+		}
+		if name, published := token.PublishedKey(k); published {
+			return nil, fmt.Errorf("TSS Node key %q %s (from %s) is %s, whose private key is published: anyone could sign requests tssgate would accept; configure your TSS Node's own callback key ('tss-node callback key' on the node)",
+				r.Name, r.Path, origins[i], name)
 		}
 		pre.nodeKeys = append(pre.nodeKeys, token.NamedKey{Name: r.Name, Key: k})
 		origins[i] = r.Path + ", from " + origins[i]

@@ -289,10 +289,20 @@ func (g *Gate) replay(ctx context.Context, req *protocol.Request, canonical []by
 	}
 	a := fromRecord(rec)
 	a.replayed = true
-	if age := req.ReceivedAt.Sub(rec.ReceivedAt); a.action == protocol.ActionApprove && age > g.cfg.ReplayMaxAge {
+	age := req.ReceivedAt.Sub(rec.ReceivedAt)
+	switch {
+	case a.action != protocol.ActionApprove:
+	case age > g.cfg.ReplayMaxAge:
 		g.log.Warn("retry of an old approval refused", slog.String("request_id", req.ID), slog.Duration("age", age))
 		a.action, a.rule = protocol.ActionReject, RuleReplayTooOld
 		a.reason = fmt.Sprintf("request_id %s was approved %s ago; approvals are re-signed for retries within %s only", req.ID, age.Round(time.Second), g.cfg.ReplayMaxAge)
+	case age < -g.cfg.ReplayMaxAge:
+		// Recorded "in the future": a replica whose clock ran fast, or a
+		// clock stepped back. Its real age is unknown, so the window
+		// cannot be enforced: refuse rather than re-sign indefinitely.
+		g.log.Warn("retry of a future-dated approval refused: clocks disagree", slog.String("request_id", req.ID), slog.Duration("age", age))
+		a.action, a.rule = protocol.ActionReject, RuleReplayTooOld
+		a.reason = fmt.Sprintf("request_id %s was approved with a receive time %s ahead of this server's clock; approvals are re-signed for retries within %s only, and the clocks disagree", req.ID, (-age).Round(time.Second), g.cfg.ReplayMaxAge)
 	}
 	return a, true
 }
