@@ -219,7 +219,7 @@ func embeddedObject(v any) (map[string]any, error) {
 		if x == "" {
 			return nil, nil
 		}
-		parsed, err := parseJSON([]byte(x))
+		parsed, err := parseJSONString(x)
 		if err != nil {
 			return nil, fmt.Errorf("is not JSON: %v (%s)", err, quoteShort(x))
 		}

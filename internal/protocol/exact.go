@@ -185,7 +185,7 @@ func exactEmbedded(v any, inner reflect.Type, path string) (any, error) {
 	if s == "" || s == "null" {
 		return v, nil
 	}
-	parsed, err := parseJSON([]byte(s))
+	parsed, err := parseJSONString(s)
 	if err != nil {
 		var dup *duplicateKeyError
 		if errors.As(err, &dup) {
