@@ -35,7 +35,9 @@ func (e *DecodeError) Error() string { return "invalid request: " + e.Reason }
 //     field's only by case or Unicode folding ("ADDRESS", "addreſs") is
 //     refused, at every level, because encoding/json would read it into the
 //     typed field while rules, reading the generic maps, would not see it.
-//     Typed decoding reads exact names only (see exactCopy).
+//     Typed decoding reads exact names only (see decodeTree and exactCopy).
+//   - package_data is parsed once (and each embedded JSON string once):
+//     the typed structs are built from the same generic tree rules read.
 //   - request_id must be a string when present; absent or null reads as "".
 //     It is required for every type but PING. It must be text the decision
 //     store can hold and an audit line can show: valid UTF-8, at most
