@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/rsa"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -26,15 +27,72 @@ import (
 	"tssgate/internal/txverify"
 )
 
-// decisionPolicy approves a verified ETH KEYSIGN under one velocity limit
+// decisionRequest builds the request of one BenchmarkDecision case; tag
+// makes its request_id and transaction id unique.
+type decisionRequest struct {
+	name    string
+	version protocol.Version
+	build   func(b *testing.B, tag string) protocol.CallbackRequest
+}
+
+// The public TRON TRC-20 vector of internal/txverify/testdata (10 USDT to
+// THKAcY3f…), as the node sends it: the unsigned transaction and its hash.
+const (
+	tronUSDTRawTx   = "0x0a024bcc220802c981bea16eca8a40f89bafa0cd325aae01081f12a9010a31747970652e676f6f676c65617069732e636f6d2f70726f746f636f6c2e54726967676572536d617274436f6e747261637412740a1541d9bfdf13be2f3d0409a7c25bf0e0d314f722ba1a121541a614f803b6fd780986a42c78ec9c7f77e6ded13c2244a9059cbb000000000000000000000000508f34bf91b6a63a6713723f4df8c74669a285630000000000000000000000000000000000000000000000000000000000989680708fcdfb9ecd329001e0c9a711"
+	tronUSDTMsgHash = "0x0f6da9739ddfef69237e1e89adc3a4cbd9f11cc7e7451719bd720dba6949430c"
+	tronUSDTTo      = "THKAcY3fvSyfkzbYxj2aAgxC5R6YAPMJqa"
+	tronPath        = "m/44/195/0/0/0"
+)
+
+var decisionRequests = []decisionRequest{
+	{"v2-eth", protocol.V2, func(b *testing.B, tag string) protocol.CallbackRequest {
+		req := sampleRequest(b, protocol.V2, protocol.TypeKeySign, "decision-"+tag)
+		req.ExtraInfo = strings.Replace(req.ExtraInfo, `"transaction_id":"`, `"transaction_id":"`+tag+`-`, 1)
+		return req
+	}},
+	{"v1-tron-trc20", protocol.V1, func(b *testing.B, tag string) protocol.CallbackRequest {
+		b.Helper()
+		detail, extra, err := protocol.Sample(protocol.V1, protocol.TypeKeySign)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var d, x map[string]any
+		if err := json.Unmarshal(detail, &d); err != nil {
+			b.Fatal(err)
+		}
+		if err := json.Unmarshal(extra, &x); err != nil {
+			b.Fatal(err)
+		}
+		d["bip32_path_list"] = []any{tronPath}
+		d["msg_hash_list"] = []any{tronUSDTMsgHash}
+		x["cobo_id"] = "tron-" + tag
+		x["coin"], x["decimal"] = "TRON_USDT", 6
+		x["from_address"] = "TVtCp5JWqvaKAK5BKvHEUaJAu4hAhUAcX3"
+		x["amount"], x["to_address"] = "10000000", tronUSDTTo
+		x["to_address_details"] = `[{"to_address":"` + tronUSDTTo + `","amount":"10000000"}]`
+		x["gas_price"], x["gas_limit"] = 0, 0
+		x["raw_tx"] = []any{map[string]any{"raw_tx": tronUSDTRawTx, "derivation_path": tronPath}}
+		db, err := json.Marshal(d)
+		if err != nil {
+			b.Fatal(err)
+		}
+		xb, err := json.Marshal(x)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return protocol.NewCallbackRequest("decision-"+tag, protocol.TypeKeySign, db, xb)
+	}},
+}
+
+// decisionPolicy approves a verified ETH or TRON USDT KEYSIGN under one velocity limit
 // whose maximum the benchmark never reaches, so every decision reads the
 // ledger and writes one entry.
 const decisionPolicy = `
 version: 1
 default: reject
 rules:
-  - name: eth-payouts
-    when: request.type == "KEYSIGN" && tx.token_id == "ETH"
+  - name: payouts
+    when: request.type == "KEYSIGN" && tx.verified && tx.token_id in ["ETH", "TRON_USDT"]
     action: approve
 limits:
   - name: eth-daily
@@ -117,7 +175,8 @@ func runCallers(callers, n int, op func(i int) error) (wall, cpu time.Duration) 
 	return wall, cpu
 }
 
-// BenchmarkDecision is the whole decision for a v2 ETH KEYSIGN, in process
+// BenchmarkDecision is the whole decision for a v2 ETH KEYSIGN and for a v1
+// TRON TRC-20 (USDT) KEYSIGN, in process
 // and without the network: body and form, RS256 token verification,
 // decoding, transaction verification (the real EVM verifier), the policy
 // with one velocity limit, the store commit (the ledger read, the row and
@@ -164,61 +223,61 @@ func BenchmarkDecision(b *testing.B) {
 	}
 	var run atomic.Int64 // request ids stay unique across b.N rounds
 	for _, sc := range stores {
-		for _, callers := range []int{1, 16} {
-			b.Run(fmt.Sprintf("%s/callers=%d", sc.name, callers), func(b *testing.B) {
-				floor := rsaFloor(b, callers)
-				st := sc.open(b)
-				b.Cleanup(func() { st.Close() })
-				keys, err := token.NewKeySet(token.NamedKey{Name: "node-a", Key: nodePub})
-				if err != nil {
-					b.Fatal(err)
-				}
-				s, err := New(Config{
-					Verifier: &token.Verifier{Keys: keys},
-					Signer:   &token.Signer{Key: serverPriv},
-					Decider:  pol,
-					VerifyTx: verify,
-					Store:    st,
-					Logger:   slog.New(slog.NewJSONHandler(io.Discard, nil)),
-				})
-				if err != nil {
-					b.Fatal(err)
-				}
-				round := run.Add(1)
-				bodies := make([]string, b.N)
-				for i := range bodies {
-					req := sampleRequest(b, protocol.V2, protocol.TypeKeySign, fmt.Sprintf("decision-%d-%d", round, i))
-					req.ExtraInfo = strings.Replace(req.ExtraInfo, `"transaction_id":"`, fmt.Sprintf(`"transaction_id":"%d-%d-`, round, i), 1)
-					bodies[i] = formBody(goodToken(b, req))
-				}
-				b.ReportAllocs()
-				b.ResetTimer()
-				wall, cpu := runCallers(callers, b.N, func(i int) error {
-					r := httptest.NewRequest(http.MethodPost, "/v2/check", strings.NewReader(bodies[i]))
-					r.Header.Set("Content-Type", form)
-					w := httptest.NewRecorder()
-					s.ServeHTTP(w, r)
-					if w.Code != http.StatusOK {
-						return fmt.Errorf("HTTP %d", w.Code)
+		for _, rq := range decisionRequests {
+			for _, callers := range []int{1, 16} {
+				b.Run(fmt.Sprintf("%s/%s/callers=%d", sc.name, rq.name, callers), func(b *testing.B) {
+					floor := rsaFloor(b, callers)
+					st := sc.open(b)
+					b.Cleanup(func() { st.Close() })
+					keys, err := token.NewKeySet(token.NamedKey{Name: "node-a", Key: nodePub})
+					if err != nil {
+						b.Fatal(err)
 					}
-					return nil
+					s, err := New(Config{
+						Verifier: &token.Verifier{Keys: keys},
+						Signer:   &token.Signer{Key: serverPriv},
+						Decider:  pol,
+						VerifyTx: verify,
+						Store:    st,
+						Logger:   slog.New(slog.NewJSONHandler(io.Discard, nil)),
+					})
+					if err != nil {
+						b.Fatal(err)
+					}
+					round := run.Add(1)
+					bodies := make([]string, b.N)
+					for i := range bodies {
+						bodies[i] = formBody(goodToken(b, rq.build(b, fmt.Sprintf("%d-%d", round, i))))
+					}
+					b.ReportAllocs()
+					b.ResetTimer()
+					wall, cpu := runCallers(callers, b.N, func(i int) error {
+						r := httptest.NewRequest(http.MethodPost, rq.version.Path(), strings.NewReader(bodies[i]))
+						r.Header.Set("Content-Type", form)
+						w := httptest.NewRecorder()
+						s.ServeHTTP(w, r)
+						if w.Code != http.StatusOK {
+							return fmt.Errorf("HTTP %d", w.Code)
+						}
+						return nil
+					})
+					b.StopTimer()
+					approved := 0
+					err = st.List(context.Background(), store.Filter{Action: store.ActionApprove}, func(*store.Record) error {
+						approved++
+						return nil
+					})
+					if err != nil || approved != b.N {
+						b.Fatalf("%d of %d decisions approved (%v): the benchmark must measure approvals", approved, b.N, err)
+					}
+					n := time.Duration(b.N)
+					b.ReportMetric(float64(cpu/n), "cpu-ns/op")
+					if floor.cpu > 0 {
+						b.ReportMetric(float64(cpu/n)/float64(floor.cpu), "x-floor-cpu")
+					}
+					b.ReportMetric(float64(wall/n)/float64(floor.wall), "x-floor")
 				})
-				b.StopTimer()
-				approved := 0
-				err = st.List(context.Background(), store.Filter{Action: store.ActionApprove}, func(*store.Record) error {
-					approved++
-					return nil
-				})
-				if err != nil || approved != b.N {
-					b.Fatalf("%d of %d decisions approved (%v): the benchmark must measure approvals", approved, b.N, err)
-				}
-				n := time.Duration(b.N)
-				b.ReportMetric(float64(cpu/n), "cpu-ns/op")
-				if floor.cpu > 0 {
-					b.ReportMetric(float64(cpu/n)/float64(floor.cpu), "x-floor-cpu")
-				}
-				b.ReportMetric(float64(wall/n)/float64(floor.wall), "x-floor")
-			})
+			}
 		}
 	}
 }
