@@ -127,3 +127,20 @@ func BenchmarkCanonicalRequest(b *testing.B) {
 		})
 	}
 }
+
+// The canonical request of a full v2 KEYSIGN is written without
+// reflection: json.Marshal took about 288 allocations.
+func TestCanonicalRequestAllocationBudget(t *testing.T) {
+	req, err := protocol.Decode(protocol.V2, requestJSON(t, protocol.V2, protocol.TypeKeySign, "r-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	allocs := testing.AllocsPerRun(20, func() {
+		if _, err := canonicalRequest(req); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 60 {
+		t.Errorf("canonicalRequest allocates %.0f times, budget 60", allocs)
+	}
+}
