@@ -280,12 +280,14 @@ func (g *Gate) replay(ctx context.Context, req *protocol.Request, canonical []by
 	rec, err := g.cfg.Store.Get(ctx, req.ID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
+		// The common case: no hash needed (Commit computes it once).
 		return answer{}, false
 	case err != nil:
 		g.log.Error("reading the decision log", slog.String("request_id", req.ID), slog.Any("error", err))
 		return failure(protocol.StatusInternalError, "decision log unavailable", err), true
-	case rec.RequestHash != store.RequestHashOf(canonical):
-		return g.reusedID(req.ID, slog.String("recorded_hash", rec.RequestHash), slog.String("request_hash", store.RequestHashOf(canonical))), true
+	}
+	if hash := store.RequestHashOf(canonical); rec.RequestHash != hash {
+		return g.reusedID(req.ID, slog.String("recorded_hash", rec.RequestHash), slog.String("request_hash", hash)), true
 	}
 	a := fromRecord(rec)
 	a.replayed = true

@@ -52,8 +52,14 @@ func txKey(req *protocol.Request) string {
 // The node key is part of it: a decision recorded for one node is not
 // replayed to another (a node_key rule must not be bypassed by reusing a
 // request_id).
+//
+// The bytes are exactly json.Marshal's encoding of that object (recorded
+// request hashes depend on them), written by appendCanonical straight from
+// the tree the decoder built instead of through reflection.
 func canonicalRequest(req *protocol.Request) ([]byte, error) {
-	return json.Marshal(map[string]any{
+	// package_data, its embedded JSON still escaped, is a little longer than
+	// the canonical form: room enough that the buffer never grows.
+	return appendCanonical(make([]byte, 0, len(req.Raw)+256), map[string]any{
 		"version":        string(req.Version),
 		"request_id":     req.ID,
 		"request_type":   req.Type.String(),
@@ -61,4 +67,128 @@ func canonicalRequest(req *protocol.Request) ([]byte, error) {
 		"request_detail": req.Detail,
 		"extra_info":     req.Extra,
 	})
+}
+
+// appendCanonical appends json.Marshal(v) to buf for the values a decoded
+// request's generic tree holds (map[string]any, []any, string,
+// json.Number, bool, nil), byte for byte: object keys sorted, no spaces,
+// and strings of printable ASCII that json.Marshal writes verbatim copied
+// as they are. Every other string (one needing an escape, HTML-escaped
+// characters, non-ASCII), an empty json.Number and any other type is
+// encoded by json.Marshal itself, so the rare cases cannot drift from it.
+func appendCanonical(buf []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return append(buf, "null"...), nil
+	case bool:
+		if x {
+			return append(buf, "true"...), nil
+		}
+		return append(buf, "false"...), nil
+	case string:
+		return appendCanonicalString(buf, x)
+	case json.Number:
+		if x == "" || !validNumber(string(x)) {
+			return appendMarshal(buf, x)
+		}
+		return append(buf, x...), nil
+	case map[string]any:
+		if x == nil {
+			return append(buf, "null"...), nil
+		}
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		buf = append(buf, '{')
+		var err error
+		for i, k := range keys {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			if buf, err = appendCanonicalString(buf, k); err != nil {
+				return nil, err
+			}
+			buf = append(buf, ':')
+			if buf, err = appendCanonical(buf, x[k]); err != nil {
+				return nil, err
+			}
+		}
+		return append(buf, '}'), nil
+	case []any:
+		if x == nil {
+			return append(buf, "null"...), nil
+		}
+		buf = append(buf, '[')
+		var err error
+		for i, el := range x {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			if buf, err = appendCanonical(buf, el); err != nil {
+				return nil, err
+			}
+		}
+		return append(buf, ']'), nil
+	}
+	return appendMarshal(buf, v)
+}
+
+// appendCanonicalString appends s as json.Marshal quotes it.
+func appendCanonicalString(buf []byte, s string) ([]byte, error) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return appendMarshal(buf, s)
+		}
+	}
+	buf = append(buf, '"')
+	buf = append(buf, s...)
+	return append(buf, '"'), nil
+}
+
+func appendMarshal(buf []byte, v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(buf, b...), nil
+}
+
+// validNumber reports whether s is a JSON number (RFC 8259), the check
+// json.Marshal makes before writing a json.Number verbatim.
+func validNumber(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	digits := func() int {
+		j := i
+		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+			i++
+		}
+		return i - j
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case digits() == 0:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(s)
 }

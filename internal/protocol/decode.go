@@ -35,7 +35,9 @@ func (e *DecodeError) Error() string { return "invalid request: " + e.Reason }
 //     field's only by case or Unicode folding ("ADDRESS", "addreſs") is
 //     refused, at every level, because encoding/json would read it into the
 //     typed field while rules, reading the generic maps, would not see it.
-//     Typed decoding reads exact names only (see exactCopy).
+//     Typed decoding reads exact names only (see decodeTree and exactCopy).
+//   - package_data is parsed once (and each embedded JSON string once):
+//     the typed structs are built from the same generic tree rules read.
 //   - request_id must be a string when present; absent or null reads as "".
 //     It is required for every type but PING. It must be text the decision
 //     store can hold and an audit line can show: valid UTF-8, at most
@@ -219,7 +221,7 @@ func embeddedObject(v any) (map[string]any, error) {
 		if x == "" {
 			return nil, nil
 		}
-		parsed, err := parseJSON([]byte(x))
+		parsed, err := parseJSONString(x)
 		if err != nil {
 			return nil, fmt.Errorf("is not JSON: %v (%s)", err, quoteShort(x))
 		}
@@ -239,20 +241,21 @@ func quoteShort(s string) string { return strconv.Quote(truncate(s, 40)) }
 
 // decodeTyped fills the typed wire payload and the normalized view for the
 // request's version and type, which Decode has checked are known. It
-// decodes from the generic Detail and Extra, through exactCopy, so that
-// typed fields are read under exactly the member names rules see. On error
-// the request is discarded, so a half-filled one never escapes.
+// decodes from the generic Detail and Extra (decodePart), so that typed
+// fields are read under exactly the member names rules see and the JSON
+// is parsed once. On error the request is discarded, so a half-filled one
+// never escapes.
 func (r *Request) decodeTyped() error {
 	w := newWire(r.Version, r.Type)
 	if w == nil { // unreachable: Decode checked Known()
 		return fmt.Errorf("unknown request_type %d", int(r.Type))
 	}
 	d, x := w.parts()
-	if err := decodeExact("request_detail", r.Detail, d); err != nil {
+	if err := decodePart("request_detail", r.Detail, d); err != nil {
 		return err
 	}
 	if r.Extra != nil {
-		if err := decodeExact("extra_info", r.Extra, x); err != nil {
+		if err := decodePart("extra_info", r.Extra, x); err != nil {
 			return err
 		}
 	}
@@ -261,6 +264,20 @@ func (r *Request) decodeTyped() error {
 	}
 	r.Wire = w
 	return nil
+}
+
+// decodePart decodes the generic object obj, part of the request named
+// part, into the struct dst points to: from the tree directly when
+// decodeTree understands all of it (the common case, no second parse),
+// else from scratch by decodeExact, whose result and reasons are the
+// reference (see treedecode.go).
+func decodePart(part string, obj map[string]any, dst any) error {
+	rv := reflect.ValueOf(dst).Elem()
+	if decodeTree(obj, rv) {
+		return nil
+	}
+	rv.SetZero()
+	return decodeExact(part, obj, dst)
 }
 
 // decodeExact decodes the generic object obj, part of the request named

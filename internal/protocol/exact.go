@@ -17,8 +17,12 @@ import (
 // LONG S folds to s) fills the Address field, while a rule reading the
 // generic map finds no "address" at all: one field, two decoders, two
 // answers. Decode therefore never hands the original JSON to
-// json.Unmarshal. exactCopy walks the generic value alongside the struct
-// type it is decoded into and
+// json.Unmarshal. It builds the typed view from the generic tree by
+// decodeTree (treedecode.go), which reads exact names only; what decodeTree
+// does not fully understand (any refusal, any unusual shape) is decoded
+// here instead, and this path's result and reasons are the reference
+// decodeTree is tested against. exactCopy walks the generic value
+// alongside the struct type it is decoded into and
 //   - refuses a member whose name is not exactly a field's name but folds
 //     to one ("ADDRESS", "Address", "addreſs", a Kelvin sign for k), at
 //     every level, inside arrays and inside the JSON strings v1 embeds;
@@ -185,7 +189,7 @@ func exactEmbedded(v any, inner reflect.Type, path string) (any, error) {
 	if s == "" || s == "null" {
 		return v, nil
 	}
-	parsed, err := parseJSON([]byte(s))
+	parsed, err := parseJSONString(s)
 	if err != nil {
 		var dup *duplicateKeyError
 		if errors.As(err, &dup) {

@@ -14,7 +14,10 @@
 // could change a decision: identifiers must be strings, msg_hash_list must be
 // hex, amounts must parse exactly, duplicate keys are refused, member names
 // must match exactly (not by case or Unicode folding, which encoding/json
-// would allow), and unknown request types are errors. Every decode failure is a *DecodeError, which the
+// would allow), and unknown request types are errors. package_data is
+// parsed once, by a strict reader of this package, and the typed structs
+// are filled from that same tree, so the two views cannot come from two
+// readings. Every decode failure is a *DecodeError, which the
 // server answers with status 10 and REJECT. Nothing here approves anything.
 //
 // It imports only the standard library, tssgate/internal/decimal and

@@ -1,0 +1,402 @@
+package protocol
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// parseJSON parses data into generic values: map[string]any, []any, string,
+// bool, nil and json.Number (so numbers keep their exact text).
+//
+// It is stricter than json.Unmarshal in two ways that matter for a security
+// decision. Duplicate object keys are rejected, including keys that differ
+// only in case: encoding/json matches struct fields case-insensitively and
+// keeps the last duplicate, so {"amount":"1","AMOUNT":"9"} could otherwise
+// mean one thing to a rule reading the generic map and another to code
+// reading the typed struct. And nesting is limited to maxDepth.
+//
+// Otherwise it accepts exactly the JSON encoding/json accepts (RFC 8259)
+// and yields the values encoding/json's Decoder with UseNumber would: a
+// string's invalid UTF-8 bytes and unpaired surrogate escapes become
+// U+FFFD, as encoding/json replaces them. It is written here rather than on
+// json.Decoder.Token because a full v2 KEYSIGN holds hundreds of values and
+// Token allocates several times per value; this reader is one pass over
+// the text, and a string without escapes is a substring of it.
+func parseJSON(data []byte) (any, error) {
+	return parseJSONString(string(data))
+}
+
+// parseJSONString is parseJSON over text already held as a string (the
+// JSON that request_detail and extra_info embed), without copying it.
+func parseJSONString(s string) (any, error) {
+	p := jsonParser{s: s}
+	p.skipSpace()
+	v, err := p.value(0)
+	if err != nil {
+		return nil, err
+	}
+	p.skipSpace()
+	if p.pos != len(p.s) {
+		return nil, errors.New("unexpected data after the JSON value")
+	}
+	return v, nil
+}
+
+// jsonParser reads one JSON text; pos is the next byte to read.
+type jsonParser struct {
+	s   string
+	pos int
+}
+
+// foldScanKeys is how many keys of one object are compared pairwise for
+// duplicates (strings.EqualFold, no allocation) before a map of folded
+// keys takes over, so a hostile object with many members stays linear.
+const foldScanKeys = 24
+
+func (p *jsonParser) skipSpace() {
+	for p.pos < len(p.s) {
+		switch p.s[p.pos] {
+		case ' ', '\t', '\n', '\r':
+			p.pos++
+		default:
+			return
+		}
+	}
+}
+
+// errorAt describes the byte at pos, or the end of the input.
+func (p *jsonParser) errorAt(context string) error {
+	if p.pos >= len(p.s) {
+		return io.ErrUnexpectedEOF
+	}
+	return fmt.Errorf("invalid character %q %s (offset %d)", p.s[p.pos], context, p.pos)
+}
+
+// value reads the value at pos, which is not white space; depth is the
+// number of objects and arrays around it.
+func (p *jsonParser) value(depth int) (any, error) {
+	if p.pos >= len(p.s) {
+		return nil, io.ErrUnexpectedEOF
+	}
+	switch c := p.s[p.pos]; {
+	case c == '{' || c == '[':
+		if depth >= maxDepth {
+			return nil, fmt.Errorf("JSON nested deeper than %d levels", maxDepth)
+		}
+		if c == '{' {
+			return p.object(depth)
+		}
+		return p.array(depth)
+	case c == '"':
+		return p.str()
+	case c == '-' || '0' <= c && c <= '9':
+		return p.number()
+	case c == 't':
+		return true, p.literal("true")
+	case c == 'f':
+		return false, p.literal("false")
+	case c == 'n':
+		return nil, p.literal("null")
+	}
+	return nil, p.errorAt("looking for beginning of value")
+}
+
+func (p *jsonParser) literal(word string) error {
+	if !strings.HasPrefix(p.s[p.pos:], word) {
+		if len(p.s)-p.pos < len(word) && strings.HasPrefix(word, p.s[p.pos:]) {
+			return io.ErrUnexpectedEOF
+		}
+		return fmt.Errorf("invalid literal at offset %d, want %s", p.pos, word)
+	}
+	p.pos += len(word)
+	return nil
+}
+
+func (p *jsonParser) object(depth int) (any, error) {
+	p.pos++ // '{'
+	obj := map[string]any{}
+	var keys [foldScanKeys]string
+	n := 0
+	var folded map[string]bool // once n reaches foldScanKeys
+	p.skipSpace()
+	if p.pos < len(p.s) && p.s[p.pos] == '}' {
+		p.pos++
+		return obj, nil
+	}
+	for {
+		if p.pos >= len(p.s) || p.s[p.pos] != '"' {
+			return nil, p.errorAt("looking for beginning of object key string")
+		}
+		key, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case folded != nil:
+			f := foldKey(key)
+			if folded[f] {
+				return nil, &duplicateKeyError{key: key}
+			}
+			folded[f] = true
+		default:
+			for _, k := range keys[:n] {
+				if strings.EqualFold(k, key) {
+					return nil, &duplicateKeyError{key: key}
+				}
+			}
+			if n < foldScanKeys {
+				keys[n] = key
+				n++
+			} else {
+				folded = make(map[string]bool, 2*foldScanKeys)
+				for _, k := range keys {
+					folded[foldKey(k)] = true
+				}
+				folded[foldKey(key)] = true
+			}
+		}
+		p.skipSpace()
+		if p.pos >= len(p.s) || p.s[p.pos] != ':' {
+			return nil, p.errorAt("after object key")
+		}
+		p.pos++
+		p.skipSpace()
+		v, err := p.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		obj[key] = v
+		p.skipSpace()
+		if p.pos >= len(p.s) {
+			return nil, io.ErrUnexpectedEOF
+		}
+		switch p.s[p.pos] {
+		case ',':
+			p.pos++
+			p.skipSpace()
+		case '}':
+			p.pos++
+			return obj, nil
+		default:
+			return nil, p.errorAt("after object key:value pair")
+		}
+	}
+}
+
+func (p *jsonParser) array(depth int) (any, error) {
+	p.pos++ // '['
+	arr := []any{}
+	p.skipSpace()
+	if p.pos < len(p.s) && p.s[p.pos] == ']' {
+		p.pos++
+		return arr, nil
+	}
+	for {
+		v, err := p.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		arr = append(arr, v)
+		p.skipSpace()
+		if p.pos >= len(p.s) {
+			return nil, io.ErrUnexpectedEOF
+		}
+		switch p.s[p.pos] {
+		case ',':
+			p.pos++
+			p.skipSpace()
+		case ']':
+			p.pos++
+			return arr, nil
+		default:
+			return nil, p.errorAt("after array element")
+		}
+	}
+}
+
+// number reads a number by RFC 8259's grammar and keeps its text.
+func (p *jsonParser) number() (any, error) {
+	start := p.pos
+	s := p.s
+	i := p.pos
+	if s[i] == '-' {
+		i++
+	}
+	digits := func() bool {
+		j := i
+		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+			i++
+		}
+		return i > j
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && '1' <= s[i] && s[i] <= '9':
+		digits()
+	default:
+		p.pos = i
+		return nil, p.errorAt("in numeric literal")
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if !digits() {
+			p.pos = i
+			return nil, p.errorAt("after decimal point in numeric literal")
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if !digits() {
+			p.pos = i
+			return nil, p.errorAt("in exponent of numeric literal")
+		}
+	}
+	p.pos = i
+	return json.Number(s[start:i]), nil
+}
+
+// str reads a string at pos (a '"'). Without escapes and invalid UTF-8 it
+// is a substring of the input; otherwise it is decoded as encoding/json
+// decodes it.
+func (p *jsonParser) str() (string, error) {
+	s := p.s
+	start := p.pos + 1
+	i := start
+	for i < len(s) {
+		c := s[i]
+		if c == '"' {
+			p.pos = i + 1
+			return s[start:i], nil
+		}
+		if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+			break
+		}
+		i++
+	}
+	return p.strSlow(start, i)
+}
+
+// strSlow decodes the rest of a string from i on, start being its first
+// byte: escapes, control characters (refused) and UTF-8 (invalid bytes
+// become U+FFFD, one per byte, as utf8.DecodeRune reads them).
+func (p *jsonParser) strSlow(start, i int) (string, error) {
+	s := p.s
+	b := make([]byte, 0, i-start+16)
+	b = append(b, s[start:i]...)
+	for i < len(s) {
+		c := s[i]
+		switch {
+		case c == '"':
+			p.pos = i + 1
+			return string(b), nil
+		case c < 0x20:
+			p.pos = i
+			return "", p.errorAt("in string literal")
+		case c == '\\':
+			if i+1 >= len(s) {
+				return "", io.ErrUnexpectedEOF
+			}
+			switch e := s[i+1]; e {
+			case '"', '\\', '/':
+				b = append(b, e)
+				i += 2
+			case 'b':
+				b = append(b, '\b')
+				i += 2
+			case 'f':
+				b = append(b, '\f')
+				i += 2
+			case 'n':
+				b = append(b, '\n')
+				i += 2
+			case 'r':
+				b = append(b, '\r')
+				i += 2
+			case 't':
+				b = append(b, '\t')
+				i += 2
+			case 'u':
+				r, ok := hex4(s, i+2)
+				if !ok {
+					if len(s)-(i+2) < 4 && allHex(s[i+2:]) {
+						return "", io.ErrUnexpectedEOF
+					}
+					p.pos = i + 1
+					return "", p.errorAt("in \\u hexadecimal character escape")
+				}
+				i += 6
+				if utf16.IsSurrogate(r) {
+					// A pair decodes to one rune; anything else leaves
+					// U+FFFD and reads what follows on its own.
+					if i+1 < len(s) && s[i] == '\\' && s[i+1] == 'u' {
+						if r2, ok := hex4(s, i+2); ok {
+							if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+								b = utf8.AppendRune(b, dec)
+								i += 6
+								continue
+							}
+						}
+					}
+					r = utf8.RuneError
+				}
+				b = utf8.AppendRune(b, r)
+			default:
+				p.pos = i + 1
+				return "", p.errorAt("in string escape code")
+			}
+		case c < utf8.RuneSelf:
+			b = append(b, c)
+			i++
+		default:
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				b = utf8.AppendRune(b, utf8.RuneError)
+			} else {
+				b = append(b, s[i:i+size]...)
+			}
+			i += size
+		}
+	}
+	return "", io.ErrUnexpectedEOF
+}
+
+// hex4 reads four hex digits at s[i:].
+func hex4(s string, i int) (rune, bool) {
+	if len(s)-i < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range []byte(s[i : i+4]) {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+func allHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,231 @@
+package protocol
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// referenceParseJSON is the strict reader parseJSON replaced, built on
+// json.Decoder.Token: the oracle the hand-written reader must agree with
+// (same values, same accept/refuse), kept here so the tests compare the
+// two on every input.
+func referenceParseJSON(data []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	v, err := referenceWalk(dec, 0)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("unexpected data after the JSON value")
+	}
+	return v, nil
+}
+
+func referenceWalk(dec *json.Decoder, depth int) (any, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		if err == io.EOF {
+			return nil, io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	delim, ok := tok.(json.Delim)
+	if !ok {
+		return tok, nil
+	}
+	if depth >= maxDepth {
+		return nil, fmt.Errorf("JSON nested deeper than %d levels", maxDepth)
+	}
+	switch delim {
+	case '{':
+		obj := map[string]any{}
+		folded := map[string]bool{}
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return nil, err
+			}
+			key := kt.(string)
+			if f := foldKey(key); folded[f] {
+				return nil, &duplicateKeyError{key: key}
+			}
+			folded[foldKey(key)] = true
+			v, err := referenceWalk(dec, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			obj[key] = v
+		}
+		if _, err := dec.Token(); err != nil {
+			return nil, err
+		}
+		return obj, nil
+	case '[':
+		arr := []any{}
+		for dec.More() {
+			v, err := referenceWalk(dec, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			arr = append(arr, v)
+		}
+		if _, err := dec.Token(); err != nil {
+			return nil, err
+		}
+		return arr, nil
+	}
+	return nil, fmt.Errorf("unexpected %v", delim)
+}
+
+// sameParse fails t unless parseJSON and the reference agree on data.
+func sameParse(t *testing.T, data []byte) {
+	t.Helper()
+	got, gotErr := parseJSON(data)
+	want, wantErr := referenceParseJSON(data)
+	switch {
+	case (gotErr == nil) != (wantErr == nil):
+		t.Fatalf("parseJSON(%q): error %v, reference error %v", data, gotErr, wantErr)
+	case gotErr != nil:
+		var gd, wd *duplicateKeyError
+		if errors.As(gotErr, &gd) != errors.As(wantErr, &wd) && !strings.Contains(wantErr.Error(), "invalid") {
+			t.Errorf("parseJSON(%q): error %v, reference error %v", data, gotErr, wantErr)
+		}
+	case !reflect.DeepEqual(got, want):
+		t.Fatalf("parseJSON(%q) = %#v, reference %#v", data, got, want)
+	}
+}
+
+var parseCases = []struct{ name, in string }{
+	{"empty", ``},
+	{"space only", " \t\r\n"},
+	{"object", `{"a":1,"b":[true,false,null],"c":{"d":"e"}}`},
+	{"spaced", " { \"a\" : [ 1 , 2 ] , \"b\" : { } } \n"},
+	{"empty containers", `{"a":[],"b":{}}`},
+	{"top-level scalars", `"x"`},
+	{"top-level number", `-0.5e+10`},
+	{"numbers", `[0,-0,1,10,1.5,1e5,1E-5,-1.25e+3,123456789012345678901234567890]`},
+	{"leading zero", `[01]`},
+	{"leading plus", `[+1]`},
+	{"bare minus", `[-]`},
+	{"dot without digits", `[1.]`},
+	{"leading dot", `[.5]`},
+	{"exponent without digits", `[1e]`},
+	{"exponent sign only", `[1e+]`},
+	{"hex", `[0x10]`},
+	{"literals", `[true,false,null]`},
+	{"short literal", `[tru]`},
+	{"long literal", `[truex]`},
+	{"capital literal", `[True]`},
+	{"literal at end", `nul`},
+	{"escapes", `"a\"b\\c\/d\be\ff\ng\rh\ti"`},
+	{"unicode escape", `"\u00e9\u4e2d\u0000"`},
+	{"surrogate pair", `"\ud83d\ude00"`},
+	{"upper-case hex escape", `"\uD83D\uDE00"`},
+	{"lone high surrogate", `"\ud83dx"`},
+	{"lone low surrogate", `"\ude00"`},
+	{"high then non-surrogate", `"\ud83d\u0041"`},
+	{"two high surrogates", `"\ud83d\ud83d\ude00"`},
+	{"bad escape", `"\x"`},
+	{"short unicode escape", `"\u12"`},
+	{"bad hex escape", `"\u12g4"`},
+	{"control character", "\"a\x01b\""},
+	{"tab in string", "\"a\tb\""},
+	{"DEL in string", "\"a\x7fb\""},
+	{"invalid UTF-8", "\"a\xffb\xc0\xafc\""},
+	{"truncated UTF-8", "\"a\xe4\xb8\""},
+	{"valid UTF-8", "\"中文 é \xef\xbf\xbd\""},
+	{"UTF-8 in key", "{\"\xff\":1}"},
+	{"unterminated string", `"abc`},
+	{"unterminated escape", `"abc\`},
+	{"unterminated object", `{"a":1`},
+	{"unterminated array", `[1,2`},
+	{"trailing comma object", `{"a":1,}`},
+	{"trailing comma array", `[1,]`},
+	{"missing colon", `{"a" 1}`},
+	{"number key", `{1:2}`},
+	{"missing comma", `[1 2]`},
+	{"trailing data", `{} {}`},
+	{"trailing garbage", `{}x`},
+	{"duplicate", `{"a":1,"a":2}`},
+	{"duplicate folded", `{"a":1,"A":2}`},
+	{"duplicate long s", "{\"s\":1,\"\u017f\":2}"},
+	{"duplicate kelvin", "{\"k\":1,\"\u212a\":2}"},
+	{"duplicate nested", `{"x":{"b":1,"B":2}}`},
+	{"duplicate after escape", `{"a":1,"\u0041":2}`},
+	{"not duplicate", `{"a":1,"b":2,"ab":3}`},
+	{"bare value after object", `{"a":1}1`},
+	{"bom", "\xef\xbb\xbf{}"},
+	{"nul byte", "{\x00}"},
+	{"deep ok", strings.Repeat("[", maxDepth) + strings.Repeat("]", maxDepth)},
+	{"too deep", strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1)},
+	{"deep objects", strings.Repeat(`{"a":`, maxDepth+1) + "1" + strings.Repeat("}", maxDepth+1)},
+}
+
+// The hand-written reader accepts and refuses exactly what the reference
+// does and yields the same values, including every string decoding rule
+// encoding/json has (escapes, surrogates, invalid UTF-8).
+func TestParseJSONMatchesReference(t *testing.T) {
+	for _, tc := range parseCases {
+		t.Run(tc.name, func(t *testing.T) { sameParse(t, []byte(tc.in)) })
+	}
+}
+
+// Objects past foldScanKeys members switch from pairwise comparison to a
+// map of folded keys; a duplicate is found on either side of the switch.
+func TestParseJSONDuplicatesInLargeObjects(t *testing.T) {
+	for _, n := range []int{foldScanKeys - 1, foldScanKeys, foldScanKeys + 1, 3 * foldScanKeys} {
+		for _, dupAt := range []int{1, foldScanKeys - 1, foldScanKeys, foldScanKeys + 1, n} {
+			if dupAt > n {
+				continue
+			}
+			var b strings.Builder
+			b.WriteString("{")
+			for i := range n {
+				fmt.Fprintf(&b, `"k%d":%d,`, i, i)
+			}
+			fmt.Fprintf(&b, `"K%d":0}`, dupAt-1)
+			t.Run(fmt.Sprintf("%d members, duplicate of %d", n, dupAt), func(t *testing.T) {
+				_, err := parseJSON([]byte(b.String()))
+				var dup *duplicateKeyError
+				if !errors.As(err, &dup) {
+					t.Fatalf("error %v, want a duplicate key", err)
+				}
+				sameParse(t, []byte(b.String()))
+			})
+		}
+	}
+}
+
+// The samples and fixtures parse to the same trees both ways.
+func TestParseJSONSamplesMatchReference(t *testing.T) {
+	for _, v := range []Version{V1, V2} {
+		for _, typ := range []RequestType{TypeKeyGen, TypeKeySign, TypeKeyReshare, TypeKeyShareSign} {
+			detail, extra, err := Sample(v, typ)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Run(string(v)+"-"+typ.String(), func(t *testing.T) {
+				sameParse(t, detail)
+				sameParse(t, extra)
+				sameParse(t, samplePackage(t, v, typ, "r"))
+			})
+		}
+	}
+	for _, name := range []string{"seed-v1-package-data.json", "v1-keysign-lenient.json", "v2-keysign-lenient.json", "keysign-vectors.json"} {
+		t.Run(name, func(t *testing.T) { sameParse(t, readTestdata(t, name)) })
+	}
+}
+
+func FuzzParseJSON(f *testing.F) {
+	for _, tc := range parseCases {
+		f.Add([]byte(tc.in))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) { sameParse(t, data) })
+}
