@@ -55,7 +55,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"tssgate/internal/decimal"
 	"tssgate/internal/store"
 	"tssgate/internal/store/internal/chain"
 	"tssgate/internal/store/internal/check"
@@ -462,7 +461,7 @@ func (s *Store) commit(ctx context.Context, b budget, rec *store.Record, uses []
 		return nil, false, nil, explain(ctx, err, "looking up request_id", b)
 	}
 
-	var consume []store.LimitUse
+	var consume []check.Entry
 	if rec.Action == store.ActionApprove {
 		consume, err = checkLimits(ctx, tx, rec, uses)
 		if err != nil {
@@ -486,11 +485,15 @@ func (s *Store) commit(ctx context.Context, b budget, rec *store.Record, uses []
 		rec.PrevHash, rec.Hash); err != nil {
 		return nil, false, nil, explain(ctx, err, "inserting decision", b)
 	}
-	for _, u := range consume {
-		if _, err := tx.Exec(ctx, `INSERT INTO limit_ledger (limit_name, key, tx_key, amount, at, seq)
-			VALUES ($1, $2, $3, CAST($4::text AS numeric), $5, $6)`,
-			u.Limit, u.Key, rec.TxKey, u.Amount.String(), rec.ReceivedAt, rec.Seq); err != nil {
-			return nil, false, nil, explain(ctx, err, fmt.Sprintf("inserting ledger entry for limit %q", u.Limit), b)
+	for _, e := range consume {
+		cum, err := check.FormatTotal(e.Total.Amount)
+		if err != nil {
+			return nil, false, nil, fmt.Errorf("limit %q: %w", e.Use.Limit, err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO limit_ledger (limit_name, key, tx_key, amount, at, seq, cum_amount, cum_count)
+			VALUES ($1, $2, $3, CAST($4::text AS numeric), $5, $6, CAST($7::text AS numeric), $8)`,
+			e.Use.Limit, e.Use.Key, rec.TxKey, e.Use.Amount.String(), e.At, rec.Seq, cum, e.Total.Count); err != nil {
+			return nil, false, nil, explain(ctx, err, fmt.Sprintf("inserting ledger entry for limit %q", e.Use.Limit), b)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -584,13 +587,23 @@ func (s *Store) Probe(ctx context.Context) (err error) {
 }
 
 // limitQuery answers, for one limit, "is this transaction already
-// counted?" (never for an empty tx_key, as the partial index agrees) and the
-// usage in the window, in one round trip. Both parts are index-only scans,
-// which TestLimitQueryUsesIndexes asserts.
+// counted?" (never for an empty tx_key, as the partial index agrees), the
+// time and running total of the key's newest ledger row, and the running
+// total at its last row at or before the window's start ($4), in one round
+// trip. Each part reads at most one index entry (index-only scans, which
+// TestLimitQueryUsesIndexes asserts), so a check costs the same whether
+// the key's window holds ten entries or a million. The totals come back as
+// NUMERIC text and are read with check.ParseTotal, which, unlike
+// decimal.Parse, has no 100-digit bound.
 const limitQuery = `SELECT
 		EXISTS (SELECT 1 FROM limit_ledger WHERE limit_name = $1 AND key = $2 AND tx_key = $3 AND tx_key <> ''),
-		COALESCE(SUM(amount), 0)::text, COUNT(*)
-	FROM limit_ledger WHERE limit_name = $1 AND key = $2 AND at > $4`
+		n.at, COALESCE(n.cum_amount, 0)::text, COALESCE(n.cum_count, 0),
+		COALESCE(b.cum_amount, 0)::text, COALESCE(b.cum_count, 0)
+	FROM (SELECT 1) AS one
+	LEFT JOIN LATERAL (SELECT at, cum_amount, cum_count FROM limit_ledger
+		WHERE limit_name = $1 AND key = $2 ORDER BY at DESC, seq DESC LIMIT 1) AS n ON true
+	LEFT JOIN LATERAL (SELECT cum_amount, cum_count FROM limit_ledger
+		WHERE limit_name = $1 AND key = $2 AND at <= $4 ORDER BY at DESC, seq DESC LIMIT 1) AS b ON true`
 
 // querier is what the limit check needs: a transaction in Commit, the pool
 // in benchmarks.
@@ -598,30 +611,43 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// checkLimits applies check.Limit to each use. It returns the uses to
-// write to the ledger, or none after turning rec into a REJECT.
-func checkLimits(ctx context.Context, q querier, rec *store.Record, uses []store.LimitUse) ([]store.LimitUse, error) {
-	var consume []store.LimitUse
+// checkLimits applies check.Limit to each use. It returns the ledger
+// entries to write, or none after turning rec into a REJECT.
+func checkLimits(ctx context.Context, q querier, rec *store.Record, uses []store.LimitUse) ([]check.Entry, error) {
+	var consume []check.Entry
 	for _, u := range uses {
 		var counted bool
-		var text string
-		var count int64
+		var newestAt *time.Time
+		var newestText, beforeText string
+		var newest, before check.Total
 		if err := q.QueryRow(ctx, limitQuery,
-			u.Limit, u.Key, rec.TxKey, chain.NormalizeTime(rec.ReceivedAt.Add(-u.Window))).Scan(&counted, &text, &count); err != nil {
+			u.Limit, u.Key, rec.TxKey, chain.NormalizeTime(rec.ReceivedAt.Add(-u.Window))).Scan(
+			&counted, &newestAt, &newestText, &newest.Count, &beforeText, &before.Count); err != nil {
 			return nil, fmt.Errorf("checking limit %q: %w", u.Limit, err)
 		}
 		if counted {
 			continue
 		}
-		used, err := decimal.Parse(text)
+		var err error
+		if newest.Amount, err = check.ParseTotal(newestText); err != nil {
+			return nil, fmt.Errorf("checking limit %q: corrupt ledger: %w", u.Limit, err)
+		}
+		if before.Amount, err = check.ParseTotal(beforeText); err != nil {
+			return nil, fmt.Errorf("checking limit %q: corrupt ledger: %w", u.Limit, err)
+		}
+		used, count, err := check.Window(newest, before)
 		if err != nil {
-			return nil, fmt.Errorf("checking limit %q: reading the sum: %w", u.Limit, err)
+			return nil, fmt.Errorf("checking limit %q: %w", u.Limit, err)
 		}
 		if reason := check.Limit(u, used, count); reason != "" {
 			rec.Action, rec.Rule, rec.Reason = store.ActionReject, u.Limit, reason
 			return nil, nil
 		}
-		consume = append(consume, u)
+		at := rec.ReceivedAt
+		if newestAt != nil {
+			at = check.LedgerTime(rec.ReceivedAt, newestAt.UTC())
+		}
+		consume = append(consume, check.Entry{Use: u, At: at, Total: check.Next(newest, u)})
 	}
 	return consume, nil
 }
@@ -740,7 +766,7 @@ func (s *Store) limitUsage(ctx context.Context, limit string, cutoff time.Time, 
 		if err := rows.Scan(&u.Key, &text, &u.Count, &u.Oldest); err != nil {
 			return err
 		}
-		if u.Amount, err = decimal.Parse(text); err != nil {
+		if u.Amount, err = check.ParseTotal(text); err != nil {
 			return fmt.Errorf("reading the sum: %w", err)
 		}
 		u.Oldest = u.Oldest.UTC()

@@ -251,6 +251,12 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 }
 
+// backfills are the steps of a migration that SQL cannot do exactly, run
+// in the migration's transaction right after its script.
+var backfills = map[int]func(context.Context, *sql.Tx) error{
+	3: backfillTotals,
+}
+
 // migrateStep applies the next pending migration, if any, in its own
 // immediate transaction: a second process opening the same file at the same
 // time waits, then sees the version already applied.
@@ -280,6 +286,11 @@ func (s *Store) migrateStep(ctx context.Context, ms []migrate.Migration) (done b
 	m := ms[v]
 	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 		return false, fmt.Errorf("applying %s: %w", m.Name, err)
+	}
+	if fill := backfills[m.Version]; fill != nil {
+		if err := fill(ctx, tx); err != nil {
+			return false, fmt.Errorf("applying %s: %w", m.Name, err)
+		}
 	}
 	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
 		m.Version, m.Name, chain.FormatTime(time.Now())); err != nil {
@@ -347,7 +358,7 @@ func (s *Store) Commit(ctx context.Context, rec store.Record, uses []store.Limit
 		return nil, false, fmt.Errorf("looking up request_id: %w", err)
 	}
 
-	var consume []store.LimitUse
+	var consume []check.Entry
 	if rec.Action == store.ActionApprove {
 		consume, err = checkLimits(ctx, tx, &rec, uses)
 		if err != nil {
@@ -370,10 +381,14 @@ func (s *Store) Commit(ctx context.Context, rec store.Record, uses []store.Limit
 		rec.PrevHash, rec.Hash); err != nil {
 		return nil, false, fmt.Errorf("inserting decision: %w", err)
 	}
-	for _, u := range consume {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO limit_ledger (limit_name, key, tx_key, amount, at, seq) VALUES (?, ?, ?, ?, ?, ?)",
-			u.Limit, u.Key, rec.TxKey, u.Amount.String(), rec.ReceivedAt.UnixMicro(), rec.Seq); err != nil {
-			return nil, false, fmt.Errorf("inserting ledger entry for limit %q: %w", u.Limit, err)
+	for _, e := range consume {
+		cum, err := check.FormatTotal(e.Total.Amount)
+		if err != nil {
+			return nil, false, fmt.Errorf("limit %q: %w", e.Use.Limit, err)
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO limit_ledger (limit_name, key, tx_key, amount, at, seq, cum_amount, cum_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			e.Use.Limit, e.Use.Key, rec.TxKey, e.Use.Amount.String(), e.At.UnixMicro(), rec.Seq, cum, e.Total.Count); err != nil {
+			return nil, false, fmt.Errorf("inserting ledger entry for limit %q: %w", e.Use.Limit, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -409,24 +424,25 @@ func (s *Store) Probe(ctx context.Context) (err error) {
 }
 
 // The limit check's queries; each is served by one index (see the
-// migration), which TestLimitQueriesUseIndexes asserts.
+// migrations), which TestLimitQueriesUseIndexes asserts. newestQuery and
+// beforeQuery read one row each, so a check costs the same whether the
+// key's window holds ten entries or a million.
 const (
-	countedQuery       = "SELECT EXISTS (SELECT 1 FROM limit_ledger WHERE limit_name = ? AND key = ? AND tx_key = ? AND tx_key <> '')"
-	windowCountQuery   = "SELECT COUNT(*) FROM limit_ledger WHERE limit_name = ? AND key = ? AND at > ?"
-	windowAmountsQuery = "SELECT amount FROM limit_ledger WHERE limit_name = ? AND key = ? AND at > ?"
+	countedQuery = "SELECT EXISTS (SELECT 1 FROM limit_ledger WHERE limit_name = ? AND key = ? AND tx_key = ? AND tx_key <> '')"
+	newestQuery  = "SELECT at, cum_amount, cum_count FROM limit_ledger WHERE limit_name = ? AND key = ? ORDER BY at DESC, seq DESC LIMIT 1"
+	beforeQuery  = "SELECT cum_amount, cum_count FROM limit_ledger WHERE limit_name = ? AND key = ? AND at <= ? ORDER BY at DESC, seq DESC LIMIT 1"
 )
 
 // querier is what the limit check needs: the transaction in Commit, the
 // database in benchmarks.
 type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// checkLimits applies check.Limit to each use. It returns the uses to
-// write to the ledger, or none after turning rec into a REJECT.
-func checkLimits(ctx context.Context, tx querier, rec *store.Record, uses []store.LimitUse) ([]store.LimitUse, error) {
-	var consume []store.LimitUse
+// checkLimits applies check.Limit to each use. It returns the ledger
+// entries to write, or none after turning rec into a REJECT.
+func checkLimits(ctx context.Context, tx querier, rec *store.Record, uses []store.LimitUse) ([]check.Entry, error) {
+	var consume []check.Entry
 	for _, u := range uses {
 		if rec.TxKey != "" {
 			var counted bool
@@ -439,7 +455,7 @@ func checkLimits(ctx context.Context, tx querier, rec *store.Record, uses []stor
 				continue
 			}
 		}
-		used, count, err := windowUsage(ctx, tx, u, rec.ReceivedAt.Add(-u.Window))
+		newestAt, newest, used, count, err := windowUsage(ctx, tx, u, rec.ReceivedAt.Add(-u.Window))
 		if err != nil {
 			return nil, fmt.Errorf("checking limit %q: %w", u.Limit, err)
 		}
@@ -447,41 +463,102 @@ func checkLimits(ctx context.Context, tx querier, rec *store.Record, uses []stor
 			rec.Action, rec.Rule, rec.Reason = store.ActionReject, u.Limit, reason
 			return nil, nil
 		}
-		consume = append(consume, u)
+		consume = append(consume, check.Entry{Use: u, At: check.LedgerTime(rec.ReceivedAt, newestAt), Total: check.Next(newest, u)})
 	}
 	return consume, nil
 }
 
-// windowUsage returns the amount and count of u's ledger entries after
-// cutoff. Amounts are summed exactly in Go; without an amount cap only the
-// count is read.
-func windowUsage(ctx context.Context, tx querier, u store.LimitUse, cutoff time.Time) (decimal.Decimal, int64, error) {
-	var sum decimal.Decimal
-	var count int64
-	if u.MaxAmount == nil {
-		err := tx.QueryRowContext(ctx, windowCountQuery,
-			u.Limit, u.Key, cutoff.UnixMicro()).Scan(&count)
-		return sum, count, err
+// windowUsage returns the time and running total of u's newest ledger row
+// (zero when the key has none), and the amount and count of u's entries
+// after cutoff: the difference of the newest total and the total at the
+// last row at or before cutoff (check.Window).
+func windowUsage(ctx context.Context, tx querier, u store.LimitUse, cutoff time.Time) (newestAt time.Time, newest check.Total, used decimal.Decimal, count int64, err error) {
+	var at int64
+	var text string
+	err = tx.QueryRowContext(ctx, newestQuery, u.Limit, u.Key).Scan(&at, &text, &newest.Count)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, check.Total{}, decimal.Decimal{}, 0, nil
 	}
-	rows, err := tx.QueryContext(ctx, windowAmountsQuery,
-		u.Limit, u.Key, cutoff.UnixMicro())
 	if err != nil {
-		return sum, 0, err
+		return time.Time{}, check.Total{}, decimal.Decimal{}, 0, fmt.Errorf("reading the newest ledger entry: %w", err)
+	}
+	if newest.Amount, err = check.ParseTotal(text); err != nil {
+		return time.Time{}, check.Total{}, decimal.Decimal{}, 0, fmt.Errorf("corrupt ledger: %w", err)
+	}
+	newestAt = time.UnixMicro(at).UTC()
+	if at <= cutoff.UnixMicro() {
+		// Even the newest entry is outside the window.
+		return newestAt, newest, decimal.Decimal{}, 0, nil
+	}
+	var before check.Total
+	err = tx.QueryRowContext(ctx, beforeQuery, u.Limit, u.Key, cutoff.UnixMicro()).Scan(&text, &before.Count)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		// Every entry of the key is in the window.
+	case err != nil:
+		return time.Time{}, check.Total{}, decimal.Decimal{}, 0, fmt.Errorf("reading the window's start: %w", err)
+	default:
+		if before.Amount, err = check.ParseTotal(text); err != nil {
+			return time.Time{}, check.Total{}, decimal.Decimal{}, 0, fmt.Errorf("corrupt ledger: %w", err)
+		}
+	}
+	used, count, err = check.Window(newest, before)
+	return newestAt, newest, used, count, err
+}
+
+// backfillTotals fills the running totals migration 0003 adds, for every
+// existing ledger row, in (limit, key, at, seq) order: the order the limit
+// check's lookups assume. The old rows' times are kept as they are, so
+// their usage is exactly what the old scan summed. NOT INDEXED with ORDER
+// BY makes SQLite sort every row before returning the first, so the
+// updates below never disturb the walk.
+func backfillTotals(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `SELECT rowid, limit_name, key, amount FROM limit_ledger NOT INDEXED
+		ORDER BY limit_name, key, at, seq`)
+	if err != nil {
+		return fmt.Errorf("reading the ledger: %w", err)
 	}
 	defer rows.Close()
-	for rows.Next() {
-		var text string
-		if err := rows.Scan(&text); err != nil {
-			return sum, 0, err
-		}
-		d, err := decimal.Parse(text)
-		if err != nil {
-			return sum, 0, fmt.Errorf("corrupt ledger amount: %w", err)
-		}
-		sum = sum.Add(d)
-		count++
+	update, err := tx.PrepareContext(ctx, "UPDATE limit_ledger SET cum_amount = ?, cum_count = ? WHERE rowid = ?")
+	if err != nil {
+		return err
 	}
-	return sum, count, rows.Err()
+	defer update.Close()
+	var limit, key string
+	var total check.Total
+	for rows.Next() {
+		var rowid int64
+		var l, k, text string
+		if err := rows.Scan(&rowid, &l, &k, &text); err != nil {
+			return fmt.Errorf("reading the ledger: %w", err)
+		}
+		if l != limit || k != key || total.Count == 0 {
+			limit, key, total = l, k, check.Total{}
+		}
+		amount, err := decimal.Parse(text)
+		if err != nil {
+			return fmt.Errorf("corrupt ledger amount of limit %q: %w", l, err)
+		}
+		total = check.Total{Amount: total.Amount.Add(amount), Count: total.Count + 1}
+		cum, err := check.FormatTotal(total.Amount)
+		if err != nil {
+			return fmt.Errorf("limit %q: %w", l, err)
+		}
+		if _, err := update.ExecContext(ctx, cum, total.Count, rowid); err != nil {
+			return fmt.Errorf("writing a running total: %w", err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading the ledger: %w", err)
+	}
+	var missing int64
+	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM limit_ledger WHERE cum_count = 0 OR cum_amount = ''").Scan(&missing); err != nil {
+		return err
+	}
+	if missing != 0 {
+		return fmt.Errorf("%d ledger rows left without a running total", missing)
+	}
+	return nil
 }
 
 // Get implements store.Store.
