@@ -5,7 +5,10 @@
 // takes a transaction-scoped advisory lock. That lock serializes all commits
 // on the same schema, from every replica: the hash chain needs a total order
 // anyway, and it makes the limit check exact (no two replicas can both see
-// the same last headroom). Each statement after the lock sees everything the
+// the same last headroom), and it lets each ledger row carry the running
+// total of its (limit, key) (NUMERIC and a count), computed from the key's
+// newest row, so that a limit check reads two rows, never the window's
+// entries. Each statement after the lock sees everything the
 // previous holder committed, because PostgreSQL makes a transaction visible
 // before it releases its locks. Probe takes the same lock; reads take none,
 // except the read-back of an in-doubt commit (below).

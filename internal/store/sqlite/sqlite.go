@@ -10,6 +10,18 @@
 // that share the file. Reads (Get, List, Verify, LimitUsage) run on their
 // own connections and see a consistent snapshot without blocking Commit.
 //
+// Group commit: Commits that arrive while one runs wait in a queue, and
+// the next holder of the semaphore runs all of them (up to maxBatch) in one
+// transaction, so they share one fsync. Within it each decision is checked
+// and written in queue order, so its idempotency lookup, limit check and
+// chain link see the decisions before it. Every member gets its own answer,
+// and only after the COMMIT returned; if any member's write or the COMMIT
+// fails, the transaction is rolled back and every member gets the error
+// (the caller answers status 30), so nothing of a failed batch is recorded
+// or approved. A Commit whose context ends while it still waits in the
+// queue leaves it and records nothing; once a batch has taken it, it waits
+// for the batch's outcome, so that the outcome is always known.
+//
 // No in-doubt commits: unlike a network database, a COMMIT here is a call
 // into SQLite in this process on a local file, and its result is the
 // outcome. Success means the commit frame is in the WAL and synced; an
@@ -18,6 +30,13 @@
 // nothing of it is visible. There is no connection that can break between
 // sending COMMIT and hearing the answer, so Commit never returns
 // store.ErrOutcomeUnknown.
+//
+// Limits: each ledger row carries the running total of its (limit, key)
+// (exact decimal text and a count), so a check reads the key's newest row
+// and its last row at or before the window's start, two lookups of one
+// covering index, never the window's entries. The totals are exact because
+// the semaphore serializes every writer and ledger times never decrease
+// per key (internal/check.LedgerTime).
 //
 // Probe takes the same semaphore and the same BEGIN IMMEDIATE write lock as
 // Commit and rewrites one row of the write_probe table, so a held write
@@ -38,6 +57,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	sqlitedriver "modernc.org/sqlite" // also registers the "sqlite" database/sql driver
@@ -64,8 +85,14 @@ const busyTimeout = 10 * time.Second
 // concurrent use.
 type Store struct {
 	db *sql.DB
-	// commitSem holds one token: whoever holds it may run a Commit.
+	// commitSem holds one token: whoever holds it may run a group commit
+	// (or a Probe).
 	commitSem chan struct{}
+	// mu guards queue, the Commits waiting for the next group commit.
+	mu    sync.Mutex
+	queue []*pending
+	// batches counts the group commits run, for tests.
+	batches atomic.Int64
 }
 
 var _ store.Store = (*Store)(nil)
@@ -325,26 +352,142 @@ func scanRecord(sc scanner) (*store.Record, error) {
 	return &r, nil
 }
 
-// Commit implements store.Store.
+// maxBatch bounds a group commit: more decisions than this wait for the
+// next one, so that one transaction never grows without bound.
+const maxBatch = 64
+
+// batchTimeout bounds one group commit's transaction. It does not follow
+// any member's context: a decision that joined a batch waits for the
+// batch's outcome, so that every Commit returns a known outcome.
+const batchTimeout = busyTimeout + 5*time.Second
+
+// pending is one Commit waiting in the group-commit queue.
+type pending struct {
+	ctx  context.Context
+	rec  store.Record
+	uses []store.LimitUse
+	done chan outcome // buffered: the batch never blocks on delivery
+}
+
+// outcome is what one member of a group commit gets back.
+type outcome struct {
+	rec     *store.Record
+	existed bool
+	err     error
+}
+
+// Commit implements store.Store, as a group commit: the decision joins the
+// queue, and whichever waiting Commit takes the commit semaphore runs every
+// queued decision (up to maxBatch) in one transaction with one fsync. Each
+// member's checks see the rows of the members before it in the batch. Each
+// gets its own outcome, and only after the batch's COMMIT returned: when
+// the transaction fails, every member fails with that error and nothing of
+// the batch is recorded.
 func (s *Store) Commit(ctx context.Context, rec store.Record, uses []store.LimitUse) (_ *store.Record, _ bool, err error) {
 	defer wrap(&err, "committing decision")
 	rec, err = check.Prepare(rec, uses)
 	if err != nil {
 		return nil, false, err
 	}
-	select {
-	case s.commitSem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, false, ctx.Err()
-	}
-	defer func() { <-s.commitSem }()
-
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return nil, false, err
 	}
-	defer tx.Rollback()
+	p := &pending{ctx: ctx, rec: rec, uses: uses, done: make(chan outcome, 1)}
+	s.mu.Lock()
+	s.queue = append(s.queue, p)
+	s.mu.Unlock()
+	for {
+		select {
+		case o := <-p.done:
+			return o.rec, o.existed, o.err
+		case s.commitSem <- struct{}{}:
+			s.mu.Lock()
+			n := min(len(s.queue), maxBatch)
+			batch := append([]*pending(nil), s.queue[:n]...)
+			s.queue = append(s.queue[:0:0], s.queue[n:]...)
+			s.mu.Unlock()
+			s.runBatch(batch)
+			<-s.commitSem
+		case <-ctx.Done():
+			if s.leave(p) {
+				return nil, false, ctx.Err()
+			}
+			// A batch has taken p: its outcome is coming.
+			o := <-p.done
+			return o.rec, o.existed, o.err
+		}
+	}
+}
 
+// leave removes p from the queue, reporting whether it was still there
+// (no batch has taken it).
+func (s *Store) leave(p *pending) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, q := range s.queue {
+		if q == p {
+			s.queue = append(s.queue[:i:i], s.queue[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// runBatch commits batch in one transaction and delivers each member's
+// outcome. A member whose context ended before the batch began gets its
+// context's error and is left out. A member's conflict (a request_id
+// recorded for other content) is that member's outcome and writes nothing;
+// any other error fails the whole batch.
+func (s *Store) runBatch(batch []*pending) {
+	live := batch[:0:0]
+	for _, p := range batch {
+		if err := p.ctx.Err(); err != nil {
+			p.done <- outcome{err: err}
+			continue
+		}
+		live = append(live, p)
+	}
+	if len(live) == 0 {
+		return
+	}
+	s.batches.Add(1)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(live[0].ctx), batchTimeout)
+	defer cancel()
+	outs := make([]outcome, len(live))
+	fail := func(err error) {
+		if len(live) > 1 {
+			err = fmt.Errorf("group commit of %d decisions failed, none is recorded: %w", len(live), err)
+		}
+		for _, p := range live {
+			p.done <- outcome{err: err}
+		}
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		fail(err)
+		return
+	}
+	defer tx.Rollback()
+	for i, p := range live {
+		rec, existed, err := commitOne(ctx, tx, p.rec, p.uses)
+		if err != nil && !errors.Is(err, store.ErrConflict) {
+			fail(err)
+			return
+		}
+		outs[i] = outcome{rec: rec, existed: existed, err: err}
+	}
+	if err := tx.Commit(); err != nil {
+		fail(err)
+		return
+	}
+	for i, p := range live {
+		p.done <- outs[i]
+	}
+}
+
+// commitOne runs one decision's part of a group commit in tx: the
+// idempotency lookup, the limit check, the chain head and the inserts.
+func commitOne(ctx context.Context, tx *sql.Tx, rec store.Record, uses []store.LimitUse) (*store.Record, bool, error) {
 	existing, err := scanRecord(tx.QueryRowContext(ctx,
 		"SELECT "+recordColumns+" FROM decisions WHERE request_id = ?", rec.RequestID))
 	switch {
@@ -390,9 +533,6 @@ func (s *Store) Commit(ctx context.Context, rec store.Record, uses []store.Limit
 			e.Use.Limit, e.Use.Key, rec.TxKey, e.Use.Amount.String(), e.At.UnixMicro(), rec.Seq, cum, e.Total.Count); err != nil {
 			return nil, false, fmt.Errorf("inserting ledger entry for limit %q: %w", e.Use.Limit, err)
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, false, err
 	}
 	return &rec, false, nil
 }

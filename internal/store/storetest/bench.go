@@ -150,18 +150,38 @@ func BenchRSAFloor(b *testing.B) {
 	}
 }
 
-// RSAFloor returns the RSA floor (BenchRSAFloor) in nanoseconds per
-// operation, measured the first time it is called in this binary, so that
-// every benchmark of the run is reported against the same floor.
+// RSAFloor returns the RSA floor (what BenchRSAFloor measures) in
+// nanoseconds per operation, measured the first time it is called in this
+// binary, so that every benchmark of the run is reported against the same
+// floor. It times the loop itself (the best of three rounds of at least
+// 300 ms): testing.Benchmark cannot run inside a running benchmark.
 func RSAFloor(tb testing.TB) float64 {
 	tb.Helper()
 	rsaFloor.once.Do(func() {
-		r := testing.Benchmark(BenchRSAFloor)
-		if r.N == 0 {
-			rsaFloor.err = fmt.Errorf("the RSA floor benchmark did not run")
+		key, err := rsaKey()
+		if err != nil {
+			rsaFloor.err = err
 			return
 		}
-		rsaFloor.ns = float64(r.T.Nanoseconds()) / float64(r.N)
+		digest := sha256.Sum256([]byte("tssgate benchmark: the RSA floor"))
+		for range 3 {
+			start, n := time.Now(), 0
+			for time.Since(start) < 300*time.Millisecond {
+				sig, err := rsa.SignPKCS1v15(nil, key, crypto.SHA256, digest[:])
+				if err == nil {
+					err = rsa.VerifyPKCS1v15(&key.PublicKey, crypto.SHA256, digest[:], sig)
+				}
+				if err != nil {
+					rsaFloor.err = err
+					return
+				}
+				n++
+			}
+			ns := float64(time.Since(start).Nanoseconds()) / float64(n)
+			if rsaFloor.ns == 0 || ns < rsaFloor.ns {
+				rsaFloor.ns = ns
+			}
+		}
 	})
 	if rsaFloor.err != nil {
 		tb.Fatal(rsaFloor.err)
