@@ -49,6 +49,7 @@ func BenchmarkCommit(b *testing.B) {
 	var next atomic.Int64
 	b.Run("serial", func(b *testing.B) { storetest.BenchCommit(b, s, &next) })
 	b.Run("parallel", func(b *testing.B) { storetest.BenchCommitParallel(b, s, &next) })
+	b.Run("concurrent=16", func(b *testing.B) { storetest.BenchCommitConcurrent(b, s, &next, 16) })
 }
 
 // BenchmarkRSAFloor is the floor the other benchmarks of this package
