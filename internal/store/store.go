@@ -89,7 +89,10 @@ type Record struct {
 	NodeKey string
 	// ReceivedAt is when tssgate received the request. Commit stores it in
 	// UTC truncated to the microsecond, the precision both databases keep,
-	// and limit windows are measured against it. Required.
+	// and limit windows end at it. Its ledger entries are recorded at it,
+	// or at the key's newest ledger time if that is later (ledger times
+	// never go backwards per limit and key, which keeps the running totals
+	// exact; an entry moved later counts longer, never shorter). Required.
 	ReceivedAt time.Time
 	// Request is the canonical JSON of the decoded request. Required, and
 	// must be valid JSON: audit export embeds it verbatim.
@@ -184,7 +187,9 @@ type Usage struct {
 	// Count is the number of transactions in the window.
 	Count int64
 	// Oldest is the earliest ledger time in the window (UTC): the usage
-	// starts to fall when Oldest+window passes.
+	// starts to fall when Oldest+window passes. A ledger time is the
+	// decision's ReceivedAt or, for an entry received before the key's
+	// newest one, that newest entry's time.
 	Oldest time.Time
 }
 
@@ -200,7 +205,10 @@ type Store interface {
 	//     Commit returns the existing record and existed=true, writing and
 	//     counting nothing; with a different one it returns ErrConflict.
 	//  2. If rec.Action is APPROVE, each LimitUse is checked against the
-	//     ledger (internal/check.Limit); a transaction (non-empty TxKey)
+	//     ledger (internal/check.Limit) over the entries after
+	//     ReceivedAt-Window, read as the difference of two running totals
+	//     (internal/check.Window), so the check costs the same however
+	//     many entries the window holds; a transaction (non-empty TxKey)
 	//     already in a limit's ledger skips that limit. If any limit would be exceeded
 	//     the decision becomes a REJECT naming it (Rule = limit name, Reason
 	//     from check.Limit) and no ledger entry is written for any limit;

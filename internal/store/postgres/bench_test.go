@@ -8,35 +8,35 @@ import (
 	"testing"
 	"time"
 
+	"tssgate/internal/decimal"
 	"tssgate/internal/store"
 	"tssgate/internal/store/storetest"
 )
 
-// bulkLoad prefills n decisions and their ledger entries following the
-// storetest benchmark model with two INSERT ... SELECT over
-// generate_series, then VACUUM ANALYZE, as autovacuum would after such a load.
-func bulkLoad(tb testing.TB, s *Store, n int) {
-	tb.Helper()
-	ctx := context.Background()
+// BulkLedger implements storetest.BulkLoader with two INSERT ... SELECT
+// over generate_series, then VACUUM ANALYZE, as autovacuum would after
+// such a load.
+func (s testStore) BulkLedger(ctx context.Context, n int, limit, key string, end time.Time, spacing time.Duration) error {
 	if _, err := s.pool.Exec(ctx, `
 		INSERT INTO decisions (`+recordColumns+`)
 		SELECT i, 'bulk-' || i, 'v2', 'KEYSIGN', 'node-a', $1::timestamptz - ($2 - i) * $3::bigint * interval '1 microsecond', '\x7b7d'::bytea, '',
-			'tx-' || i, 'APPROVE', 0, 'allow', 'bulk', NULL, 'bench', 100, '', ''
+			'bulk-' || i, 'APPROVE', 0, 'allow', 'bulk', NULL, 'bench', 100, '', ''
 		FROM generate_series(1, $2::bigint) AS i`,
-		storetest.BenchNow, n, storetest.BenchSpacing.Microseconds()); err != nil {
-		tb.Fatalf("bulk decisions: %v", err)
+		end, n, spacing.Microseconds()); err != nil {
+		return fmt.Errorf("bulk decisions: %w", err)
 	}
 	if _, err := s.pool.Exec(ctx, `
-		INSERT INTO limit_ledger (limit_name, key, tx_key, amount, at, seq)
-		SELECT $1, 'k-' || (seq % $2), tx_key, 1.5, received_at, seq FROM decisions`,
-		storetest.BenchLimit, storetest.BenchKeys); err != nil {
-		tb.Fatalf("bulk ledger: %v", err)
+		INSERT INTO limit_ledger (limit_name, key, tx_key, amount, at, seq, cum_amount, cum_count)
+		SELECT $1, $2, tx_key, CAST($3::text AS numeric), received_at, seq, seq * CAST($3::text AS numeric), seq
+		FROM decisions`, limit, key, storetest.BulkAmount); err != nil {
+		return fmt.Errorf("bulk ledger: %w", err)
 	}
 	for _, table := range []string{"decisions", "limit_ledger"} {
 		if _, err := s.pool.Exec(ctx, "VACUUM ANALYZE "+table); err != nil {
-			tb.Fatalf("vacuum %s: %v", table, err)
+			return fmt.Errorf("vacuum %s: %w", table, err)
 		}
 	}
+	return nil
 }
 
 func BenchmarkCommit(b *testing.B) {
@@ -44,23 +44,62 @@ func BenchmarkCommit(b *testing.B) {
 	var next atomic.Int64
 	b.Run("serial", func(b *testing.B) { storetest.BenchCommit(b, s, &next) })
 	b.Run("parallel", func(b *testing.B) { storetest.BenchCommitParallel(b, s, &next) })
+	b.Run("concurrent=16", func(b *testing.B) { storetest.BenchCommitConcurrent(b, s, &next, 16) })
+}
+
+// BenchmarkRSAFloor is the floor the other benchmarks of this package
+// report against (x-rsa-floor): one RS256 sign plus one verify, 2048 bits.
+func BenchmarkRSAFloor(b *testing.B) { storetest.BenchRSAFloor(b) }
+
+// prefilled opens a store and bulk-loads n entries into the one benchmark
+// key's window.
+func prefilled(b *testing.B, n int) *Store {
+	b.Helper()
+	s, _ := openTest(b)
+	start := time.Now()
+	storetest.Bulk(b, testStore{s}, n, storetest.BenchLimit, storetest.BenchKey, storetest.BenchNow, storetest.BenchSpacing)
+	b.Logf("prefilled %d entries of one key's window in %s", n, time.Since(start).Round(time.Millisecond))
+	return s
 }
 
 // BenchmarkLimitCheck measures the limit check alone (the queries Commit
-// runs for one limit) as the log grows, and a full Commit with that check.
+// runs for one limit: "already counted?" and the window's usage) with
+// 10^3, 10^5 and 10^6 entries in the one key's window, for an amount and a
+// count limit. x-smallest is the cost relative to 10^3 entries.
 func BenchmarkLimitCheck(b *testing.B) {
+	storetest.RSAFloor(b)
+	var sc storetest.Scale
 	for _, n := range storetest.BenchSizes {
-		s, _ := openTest(b)
-		start := time.Now()
-		bulkLoad(b, s, n)
-		b.Logf("prefilled %d decisions in %s", n, time.Since(start).Round(time.Millisecond))
-		b.Run(fmt.Sprintf("check/decisions=%d", n), func(b *testing.B) { benchCheck(b, s) })
-		var next atomic.Int64
-		b.Run(fmt.Sprintf("commit/decisions=%d", n), func(b *testing.B) { storetest.BenchCommitWithLimit(b, s, &next) })
+		s := prefilled(b, n)
+		for _, kind := range storetest.BenchKinds {
+			b.Run(fmt.Sprintf("entries=%d/%s", n, kind), func(b *testing.B) {
+				benchCheck(b, s, kind)
+				sc.Report(b, kind, n)
+			})
+		}
 	}
 }
 
-func benchCheck(b *testing.B, s *Store) {
+// BenchmarkCommitWithLimit measures a whole Commit with one limit check
+// and its ledger entry, with 10^3, 10^5 and 10^6 entries in the key's
+// window (each commit adds one more).
+func BenchmarkCommitWithLimit(b *testing.B) {
+	storetest.RSAFloor(b)
+	var sc storetest.Scale
+	for _, n := range storetest.BenchSizes {
+		s := prefilled(b, n)
+		var next atomic.Int64
+		next.Store(int64(n))
+		for _, kind := range storetest.BenchKinds {
+			b.Run(fmt.Sprintf("entries=%d/%s", n, kind), func(b *testing.B) {
+				storetest.BenchCommitWithLimit(b, s, &next, kind)
+				sc.Report(b, kind, n)
+			})
+		}
+	}
+}
+
+func benchCheck(b *testing.B, s *Store, kind string) {
 	ctx := context.Background()
 	// One connection with the plan mode Commit sets in its transaction.
 	conn, err := s.pool.Acquire(ctx)
@@ -77,7 +116,7 @@ func benchCheck(b *testing.B, s *Store) {
 	for b.Loop() {
 		i++
 		rec := store.Record{TxKey: "tx-new", Action: store.ActionApprove, ReceivedAt: storetest.BenchNow}
-		consume, err := checkLimits(ctx, conn, &rec, []store.LimitUse{storetest.BenchUse(i)})
+		consume, err := checkLimits(ctx, conn, &rec, []store.LimitUse{storetest.BenchUse(kind)})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -87,37 +126,46 @@ func benchCheck(b *testing.B, s *Store) {
 	}
 }
 
-// TestBulkLoadModel checks that the benchmark's prefill has the shape the
-// benchmark relies on: about BenchPerDay/BenchKeys entries per key window.
+// TestBulkLoadModel checks that the bulk loader writes what Commit would:
+// the running totals of its rows are the sums of their entries, and a
+// Commit after it continues them.
 func TestBulkLoadModel(t *testing.T) {
 	s, _ := openTest(t)
-	bulkLoad(t, s, 5000)
+	ctx := context.Background()
+	storetest.Bulk(t, testStore{s}, 5001, "daily", "k", storetest.BenchNow, time.Second)
 	var text string
 	var count int64
-	u := storetest.BenchUse(7)
-	if err := s.pool.QueryRow(context.Background(),
-		"SELECT SUM(amount)::text, COUNT(*) FROM limit_ledger WHERE limit_name = $1 AND key = $2 AND at > $3",
-		u.Limit, u.Key, storetest.BenchNow.Add(-u.Window)).Scan(&text, &count); err != nil {
+	if err := s.pool.QueryRow(ctx,
+		"SELECT SUM(amount)::text, COUNT(*) FROM limit_ledger WHERE limit_name = 'daily' AND key = 'k' AND at > $1",
+		storetest.BenchNow.Add(-time.Hour)).Scan(&text, &count); err != nil {
 		t.Fatal(err)
 	}
-	if count != 10 || text != "15.0" {
-		t.Errorf("window of k-7: %d entries summing %s, want 10 summing 15.0", count, text)
+	if count != 3600 || text != "5400.0" {
+		t.Errorf("window: %d entries summing %s, want 3600 summing 5400.0", count, text)
 	}
-	var rows int64
-	if err := s.pool.QueryRow(context.Background(), "SELECT COUNT(*) FROM decisions").Scan(&rows); err != nil {
+	u := store.LimitUse{Limit: "daily", Key: "k", Window: time.Hour, Amount: decimal.MustParse("1"), MaxCount: 3601}
+	rec := storetest.NewRecord("after-bulk")
+	rec.ReceivedAt = storetest.BenchNow
+	if got := storetest.Commit(t, s, rec, u); got.Action != store.ActionApprove {
+		t.Fatalf("3601st entry of the hour under a cap of 3601: %s (%s)", got.Action, got.Reason)
+	}
+	var cum string
+	var n int64
+	if err := s.pool.QueryRow(ctx, "SELECT cum_amount::text, cum_count FROM limit_ledger WHERE tx_key = $1", rec.TxKey).Scan(&cum, &n); err != nil {
 		t.Fatal(err)
 	}
-	if rows != 5000 {
-		t.Errorf("decisions = %d, want 5000", rows)
+	if cum != "7502.5" || n != 5002 {
+		t.Errorf("the commit after the bulk load wrote total %s, %d; want 7502.5, 5002", cum, n)
 	}
 }
 
 // TestLimitQueryUsesIndexes keeps the limit check flat: under the generic
-// plans Commit pins, both parts of limitQuery must be index-only scans.
+// plans Commit pins, every part of limitQuery must be an index-only scan,
+// and none may sort or aggregate (either would read every entry of the key).
 func TestLimitQueryUsesIndexes(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTest(t)
-	bulkLoad(t, s, 20000)
+	storetest.Bulk(t, testStore{s}, 20000, "daily", "k-7", storetest.BenchNow, time.Second)
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -143,12 +191,19 @@ func TestLimitQueryUsesIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := strings.Join(plan, "\n")
-	for _, want := range []string{"Index Only Scan using limit_ledger_tx", "Index Only Scan using limit_ledger_window"} {
-		if !strings.Contains(got, want) {
-			t.Errorf("plan lacks %q:\n%s", want, got)
+	for _, want := range []struct {
+		scan string
+		n    int
+	}{
+		{"Index Only Scan using limit_ledger_tx", 1},
+		// The newest row and the last row before the window: one each.
+		{"Index Only Scan Backward using limit_ledger_window", 2},
+	} {
+		if c := strings.Count(got, want.scan); c != want.n {
+			t.Errorf("plan has %q %d times, want %d:\n%s", want.scan, c, want.n, got)
 		}
 	}
-	if strings.Contains(got, "Seq Scan") {
+	if strings.Contains(got, "Seq Scan") || strings.Contains(got, "Sort") || strings.Contains(got, "Aggregate") {
 		t.Errorf("plan scans the ledger:\n%s", got)
 	}
 }

@@ -1,11 +1,17 @@
 // Package postgres implements store.Store on PostgreSQL (12 or newer)
 // through pgx. It is the store for several tssgate replicas sharing state.
 //
-// Every Commit runs in one READ COMMITTED transaction whose first statement
-// takes a transaction-scoped advisory lock. That lock serializes all commits
+// Every Commit runs in one READ COMMITTED transaction that takes a
+// transaction-scoped advisory lock after BEGIN, in one pipeline with every
+// read that needs it (the request_id lookup, the limit queries, the chain
+// head); the inserts follow in a second pipeline and COMMIT in a third, so
+// the lock is held for three round trips whatever the number of limits. That lock serializes all commits
 // on the same schema, from every replica: the hash chain needs a total order
 // anyway, and it makes the limit check exact (no two replicas can both see
-// the same last headroom). Each statement after the lock sees everything the
+// the same last headroom), and it lets each ledger row carry the running
+// total of its (limit, key) (NUMERIC and a count), computed from the key's
+// newest row, so that a limit check reads two rows, never the window's
+// entries. Each statement after the lock sees everything the
 // previous holder committed, because PostgreSQL makes a transaction visible
 // before it releases its locks. Probe takes the same lock; reads take none,
 // except the read-back of an in-doubt commit (below).
@@ -55,7 +61,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"tssgate/internal/decimal"
 	"tssgate/internal/store"
 	"tssgate/internal/store/internal/chain"
 	"tssgate/internal/store/internal/check"
@@ -353,11 +358,15 @@ func (s *Store) beginWrite(ctx context.Context, b budget) (pgx.Tx, error) {
 	return s.beginBounded(ctx, b.of(lockShare), b.of(statementShare))
 }
 
+// The same round trip pins generic plans for the transaction: every
+// statement of a write is an index lookup whose best plan does not depend
+// on its arguments, and without this PostgreSQL re-plans the limit query on
+// each call once the ledger is large, which doubles its cost.
 func (s *Store) beginBounded(ctx context.Context, lock, statement time.Duration) (pgx.Tx, error) {
 	// Integers are milliseconds for both settings; nothing here comes
 	// from outside.
 	return s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted, BeginQuery: fmt.Sprintf(
-		"BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = %d; SET LOCAL statement_timeout = %d",
+		"BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = %d; SET LOCAL statement_timeout = %d; SET LOCAL plan_cache_mode = force_generic_plan",
 		lock.Milliseconds(), statement.Milliseconds())})
 }
 
@@ -441,63 +450,120 @@ func (s *Store) commit(ctx context.Context, b budget, rec *store.Record, uses []
 		return nil, false, nil, explain(ctx, err, "beginning", b)
 	}
 	defer tx.Rollback(ctx)
-	// The same round trip pins generic plans for this transaction: every
-	// Commit statement is an index lookup whose best plan does not depend on
-	// its arguments, and without this PostgreSQL re-plans the window query
-	// on each call once the ledger is large (the generic estimate for
-	// "at > $4" is a third of the key's rows), which doubles its cost.
-	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1), set_config('plan_cache_mode', 'force_generic_plan', true)",
-		s.commitLock); err != nil {
-		return nil, false, nil, explain(ctx, err, stepLock, b)
+	// One round trip takes the commit lock and, right behind it in the
+	// same pipeline, runs every read that needs it: the request_id lookup,
+	// each limit's query (limitQuery) and the chain head. PostgreSQL runs a
+	// pipeline's statements in order, each with a snapshot taken when it
+	// starts, so every read after the lock sees what the previous holder
+	// committed. The lock is then held for three round trips (these reads,
+	// the inserts, COMMIT), whatever the number of limits.
+	reads := &pgx.Batch{}
+	reads.Queue("SELECT pg_advisory_xact_lock($1)", s.commitLock)
+	reads.Queue("SELECT "+recordColumns+" FROM decisions WHERE request_id = $1", rec.RequestID)
+	var checked []store.LimitUse
+	if rec.Action == store.ActionApprove {
+		checked = uses
 	}
-
-	existing, err := scanRecord(tx.QueryRow(ctx, "SELECT "+recordColumns+" FROM decisions WHERE request_id = $1", rec.RequestID))
-	switch {
-	case err == nil:
+	for _, u := range checked {
+		reads.Queue(limitQuery, limitArgs(rec, u)...)
+	}
+	reads.Queue("SELECT seq, hash FROM decisions ORDER BY seq DESC LIMIT 1")
+	consume, existing, lastSeq, lastHash, err := s.readLocked(ctx, b, tx, reads, rec, checked)
+	if err != nil {
+		return nil, false, nil, err
+	}
+	if existing != nil {
 		if existing.RequestHash != rec.RequestHash {
 			return nil, false, nil, conflict(existing, rec)
 		}
 		return existing, true, nil, nil
-	case !errors.Is(err, pgx.ErrNoRows):
-		return nil, false, nil, explain(ctx, err, "looking up request_id", b)
-	}
-
-	var consume []store.LimitUse
-	if rec.Action == store.ActionApprove {
-		consume, err = checkLimits(ctx, tx, rec, uses)
-		if err != nil {
-			return nil, false, nil, explain(ctx, err, "checking limits", b)
-		}
-	}
-
-	var lastSeq int64
-	var lastHash string
-	err = tx.QueryRow(ctx, "SELECT seq, hash FROM decisions ORDER BY seq DESC LIMIT 1").Scan(&lastSeq, &lastHash)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return nil, false, nil, explain(ctx, err, "reading chain head", b)
 	}
 	rec.Seq, rec.PrevHash = lastSeq+1, lastHash
 	rec.Hash = chain.Hash(rec)
 
-	if _, err := tx.Exec(ctx, "INSERT INTO decisions ("+recordColumns+`) VALUES
+	writes := &pgx.Batch{}
+	writes.Queue("INSERT INTO decisions ("+recordColumns+`) VALUES
 		($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 		rec.Seq, rec.RequestID, rec.Version, rec.Type, rec.NodeKey, rec.ReceivedAt, rec.Request, rec.RequestHash,
 		rec.TxKey, rec.Action, rec.Status, rec.Rule, rec.Reason, rec.Shadow, rec.PolicyVersion, rec.LatencyMicros,
-		rec.PrevHash, rec.Hash); err != nil {
-		return nil, false, nil, explain(ctx, err, "inserting decision", b)
-	}
-	for _, u := range consume {
-		if _, err := tx.Exec(ctx, `INSERT INTO limit_ledger (limit_name, key, tx_key, amount, at, seq)
-			VALUES ($1, $2, $3, CAST($4::text AS numeric), $5, $6)`,
-			u.Limit, u.Key, rec.TxKey, u.Amount.String(), rec.ReceivedAt, rec.Seq); err != nil {
-			return nil, false, nil, explain(ctx, err, fmt.Sprintf("inserting ledger entry for limit %q", u.Limit), b)
+		rec.PrevHash, rec.Hash)
+	steps := []string{"inserting decision"}
+	for _, e := range consume {
+		cum, err := check.FormatTotal(e.Total.Amount)
+		if err != nil {
+			return nil, false, nil, fmt.Errorf("limit %q: %w", e.Use.Limit, err)
 		}
+		writes.Queue(`INSERT INTO limit_ledger (limit_name, key, tx_key, amount, at, seq, cum_amount, cum_count)
+			VALUES ($1, $2, $3, CAST($4::text AS numeric), $5, $6, CAST($7::text AS numeric), $8)`,
+			e.Use.Limit, e.Use.Key, rec.TxKey, e.Use.Amount.String(), e.At, rec.Seq, cum, e.Total.Count)
+		steps = append(steps, fmt.Sprintf("inserting ledger entry for limit %q", e.Use.Limit))
+	}
+	br := tx.SendBatch(ctx, writes)
+	for _, step := range steps {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return nil, false, nil, explain(ctx, err, step, b)
+		}
+	}
+	if err := br.Close(); err != nil {
+		return nil, false, nil, explain(ctx, err, "inserting decision", b)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, false, err, nil
 	}
 	stored := *rec
 	return &stored, false, nil, nil
+}
+
+// readLocked reads the results of the pipeline commit queued: the lock,
+// the request_id lookup (existing, nil when absent), one limitQuery per
+// use in checked (the ledger entries to write, or none after turning rec
+// into a REJECT) and the chain head.
+func (s *Store) readLocked(ctx context.Context, b budget, tx pgx.Tx, reads *pgx.Batch, rec *store.Record, checked []store.LimitUse) (
+	consume []check.Entry, existing *store.Record, lastSeq int64, lastHash string, err error) {
+	br := tx.SendBatch(ctx, reads)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return nil, nil, 0, "", explain(ctx, err, stepLock, b)
+	}
+	existing, err = scanRecord(br.QueryRow())
+	switch {
+	case err == nil:
+		return nil, existing, 0, "", nil
+	case !errors.Is(err, pgx.ErrNoRows):
+		return nil, nil, 0, "", explain(ctx, err, "looking up request_id", b)
+	}
+	rows := &pipelined{br: br}
+	consume, err = checkLimits(ctx, rows, rec, checked)
+	if err != nil {
+		return nil, nil, 0, "", explain(ctx, err, "checking limits", b)
+	}
+	for ; rows.read < len(checked); rows.read++ { // the limits after a REJECT
+		if _, err := br.Exec(); err != nil {
+			return nil, nil, 0, "", explain(ctx, err, "checking limits", b)
+		}
+	}
+	err = br.QueryRow().Scan(&lastSeq, &lastHash)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil, 0, "", explain(ctx, err, "reading chain head", b)
+	}
+	if err := br.Close(); err != nil {
+		return nil, nil, 0, "", explain(ctx, err, "reading chain head", b)
+	}
+	return consume, nil, lastSeq, lastHash, nil
+}
+
+// pipelined is a querier over results already queued in a pipeline: each
+// QueryRow returns the next result, whatever its arguments (checkLimits
+// asks in the order commit queued).
+type pipelined struct {
+	br   pgx.BatchResults
+	read int
+}
+
+func (p *pipelined) QueryRow(context.Context, string, ...any) pgx.Row {
+	p.read++
+	return p.br.QueryRow()
 }
 
 func conflict(existing, rec *store.Record) error {
@@ -584,44 +650,71 @@ func (s *Store) Probe(ctx context.Context) (err error) {
 }
 
 // limitQuery answers, for one limit, "is this transaction already
-// counted?" (never for an empty tx_key, as the partial index agrees) and the
-// usage in the window, in one round trip. Both parts are index-only scans,
-// which TestLimitQueryUsesIndexes asserts.
+// counted?" (never for an empty tx_key, as the partial index agrees), the
+// time and running total of the key's newest ledger row, and the running
+// total at its last row at or before the window's start ($4), in one round
+// trip. Each part reads at most one index entry (index-only scans, which
+// TestLimitQueryUsesIndexes asserts), so a check costs the same whether
+// the key's window holds ten entries or a million. The totals come back as
+// NUMERIC text and are read with check.ParseTotal, which, unlike
+// decimal.Parse, has no 100-digit bound.
 const limitQuery = `SELECT
 		EXISTS (SELECT 1 FROM limit_ledger WHERE limit_name = $1 AND key = $2 AND tx_key = $3 AND tx_key <> ''),
-		COALESCE(SUM(amount), 0)::text, COUNT(*)
-	FROM limit_ledger WHERE limit_name = $1 AND key = $2 AND at > $4`
+		n.at, COALESCE(n.cum_amount, 0)::text, COALESCE(n.cum_count, 0),
+		COALESCE(b.cum_amount, 0)::text, COALESCE(b.cum_count, 0)
+	FROM (SELECT 1) AS one
+	LEFT JOIN LATERAL (SELECT at, cum_amount, cum_count FROM limit_ledger
+		WHERE limit_name = $1 AND key = $2 ORDER BY at DESC, seq DESC LIMIT 1) AS n ON true
+	LEFT JOIN LATERAL (SELECT cum_amount, cum_count FROM limit_ledger
+		WHERE limit_name = $1 AND key = $2 AND at <= $4 ORDER BY at DESC, seq DESC LIMIT 1) AS b ON true`
 
-// querier is what the limit check needs: a transaction in Commit, the pool
-// in benchmarks.
+// limitArgs are limitQuery's arguments for u.
+func limitArgs(rec *store.Record, u store.LimitUse) []any {
+	return []any{u.Limit, u.Key, rec.TxKey, chain.NormalizeTime(rec.ReceivedAt.Add(-u.Window))}
+}
+
+// querier is what the limit check needs: the pipelined results in Commit,
+// a connection in benchmarks.
 type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// checkLimits applies check.Limit to each use. It returns the uses to
-// write to the ledger, or none after turning rec into a REJECT.
-func checkLimits(ctx context.Context, q querier, rec *store.Record, uses []store.LimitUse) ([]store.LimitUse, error) {
-	var consume []store.LimitUse
+// checkLimits applies check.Limit to each use. It returns the ledger
+// entries to write, or none after turning rec into a REJECT.
+func checkLimits(ctx context.Context, q querier, rec *store.Record, uses []store.LimitUse) ([]check.Entry, error) {
+	var consume []check.Entry
 	for _, u := range uses {
 		var counted bool
-		var text string
-		var count int64
-		if err := q.QueryRow(ctx, limitQuery,
-			u.Limit, u.Key, rec.TxKey, chain.NormalizeTime(rec.ReceivedAt.Add(-u.Window))).Scan(&counted, &text, &count); err != nil {
+		var newestAt *time.Time
+		var newestText, beforeText string
+		var newest, before check.Total
+		if err := q.QueryRow(ctx, limitQuery, limitArgs(rec, u)...).Scan(
+			&counted, &newestAt, &newestText, &newest.Count, &beforeText, &before.Count); err != nil {
 			return nil, fmt.Errorf("checking limit %q: %w", u.Limit, err)
 		}
 		if counted {
 			continue
 		}
-		used, err := decimal.Parse(text)
+		var err error
+		if newest.Amount, err = check.ParseTotal(newestText); err != nil {
+			return nil, fmt.Errorf("checking limit %q: corrupt ledger: %w", u.Limit, err)
+		}
+		if before.Amount, err = check.ParseTotal(beforeText); err != nil {
+			return nil, fmt.Errorf("checking limit %q: corrupt ledger: %w", u.Limit, err)
+		}
+		used, count, err := check.Window(newest, before)
 		if err != nil {
-			return nil, fmt.Errorf("checking limit %q: reading the sum: %w", u.Limit, err)
+			return nil, fmt.Errorf("checking limit %q: %w", u.Limit, err)
 		}
 		if reason := check.Limit(u, used, count); reason != "" {
 			rec.Action, rec.Rule, rec.Reason = store.ActionReject, u.Limit, reason
 			return nil, nil
 		}
-		consume = append(consume, u)
+		at := rec.ReceivedAt
+		if newestAt != nil {
+			at = check.LedgerTime(rec.ReceivedAt, newestAt.UTC())
+		}
+		consume = append(consume, check.Entry{Use: u, At: at, Total: check.Next(newest, u)})
 	}
 	return consume, nil
 }
@@ -740,7 +833,7 @@ func (s *Store) limitUsage(ctx context.Context, limit string, cutoff time.Time, 
 		if err := rows.Scan(&u.Key, &text, &u.Count, &u.Oldest); err != nil {
 			return err
 		}
-		if u.Amount, err = decimal.Parse(text); err != nil {
+		if u.Amount, err = check.ParseTotal(text); err != nil {
 			return fmt.Errorf("reading the sum: %w", err)
 		}
 		u.Oldest = u.Oldest.UTC()

@@ -10,6 +10,18 @@
 // that share the file. Reads (Get, List, Verify, LimitUsage) run on their
 // own connections and see a consistent snapshot without blocking Commit.
 //
+// Group commit: Commits that arrive while one runs wait in a queue, and
+// the next holder of the semaphore runs all of them (up to maxBatch) in one
+// transaction, so they share one fsync. Within it each decision is checked
+// and written in queue order, so its idempotency lookup, limit check and
+// chain link see the decisions before it. Every member gets its own answer,
+// and only after the COMMIT returned; if any member's write or the COMMIT
+// fails, the transaction is rolled back and every member gets the error
+// (the caller answers status 30), so nothing of a failed batch is recorded
+// or approved. A Commit whose context ends while it still waits in the
+// queue leaves it and records nothing; once a batch has taken it, it waits
+// for the batch's outcome, so that the outcome is always known.
+//
 // No in-doubt commits: unlike a network database, a COMMIT here is a call
 // into SQLite in this process on a local file, and its result is the
 // outcome. Success means the commit frame is in the WAL and synced; an
@@ -18,6 +30,13 @@
 // nothing of it is visible. There is no connection that can break between
 // sending COMMIT and hearing the answer, so Commit never returns
 // store.ErrOutcomeUnknown.
+//
+// Limits: each ledger row carries the running total of its (limit, key)
+// (exact decimal text and a count), so a check reads the key's newest row
+// and its last row at or before the window's start, two lookups of one
+// covering index, never the window's entries. The totals are exact because
+// the semaphore serializes every writer and ledger times never decrease
+// per key (internal/check.LedgerTime).
 //
 // Probe takes the same semaphore and the same BEGIN IMMEDIATE write lock as
 // Commit and rewrites one row of the write_probe table, so a held write
@@ -38,6 +57,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	sqlitedriver "modernc.org/sqlite" // also registers the "sqlite" database/sql driver
@@ -64,8 +85,14 @@ const busyTimeout = 10 * time.Second
 // concurrent use.
 type Store struct {
 	db *sql.DB
-	// commitSem holds one token: whoever holds it may run a Commit.
+	// commitSem holds one token: whoever holds it may run a group commit
+	// (or a Probe).
 	commitSem chan struct{}
+	// mu guards queue, the Commits waiting for the next group commit.
+	mu    sync.Mutex
+	queue []*pending
+	// batches counts the group commits run, for tests.
+	batches atomic.Int64
 }
 
 var _ store.Store = (*Store)(nil)
@@ -251,6 +278,12 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 }
 
+// backfills are the steps of a migration that SQL cannot do exactly, run
+// in the migration's transaction right after its script.
+var backfills = map[int]func(context.Context, *sql.Tx) error{
+	3: backfillTotals,
+}
+
 // migrateStep applies the next pending migration, if any, in its own
 // immediate transaction: a second process opening the same file at the same
 // time waits, then sees the version already applied.
@@ -280,6 +313,11 @@ func (s *Store) migrateStep(ctx context.Context, ms []migrate.Migration) (done b
 	m := ms[v]
 	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 		return false, fmt.Errorf("applying %s: %w", m.Name, err)
+	}
+	if fill := backfills[m.Version]; fill != nil {
+		if err := fill(ctx, tx); err != nil {
+			return false, fmt.Errorf("applying %s: %w", m.Name, err)
+		}
 	}
 	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
 		m.Version, m.Name, chain.FormatTime(time.Now())); err != nil {
@@ -314,26 +352,142 @@ func scanRecord(sc scanner) (*store.Record, error) {
 	return &r, nil
 }
 
-// Commit implements store.Store.
+// maxBatch bounds a group commit: more decisions than this wait for the
+// next one, so that one transaction never grows without bound.
+const maxBatch = 64
+
+// batchTimeout bounds one group commit's transaction. It does not follow
+// any member's context: a decision that joined a batch waits for the
+// batch's outcome, so that every Commit returns a known outcome.
+const batchTimeout = busyTimeout + 5*time.Second
+
+// pending is one Commit waiting in the group-commit queue.
+type pending struct {
+	ctx  context.Context
+	rec  store.Record
+	uses []store.LimitUse
+	done chan outcome // buffered: the batch never blocks on delivery
+}
+
+// outcome is what one member of a group commit gets back.
+type outcome struct {
+	rec     *store.Record
+	existed bool
+	err     error
+}
+
+// Commit implements store.Store, as a group commit: the decision joins the
+// queue, and whichever waiting Commit takes the commit semaphore runs every
+// queued decision (up to maxBatch) in one transaction with one fsync. Each
+// member's checks see the rows of the members before it in the batch. Each
+// gets its own outcome, and only after the batch's COMMIT returned: when
+// the transaction fails, every member fails with that error and nothing of
+// the batch is recorded.
 func (s *Store) Commit(ctx context.Context, rec store.Record, uses []store.LimitUse) (_ *store.Record, _ bool, err error) {
 	defer wrap(&err, "committing decision")
 	rec, err = check.Prepare(rec, uses)
 	if err != nil {
 		return nil, false, err
 	}
-	select {
-	case s.commitSem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, false, ctx.Err()
-	}
-	defer func() { <-s.commitSem }()
-
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return nil, false, err
 	}
-	defer tx.Rollback()
+	p := &pending{ctx: ctx, rec: rec, uses: uses, done: make(chan outcome, 1)}
+	s.mu.Lock()
+	s.queue = append(s.queue, p)
+	s.mu.Unlock()
+	for {
+		select {
+		case o := <-p.done:
+			return o.rec, o.existed, o.err
+		case s.commitSem <- struct{}{}:
+			s.mu.Lock()
+			n := min(len(s.queue), maxBatch)
+			batch := append([]*pending(nil), s.queue[:n]...)
+			s.queue = append(s.queue[:0:0], s.queue[n:]...)
+			s.mu.Unlock()
+			s.runBatch(batch)
+			<-s.commitSem
+		case <-ctx.Done():
+			if s.leave(p) {
+				return nil, false, ctx.Err()
+			}
+			// A batch has taken p: its outcome is coming.
+			o := <-p.done
+			return o.rec, o.existed, o.err
+		}
+	}
+}
 
+// leave removes p from the queue, reporting whether it was still there
+// (no batch has taken it).
+func (s *Store) leave(p *pending) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, q := range s.queue {
+		if q == p {
+			s.queue = append(s.queue[:i:i], s.queue[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// runBatch commits batch in one transaction and delivers each member's
+// outcome. A member whose context ended before the batch began gets its
+// context's error and is left out. A member's conflict (a request_id
+// recorded for other content) is that member's outcome and writes nothing;
+// any other error fails the whole batch.
+func (s *Store) runBatch(batch []*pending) {
+	live := batch[:0:0]
+	for _, p := range batch {
+		if err := p.ctx.Err(); err != nil {
+			p.done <- outcome{err: err}
+			continue
+		}
+		live = append(live, p)
+	}
+	if len(live) == 0 {
+		return
+	}
+	s.batches.Add(1)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(live[0].ctx), batchTimeout)
+	defer cancel()
+	outs := make([]outcome, len(live))
+	fail := func(err error) {
+		if len(live) > 1 {
+			err = fmt.Errorf("group commit of %d decisions failed, none is recorded: %w", len(live), err)
+		}
+		for _, p := range live {
+			p.done <- outcome{err: err}
+		}
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		fail(err)
+		return
+	}
+	defer tx.Rollback()
+	for i, p := range live {
+		rec, existed, err := commitOne(ctx, tx, p.rec, p.uses)
+		if err != nil && !errors.Is(err, store.ErrConflict) {
+			fail(err)
+			return
+		}
+		outs[i] = outcome{rec: rec, existed: existed, err: err}
+	}
+	if err := tx.Commit(); err != nil {
+		fail(err)
+		return
+	}
+	for i, p := range live {
+		p.done <- outs[i]
+	}
+}
+
+// commitOne runs one decision's part of a group commit in tx: the
+// idempotency lookup, the limit check, the chain head and the inserts.
+func commitOne(ctx context.Context, tx *sql.Tx, rec store.Record, uses []store.LimitUse) (*store.Record, bool, error) {
 	existing, err := scanRecord(tx.QueryRowContext(ctx,
 		"SELECT "+recordColumns+" FROM decisions WHERE request_id = ?", rec.RequestID))
 	switch {
@@ -347,7 +501,7 @@ func (s *Store) Commit(ctx context.Context, rec store.Record, uses []store.Limit
 		return nil, false, fmt.Errorf("looking up request_id: %w", err)
 	}
 
-	var consume []store.LimitUse
+	var consume []check.Entry
 	if rec.Action == store.ActionApprove {
 		consume, err = checkLimits(ctx, tx, &rec, uses)
 		if err != nil {
@@ -370,14 +524,15 @@ func (s *Store) Commit(ctx context.Context, rec store.Record, uses []store.Limit
 		rec.PrevHash, rec.Hash); err != nil {
 		return nil, false, fmt.Errorf("inserting decision: %w", err)
 	}
-	for _, u := range consume {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO limit_ledger (limit_name, key, tx_key, amount, at, seq) VALUES (?, ?, ?, ?, ?, ?)",
-			u.Limit, u.Key, rec.TxKey, u.Amount.String(), rec.ReceivedAt.UnixMicro(), rec.Seq); err != nil {
-			return nil, false, fmt.Errorf("inserting ledger entry for limit %q: %w", u.Limit, err)
+	for _, e := range consume {
+		cum, err := check.FormatTotal(e.Total.Amount)
+		if err != nil {
+			return nil, false, fmt.Errorf("limit %q: %w", e.Use.Limit, err)
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, false, err
+		if _, err := tx.ExecContext(ctx, "INSERT INTO limit_ledger (limit_name, key, tx_key, amount, at, seq, cum_amount, cum_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			e.Use.Limit, e.Use.Key, rec.TxKey, e.Use.Amount.String(), e.At.UnixMicro(), rec.Seq, cum, e.Total.Count); err != nil {
+			return nil, false, fmt.Errorf("inserting ledger entry for limit %q: %w", e.Use.Limit, err)
+		}
 	}
 	return &rec, false, nil
 }
@@ -409,24 +564,25 @@ func (s *Store) Probe(ctx context.Context) (err error) {
 }
 
 // The limit check's queries; each is served by one index (see the
-// migration), which TestLimitQueriesUseIndexes asserts.
+// migrations), which TestLimitQueriesUseIndexes asserts. newestQuery and
+// beforeQuery read one row each, so a check costs the same whether the
+// key's window holds ten entries or a million.
 const (
-	countedQuery       = "SELECT EXISTS (SELECT 1 FROM limit_ledger WHERE limit_name = ? AND key = ? AND tx_key = ? AND tx_key <> '')"
-	windowCountQuery   = "SELECT COUNT(*) FROM limit_ledger WHERE limit_name = ? AND key = ? AND at > ?"
-	windowAmountsQuery = "SELECT amount FROM limit_ledger WHERE limit_name = ? AND key = ? AND at > ?"
+	countedQuery = "SELECT EXISTS (SELECT 1 FROM limit_ledger WHERE limit_name = ? AND key = ? AND tx_key = ? AND tx_key <> '')"
+	newestQuery  = "SELECT at, cum_amount, cum_count FROM limit_ledger WHERE limit_name = ? AND key = ? ORDER BY at DESC, seq DESC LIMIT 1"
+	beforeQuery  = "SELECT cum_amount, cum_count FROM limit_ledger WHERE limit_name = ? AND key = ? AND at <= ? ORDER BY at DESC, seq DESC LIMIT 1"
 )
 
 // querier is what the limit check needs: the transaction in Commit, the
 // database in benchmarks.
 type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// checkLimits applies check.Limit to each use. It returns the uses to
-// write to the ledger, or none after turning rec into a REJECT.
-func checkLimits(ctx context.Context, tx querier, rec *store.Record, uses []store.LimitUse) ([]store.LimitUse, error) {
-	var consume []store.LimitUse
+// checkLimits applies check.Limit to each use. It returns the ledger
+// entries to write, or none after turning rec into a REJECT.
+func checkLimits(ctx context.Context, tx querier, rec *store.Record, uses []store.LimitUse) ([]check.Entry, error) {
+	var consume []check.Entry
 	for _, u := range uses {
 		if rec.TxKey != "" {
 			var counted bool
@@ -439,7 +595,7 @@ func checkLimits(ctx context.Context, tx querier, rec *store.Record, uses []stor
 				continue
 			}
 		}
-		used, count, err := windowUsage(ctx, tx, u, rec.ReceivedAt.Add(-u.Window))
+		newestAt, newest, used, count, err := windowUsage(ctx, tx, u, rec.ReceivedAt.Add(-u.Window))
 		if err != nil {
 			return nil, fmt.Errorf("checking limit %q: %w", u.Limit, err)
 		}
@@ -447,41 +603,102 @@ func checkLimits(ctx context.Context, tx querier, rec *store.Record, uses []stor
 			rec.Action, rec.Rule, rec.Reason = store.ActionReject, u.Limit, reason
 			return nil, nil
 		}
-		consume = append(consume, u)
+		consume = append(consume, check.Entry{Use: u, At: check.LedgerTime(rec.ReceivedAt, newestAt), Total: check.Next(newest, u)})
 	}
 	return consume, nil
 }
 
-// windowUsage returns the amount and count of u's ledger entries after
-// cutoff. Amounts are summed exactly in Go; without an amount cap only the
-// count is read.
-func windowUsage(ctx context.Context, tx querier, u store.LimitUse, cutoff time.Time) (decimal.Decimal, int64, error) {
-	var sum decimal.Decimal
-	var count int64
-	if u.MaxAmount == nil {
-		err := tx.QueryRowContext(ctx, windowCountQuery,
-			u.Limit, u.Key, cutoff.UnixMicro()).Scan(&count)
-		return sum, count, err
+// windowUsage returns the time and running total of u's newest ledger row
+// (zero when the key has none), and the amount and count of u's entries
+// after cutoff: the difference of the newest total and the total at the
+// last row at or before cutoff (check.Window).
+func windowUsage(ctx context.Context, tx querier, u store.LimitUse, cutoff time.Time) (newestAt time.Time, newest check.Total, used decimal.Decimal, count int64, err error) {
+	var at int64
+	var text string
+	err = tx.QueryRowContext(ctx, newestQuery, u.Limit, u.Key).Scan(&at, &text, &newest.Count)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, check.Total{}, decimal.Decimal{}, 0, nil
 	}
-	rows, err := tx.QueryContext(ctx, windowAmountsQuery,
-		u.Limit, u.Key, cutoff.UnixMicro())
 	if err != nil {
-		return sum, 0, err
+		return time.Time{}, check.Total{}, decimal.Decimal{}, 0, fmt.Errorf("reading the newest ledger entry: %w", err)
+	}
+	if newest.Amount, err = check.ParseTotal(text); err != nil {
+		return time.Time{}, check.Total{}, decimal.Decimal{}, 0, fmt.Errorf("corrupt ledger: %w", err)
+	}
+	newestAt = time.UnixMicro(at).UTC()
+	if at <= cutoff.UnixMicro() {
+		// Even the newest entry is outside the window.
+		return newestAt, newest, decimal.Decimal{}, 0, nil
+	}
+	var before check.Total
+	err = tx.QueryRowContext(ctx, beforeQuery, u.Limit, u.Key, cutoff.UnixMicro()).Scan(&text, &before.Count)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		// Every entry of the key is in the window.
+	case err != nil:
+		return time.Time{}, check.Total{}, decimal.Decimal{}, 0, fmt.Errorf("reading the window's start: %w", err)
+	default:
+		if before.Amount, err = check.ParseTotal(text); err != nil {
+			return time.Time{}, check.Total{}, decimal.Decimal{}, 0, fmt.Errorf("corrupt ledger: %w", err)
+		}
+	}
+	used, count, err = check.Window(newest, before)
+	return newestAt, newest, used, count, err
+}
+
+// backfillTotals fills the running totals migration 0003 adds, for every
+// existing ledger row, in (limit, key, at, seq) order: the order the limit
+// check's lookups assume. The old rows' times are kept as they are, so
+// their usage is exactly what the old scan summed. NOT INDEXED with ORDER
+// BY makes SQLite sort every row before returning the first, so the
+// updates below never disturb the walk.
+func backfillTotals(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `SELECT rowid, limit_name, key, amount FROM limit_ledger NOT INDEXED
+		ORDER BY limit_name, key, at, seq`)
+	if err != nil {
+		return fmt.Errorf("reading the ledger: %w", err)
 	}
 	defer rows.Close()
-	for rows.Next() {
-		var text string
-		if err := rows.Scan(&text); err != nil {
-			return sum, 0, err
-		}
-		d, err := decimal.Parse(text)
-		if err != nil {
-			return sum, 0, fmt.Errorf("corrupt ledger amount: %w", err)
-		}
-		sum = sum.Add(d)
-		count++
+	update, err := tx.PrepareContext(ctx, "UPDATE limit_ledger SET cum_amount = ?, cum_count = ? WHERE rowid = ?")
+	if err != nil {
+		return err
 	}
-	return sum, count, rows.Err()
+	defer update.Close()
+	var limit, key string
+	var total check.Total
+	for rows.Next() {
+		var rowid int64
+		var l, k, text string
+		if err := rows.Scan(&rowid, &l, &k, &text); err != nil {
+			return fmt.Errorf("reading the ledger: %w", err)
+		}
+		if l != limit || k != key || total.Count == 0 {
+			limit, key, total = l, k, check.Total{}
+		}
+		amount, err := decimal.Parse(text)
+		if err != nil {
+			return fmt.Errorf("corrupt ledger amount of limit %q: %w", l, err)
+		}
+		total = check.Total{Amount: total.Amount.Add(amount), Count: total.Count + 1}
+		cum, err := check.FormatTotal(total.Amount)
+		if err != nil {
+			return fmt.Errorf("limit %q: %w", l, err)
+		}
+		if _, err := update.ExecContext(ctx, cum, total.Count, rowid); err != nil {
+			return fmt.Errorf("writing a running total: %w", err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading the ledger: %w", err)
+	}
+	var missing int64
+	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM limit_ledger WHERE cum_count = 0 OR cum_amount = ''").Scan(&missing); err != nil {
+		return err
+	}
+	if missing != 0 {
+		return fmt.Errorf("%d ledger rows left without a running total", missing)
+	}
+	return nil
 }
 
 // Get implements store.Store.

@@ -6,8 +6,10 @@
 // The suite assumes each store it opens is empty and private to the calling
 // subtest, that the implementation's test wrapper implements Tamperer (the
 // chain tests damage rows with raw SQL, as an attacker with database access
-// would), and that the decision table is called decisions with the column
-// names of the migrations. It is for tests only.
+// would) and BulkLoader (the large-window tests fill one key's window with
+// 10^5 entries, which Commit would take minutes to write), and that the
+// decision table is called decisions with the column names of the
+// migrations. It is for tests only.
 package storetest
 
 import (
@@ -51,6 +53,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"CanceledContext", testCanceledContext},
 		{"Limits", testLimits},
 		{"LimitExactDecimals", testLimitExactDecimals},
+		{"LimitLargeWindow", testLimitLargeWindow},
+		{"LimitWindowEdges", testLimitWindowEdges},
+		{"LimitLateEntry", testLimitLateEntry},
+		{"LimitHugeTotals", testLimitHugeTotals},
 		{"LimitConcurrency", testLimitConcurrency},
 		{"ChainVerify", testChainVerify},
 		{"ChainTamper", testChainTamper},
