@@ -11,7 +11,7 @@
 //	tssgate policy check FILE   validate a policy file
 //	tssgate policy test FILE TESTS.yaml   run policy-as-code tests
 //	tssgate audit ...           read the decision log
-//	tssgate version             print the version and VCS revision
+//	tssgate version             print the version, VCS revision and crypto build
 //
 // Every command and subcommand answers --help and -h with its own usage.
 // Configuration is one table of settings (config.go) read by one loader:
@@ -27,6 +27,8 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+
+	"tssgate/internal/token"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -50,7 +52,7 @@ Usage:
                               run policy-as-code tests against a policy
   tssgate audit list|show|export|verify|limits
                               read the decision log
-  tssgate version             print the version and VCS revision
+  tssgate version             print the version, VCS revision and crypto build
 
 Run 'tssgate COMMAND --help' for a command's flags.
 `
@@ -84,7 +86,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		bi, _ := debug.ReadBuildInfo()
-		fmt.Fprintln(stdout, versionString(version, bi))
+		fmt.Fprintln(stdout, versionString(version, bi, token.CryptoBackend()))
 		return 0
 	case "help", "--help", "-help", "-h":
 		fmt.Fprint(stdout, usage)
@@ -97,14 +99,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 const versionUsage = `Usage: tssgate version
 
-Prints the version stamped at build time (-ldflags "-X main.version=...")
-and the VCS revision recorded in the build info (go build -buildvcs=true).
+Prints the version stamped at build time (-ldflags "-X main.version=..."),
+the VCS revision recorded in the build info (go build -buildvcs=true), the
+Go version and the implementation behind RSA: "Go standard library" in the
+default build, "BoringCrypto" in the fast-crypto build (GOEXPERIMENT=boringcrypto).
 `
 
 // versionString formats the stamped version with the VCS revision, its
-// time and whether the tree was modified, from bi (nil when unavailable).
-// A binary built without VCS information says so rather than print nothing.
-func versionString(stamped string, bi *debug.BuildInfo) string {
+// time and whether the tree was modified, from bi (nil when unavailable),
+// and the implementation behind crypto/rsa (token.CryptoBackend), so the
+// default and the fast-crypto build tell themselves apart. A binary built
+// without VCS information says so rather than print nothing.
+func versionString(stamped string, bi *debug.BuildInfo, crypto string) string {
 	goVersion, rev, when, dirty := "unknown", "", "", ""
 	if bi != nil {
 		goVersion = bi.GoVersion
@@ -122,7 +128,7 @@ func versionString(stamped string, bi *debug.BuildInfo) string {
 		}
 	}
 	if rev == "" {
-		return fmt.Sprintf("tssgate %s, revision unknown (built without VCS information: build with -buildvcs=true), %s", stamped, goVersion)
+		return fmt.Sprintf("tssgate %s, revision unknown (built without VCS information: build with -buildvcs=true), %s, crypto %s", stamped, goVersion, crypto)
 	}
-	return fmt.Sprintf("tssgate %s, revision %s%s%s, %s", stamped, rev, when, dirty, goVersion)
+	return fmt.Sprintf("tssgate %s, revision %s%s%s, %s, crypto %s", stamped, rev, when, dirty, goVersion, crypto)
 }

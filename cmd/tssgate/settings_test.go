@@ -309,7 +309,10 @@ func TestServeStartupFactsOnce(t *testing.T) {
 		t.Errorf("stdout lacks %q:\n%s", want, stdout.String())
 	}
 	all := stdout.String() + stderr.String()
-	for _, fact := range []string{"listening", "trusting TSS Node keys", "server public key", "no policy configured", "decision store"} {
+	if want := "tssgate: RSA signing and verification by " + token.CryptoBackend() + "\n"; !strings.Contains(stdout.String(), want) {
+		t.Errorf("stdout lacks %q:\n%s", want, stdout.String())
+	}
+	for _, fact := range []string{"listening", "trusting TSS Node keys", "server public key", "no policy configured", "decision store", "RSA signing and verification by"} {
 		if n := strings.Count(strings.ToLower(all), strings.ToLower(fact)); n != 1 {
 			t.Errorf("%q appears %d times, want once:\n%s", fact, n, all)
 		}
@@ -497,13 +500,15 @@ func TestVersionString(t *testing.T) {
 		{Key: "vcs.time", Value: "2026-12-01T09:00:00Z"},
 		{Key: "vcs.modified", Value: "true"},
 	}}
-	if got, want := versionString("v1.2.3", bi), "tssgate v1.2.3, revision 0123456789abcdef0123456789abcdef01234567 2026-12-01T09:00:00Z (modified), go1.26.8"; got != want {
+	if got, want := versionString("v1.2.3", bi, "BoringCrypto"), "tssgate v1.2.3, revision 0123456789abcdef0123456789abcdef01234567 2026-12-01T09:00:00Z (modified), go1.26.8, crypto BoringCrypto"; got != want {
 		t.Errorf("got  %q\nwant %q", got, want)
 	}
-	if got := versionString("v1.2.3", &debug.BuildInfo{GoVersion: "go1.26.8"}); !strings.Contains(got, "v1.2.3") || !strings.Contains(got, "-buildvcs=true") {
+	if got := versionString("v1.2.3", &debug.BuildInfo{GoVersion: "go1.26.8"}, "Go standard library"); !strings.Contains(got, "v1.2.3") || !strings.Contains(got, "-buildvcs=true") || !strings.HasSuffix(got, ", crypto Go standard library") {
 		t.Errorf("without VCS information: %q", got)
 	}
-	if code, out, _ := runCmd(t, "version"); code != 0 || !strings.HasPrefix(out, "tssgate "+version+", revision ") {
+	// The binary under test names the crypto it was built with (CI runs
+	// this test in both builds).
+	if code, out, _ := runCmd(t, "version"); code != 0 || !strings.HasPrefix(out, "tssgate "+version+", revision ") || !strings.HasSuffix(out, ", crypto "+token.CryptoBackend()+"\n") {
 		t.Errorf("version: %d %q", code, out)
 	}
 	if code, _, errOut := runCmd(t, "version", "extra"); code != 2 || !strings.Contains(errOut, "unexpected arguments") {

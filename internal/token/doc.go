@@ -23,7 +23,17 @@
 //     for a verified token whose package_data is unusable, ErrPayload (status
 //     10). Error texts are short, stable and contain no secrets, because they
 //     travel back to the sender in the reply's error field.
-//   - Keys shorter than MinKeyBits are refused everywhere.
+//   - Keys shorter than MinKeyBits or longer than MaxKeyBits, with an even
+//     modulus, or with a public exponent that is even or outside 3..2^31-1
+//     are refused everywhere, in both crypto builds alike; every private key
+//     loaded signs and verifies a fixed digest first (CheckSigningKey). So a
+//     key the build's cryptography cannot use is an error at start-up, never
+//     a verification that silently fails or a reply that cannot be signed.
+//   - All RSA goes through crypto/rsa. The default build is Go's own code;
+//     built with GOEXPERIMENT=boringcrypto (cgo), crypto/rsa runs on
+//     BoringCrypto with no code path of its own here. FastCrypto and
+//     CryptoBackend say which one this binary uses (backend_*.go, selected
+//     by the boringcrypto build tag).
 //   - UnverifiedRequestID is the one place that reads a token without
 //     verifying it, and only to echo request_id in a non-approving reply.
 //

@@ -1,11 +1,13 @@
 package token
 
 import (
+	"crypto"
 	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -20,6 +22,14 @@ import (
 // for loaded keys, for keys in a KeySet and for a Signer. Cobo's own test keys
 // are 2048 bits and its docs recommend 4096, so nothing legitimate is smaller.
 const MinKeyBits = 2048
+
+// MaxKeyBits is the largest RSA modulus accepted anywhere in this package.
+// It is BoringCrypto's limit (BoringSSL refuses larger public keys in every
+// operation, and crypto/rsa reports that as a mere verification failure), so
+// the default and the BoringCrypto build accept exactly the same keys and a
+// key one of them could not use is an error at load, not a node whose every
+// request fails with status 20.
+const MaxKeyBits = 16384
 
 // Cobo's file names for the callback server's key pair, kept so that a user of
 // Cobo's template can point tssgate at the directory they already have.
@@ -75,7 +85,7 @@ func ParsePrivateKey(pemData []byte) (*rsa.PrivateKey, error) {
 	default:
 		return nil, fmt.Errorf("unexpected PEM block %q, expected %q or %q", block.Type, pemPKCS1Private, pemPKCS8Private)
 	}
-	if err := checkBits(key.N.BitLen()); err != nil {
+	if err := CheckSigningKey(key); err != nil {
 		return nil, err
 	}
 	return key, nil
@@ -114,7 +124,7 @@ func ParsePublicKey(pemData []byte) (*rsa.PublicKey, error) {
 	default:
 		return nil, fmt.Errorf("unexpected PEM block %q, expected %q or %q", block.Type, pemSPKIPublic, pemPKCS1Public)
 	}
-	if err := checkBits(key.N.BitLen()); err != nil {
+	if err := checkKey(key); err != nil {
 		return nil, err
 	}
 	return key, nil
@@ -276,9 +286,52 @@ func decodePEM(data []byte) (*pem.Block, error) {
 	return block, nil
 }
 
-func checkBits(bits int) error {
-	if bits < MinKeyBits {
+// checkKey holds an RSA public key to the rules both crypto builds can
+// honour: a modulus of MinKeyBits to MaxKeyBits bits that is odd, and an odd
+// public exponent from 3 to 2^31-1. Go's crypto/rsa refuses an even modulus
+// or exponent only when it is used, so without this such a TSS Node key would
+// load and then fail every verification.
+func checkKey(k *rsa.PublicKey) error {
+	if k == nil || k.N == nil {
+		return errors.New("RSA key has no modulus")
+	}
+	bits := k.N.BitLen()
+	switch {
+	case bits < MinKeyBits:
 		return fmt.Errorf("RSA key is %d bits, need at least %d", bits, MinKeyBits)
+	case bits > MaxKeyBits:
+		return fmt.Errorf("RSA key is %d bits, at most %d are supported", bits, MaxKeyBits)
+	case k.N.Bit(0) == 0:
+		return errors.New("RSA key modulus is even, not an RSA modulus")
+	case k.E < 3 || k.E > 1<<31-1 || k.E%2 == 0:
+		return fmt.Errorf("RSA key public exponent %d is not supported (need an odd exponent from 3 to 2^31-1, usually 65537)", k.E)
+	}
+	return nil
+}
+
+// probeDigest is what CheckSigningKey signs: the SHA-256 of a fixed,
+// recognisable text, so the probe never signs anything a peer could use.
+var probeDigest = sha256.Sum256([]byte("tssgate: RSA signing key self-test"))
+
+// CheckSigningKey signs a fixed digest with k and verifies the signature with
+// k's public half, through crypto/rsa and so through whichever implementation
+// this binary uses (CryptoBackend). ParsePrivateKey and LoadPrivateKey call
+// it, so a key that the build's cryptography refuses or gets wrong is an
+// error when the key is loaded, at start-up, never a reply that cannot be
+// signed later. It costs one signature and one verification.
+func CheckSigningKey(k *rsa.PrivateKey) error {
+	if k == nil {
+		return errors.New("RSA signing key self-test: no key")
+	}
+	if err := checkKey(&k.PublicKey); err != nil {
+		return err
+	}
+	sig, err := rsa.SignPKCS1v15(nil, k, crypto.SHA256, probeDigest[:])
+	if err != nil {
+		return fmt.Errorf("RSA signing key self-test with %s: signing failed: %w", CryptoBackend(), err)
+	}
+	if err := rsa.VerifyPKCS1v15(&k.PublicKey, crypto.SHA256, probeDigest[:], sig); err != nil {
+		return fmt.Errorf("RSA signing key self-test with %s: the signature does not verify with the key's public half: %w", CryptoBackend(), err)
 	}
 	return nil
 }

@@ -38,7 +38,7 @@ func NewKeySet(keys ...NamedKey) (*KeySet, error) {
 		if k.Key == nil || k.Key.N == nil {
 			return nil, fmt.Errorf("key set: key %q is nil", k.Name)
 		}
-		if err := checkBits(k.Key.N.BitLen()); err != nil {
+		if err := checkKey(k.Key); err != nil {
 			return nil, fmt.Errorf("key set: key %q: %w", k.Name, err)
 		}
 		for _, prev := range set.keys {

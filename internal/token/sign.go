@@ -50,7 +50,7 @@ func (s *Signer) Sign(payload []byte) (string, error) {
 	if s == nil || s.Key == nil || s.Key.N == nil {
 		return "", errors.New("signing token: no private key")
 	}
-	if err := checkBits(s.Key.N.BitLen()); err != nil {
+	if err := checkKey(&s.Key.PublicKey); err != nil {
 		return "", fmt.Errorf("signing token: %w", err)
 	}
 	if len(payload) == 0 {
