@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"tssgate/internal/text"
 )
 
 // maxFileSize bounds a policy, tests or list file. A list of 100,000
@@ -619,7 +621,7 @@ func (p *parser) parseVerify(n *yaml.Node) verifySpec {
 					p.addf(k.Line, "", "", "verify.%s: keys must be non-empty strings, got %s", key, describeNode(k))
 					continue
 				}
-				if !printableASCII(id) {
+				if !text.PrintableASCII(id) {
 					p.addf(k.Line, "", "", "verify.%s: key %q must be printable ASCII without spaces, spelled exactly as Cobo sends it", key, truncate(id, 40))
 					continue
 				}
@@ -654,19 +656,4 @@ func checkName(s, kind string, line int, names map[string]int) string {
 	}
 	names[s] = line
 	return ""
-}
-
-// printableASCII reports whether s is non-empty printable ASCII without
-// spaces: the only spelling a verify key can match exactly and be read
-// unambiguously.
-func printableASCII(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] <= ' ' || s[i] > '~' {
-			return false
-		}
-	}
-	return true
 }

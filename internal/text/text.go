@@ -121,3 +121,20 @@ func escapeRune(r rune) string {
 }
 
 const hexDigits = "0123456789abcdef"
+
+// PrintableASCII reports whether s is non-empty and every byte is a
+// printable ASCII character other than space. Identifiers matched as exact
+// strings (token_id, chain_id, verify keys) must be so: a look-alike
+// letter or an invisible character would be a second spelling of one
+// value.
+func PrintableASCII(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}

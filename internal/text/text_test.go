@@ -124,3 +124,17 @@ func BenchmarkCleanClean(b *testing.B) {
 		Clean(s, 1024)
 	}
 }
+
+func TestPrintableASCII(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		want bool
+	}{
+		{"ETH", true}, {"ETH_USDT", true}, {"", false}, {"ETH ", false},
+		{"\u0415TH", false}, {"ETH\x00", false}, {"ETH\u200b", false}, {"~!", true},
+	} {
+		if got := PrintableASCII(tc.s); got != tc.want {
+			t.Errorf("PrintableASCII(%q) = %v, want %v", tc.s, got, tc.want)
+		}
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"math/big"
 	"sort"
 	"strings"
+
+	"tssgate/internal/text"
 )
 
 // The chains a Token can name; each selects a decoder.
@@ -168,13 +170,13 @@ func validToken(t Token) (Token, error) {
 	if t.Decimals < 0 || t.Decimals > maxTokenDecimals {
 		return fail("decimals %d outside 0..%d", t.Decimals, maxTokenDecimals)
 	}
-	if !printableASCII(t.TokenID) {
+	if !text.PrintableASCII(t.TokenID) {
 		return fail("token_id must be printable ASCII")
 	}
 	if t.ChainID == "" {
 		return fail("chain_id is required (Cobo's chain_id, e.g. ETH)")
 	}
-	if !printableASCII(t.ChainID) {
+	if !text.PrintableASCII(t.ChainID) {
 		return fail("chain_id %q must be printable ASCII without spaces", t.ChainID)
 	}
 	t = t.clone()
@@ -227,22 +229,6 @@ func (r *Registry) Lookup(tokenID string) (Token, bool) {
 func (r *Registry) lookupVariant(tokenID string) (Token, bool) {
 	t, ok := r.byID[strings.ToUpper(strings.TrimSpace(tokenID))]
 	return t, ok
-}
-
-// printableASCII reports whether s is non-empty and every byte is a
-// printable ASCII character other than space: token_id and chain_id are
-// matched as exact strings, and a look-alike letter or an invisible
-// character would make a second spelling.
-func printableASCII(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] <= ' ' || s[i] > '~' {
-			return false
-		}
-	}
-	return true
 }
 
 // describeAsset says what asset t is, for an alias error.
