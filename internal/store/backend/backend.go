@@ -32,25 +32,7 @@ var ErrUnknownDSN = errors.New("store: unsupported store DSN (want sqlite:PATH o
 // tssgate, otherwise the implementation's error. Error messages never
 // contain a password from dsn.
 func Open(ctx context.Context, dsn string) (store.Store, error) {
-	switch {
-	case strings.HasPrefix(dsn, "sqlite:"):
-		path, err := sqlitePath(dsn)
-		if err != nil {
-			return nil, err
-		}
-		s, err := sqlite.Open(ctx, path)
-		if err != nil {
-			return nil, err
-		}
-		return s, nil
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		s, err := postgres.Open(ctx, dsn)
-		if err != nil {
-			return nil, err
-		}
-		return s, nil
-	}
-	return nil, fmt.Errorf("%w: %q", ErrUnknownDSN, Redact(dsn))
+	return open(ctx, dsn, false)
 }
 
 // OpenReadOnly opens the existing store named by dsn for reading only, as
@@ -59,25 +41,36 @@ func Open(ctx context.Context, dsn string) (store.Store, error) {
 // schema that is not exactly this binary's is an error. Errors are as
 // Open's.
 func OpenReadOnly(ctx context.Context, dsn string) (store.Store, error) {
+	return open(ctx, dsn, true)
+}
+
+func open(ctx context.Context, dsn string, readOnly bool) (store.Store, error) {
 	switch {
 	case strings.HasPrefix(dsn, "sqlite:"):
 		path, err := sqlitePath(dsn)
 		if err != nil {
 			return nil, err
 		}
-		s, err := sqlite.OpenReadOnly(ctx, path)
-		if err != nil {
-			return nil, err
+		if readOnly {
+			return nilIfErr(sqlite.OpenReadOnly(ctx, path))
 		}
-		return s, nil
+		return nilIfErr(sqlite.Open(ctx, path))
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		s, err := postgres.OpenReadOnly(ctx, dsn)
-		if err != nil {
-			return nil, err
+		if readOnly {
+			return nilIfErr(postgres.OpenReadOnly(ctx, dsn))
 		}
-		return s, nil
+		return nilIfErr(postgres.Open(ctx, dsn))
 	}
 	return nil, fmt.Errorf("%w: %q", ErrUnknownDSN, Redact(dsn))
+}
+
+// nilIfErr returns a failed open as a nil store.Store, not an interface
+// holding a nil pointer.
+func nilIfErr[S store.Store](s S, err error) (store.Store, error) {
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 func sqlitePath(dsn string) (string, error) {

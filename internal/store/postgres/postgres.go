@@ -191,13 +191,18 @@ func open(ctx context.Context, pool *pgxpool.Pool, readOnly bool) (*Store, error
 	return s, nil
 }
 
-// checkCurrent reads the schema version without writing anything.
-func (s *Store) checkCurrent(ctx context.Context) error {
+// migrations are the embedded migrations, in order.
+func migrations() ([]migrate.Migration, error) {
 	sub, err := fs.Sub(migrationFiles, "migrations")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	ms, err := migrate.Load(sub)
+	return migrate.Load(sub)
+}
+
+// checkCurrent reads the schema version without writing anything.
+func (s *Store) checkCurrent(ctx context.Context) error {
+	ms, err := migrations()
 	if err != nil {
 		return err
 	}
@@ -230,11 +235,7 @@ func lockKey(purpose, schema string) int64 {
 }
 
 func (s *Store) migrate(ctx context.Context) error {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		return err
-	}
-	ms, err := migrate.Load(sub)
+	ms, err := migrations()
 	if err != nil {
 		return err
 	}

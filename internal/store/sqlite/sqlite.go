@@ -119,13 +119,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: opening %q: %w", abs, err)
 	}
 
-	db, err := sql.Open("sqlite", dsn(abs))
+	s, err := openDB(abs, "")
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: opening %q: %w", abs, err)
+		return nil, err
 	}
-	db.SetMaxOpenConns(maxOpenConns)
-	db.SetMaxIdleConns(maxOpenConns)
-	s := &Store{db: db, commitSem: make(chan struct{}, 1)}
+	db := s.db
 	if err := s.setWAL(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: opening %q: %w", abs, err)
@@ -161,27 +159,41 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 	if fi.IsDir() {
 		return nil, fmt.Errorf("sqlite: opening %q: a directory, not a SQLite file", abs)
 	}
-	db, err := sql.Open("sqlite", dsn(abs)+"&mode=ro")
+	s, err := openDB(abs, "&mode=ro")
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: opening %q: %w", abs, err)
+		return nil, err
 	}
-	db.SetMaxOpenConns(maxOpenConns)
-	db.SetMaxIdleConns(maxOpenConns)
-	s := &Store{db: db, commitSem: make(chan struct{}, 1)}
 	if err := s.checkCurrent(ctx); err != nil {
-		db.Close()
+		s.db.Close()
 		return nil, fmt.Errorf("sqlite: opening %q: %w", abs, err)
 	}
 	return s, nil
 }
 
-// checkCurrent reads the schema version without writing anything.
-func (s *Store) checkCurrent(ctx context.Context) error {
+// openDB opens the pool for the file at abs, with extra appended to the
+// DSN's parameters, and the Store around it.
+func openDB(abs, extra string) (*Store, error) {
+	db, err := sql.Open("sqlite", dsn(abs)+extra)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: opening %q: %w", abs, err)
+	}
+	db.SetMaxOpenConns(maxOpenConns)
+	db.SetMaxIdleConns(maxOpenConns)
+	return &Store{db: db, commitSem: make(chan struct{}, 1)}, nil
+}
+
+// migrations are the embedded migrations, in order.
+func migrations() ([]migrate.Migration, error) {
 	sub, err := fs.Sub(migrationFiles, "migrations")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	ms, err := migrate.Load(sub)
+	return migrate.Load(sub)
+}
+
+// checkCurrent reads the schema version without writing anything.
+func (s *Store) checkCurrent(ctx context.Context) error {
+	ms, err := migrations()
 	if err != nil {
 		return err
 	}
@@ -262,11 +274,7 @@ func (s *Store) check(ctx context.Context) error {
 }
 
 func (s *Store) migrate(ctx context.Context) error {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		return err
-	}
-	ms, err := migrate.Load(sub)
+	ms, err := migrations()
 	if err != nil {
 		return err
 	}
