@@ -526,8 +526,9 @@ func (s *Store) runBatch(batch []*pending) {
 	}
 	defer tx.Rollback()
 	q := txQuerier{ctx: ctx, tx: tx}
+	var head chainHead
 	for i, p := range live {
-		rec, existed, err := commitOne(q, s.st, p.rec, p.uses)
+		rec, existed, err := commitOne(q, s.st, &head, p.rec, p.uses)
 		if err != nil && !errors.Is(err, store.ErrConflict) {
 			fail(err)
 			return
@@ -543,9 +544,18 @@ func (s *Store) runBatch(batch []*pending) {
 	}
 }
 
+// chainHead is the newest row of the chain as a group commit goes: read
+// once by its first member that writes, then each member's own row, since
+// the batch's transaction holds the write lock throughout.
+type chainHead struct {
+	known bool
+	seq   int64
+	hash  string
+}
+
 // commitOne runs one decision's part of a group commit in tx: the
 // idempotency lookup, the limit check, the chain head and the inserts.
-func commitOne(q txQuerier, st *statements, rec store.Record, uses []store.LimitUse) (*store.Record, bool, error) {
+func commitOne(q txQuerier, st *statements, head *chainHead, rec store.Record, uses []store.LimitUse) (*store.Record, bool, error) {
 	existing, err := scanRecord(q.row(st.get, rec.RequestID))
 	switch {
 	case err == nil:
@@ -566,13 +576,14 @@ func commitOne(q txQuerier, st *statements, rec store.Record, uses []store.Limit
 		}
 	}
 
-	var lastSeq int64
-	var lastHash string
-	err = q.row(st.head).Scan(&lastSeq, &lastHash)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, false, fmt.Errorf("reading chain head: %w", err)
+	if !head.known {
+		err = q.row(st.head).Scan(&head.seq, &head.hash)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, false, fmt.Errorf("reading chain head: %w", err)
+		}
+		head.known = true
 	}
-	rec.Seq, rec.PrevHash = lastSeq+1, lastHash
+	rec.Seq, rec.PrevHash = head.seq+1, head.hash
 	rec.Hash = chain.Hash(&rec)
 
 	if err := q.exec(st.insertDecision,
@@ -591,6 +602,7 @@ func commitOne(q txQuerier, st *statements, rec store.Record, uses []store.Limit
 			return nil, false, fmt.Errorf("inserting ledger entry for limit %q: %w", e.Use.Limit, err)
 		}
 	}
+	head.seq, head.hash = rec.Seq, rec.Hash
 	return &rec, false, nil
 }
 
