@@ -138,7 +138,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fmt.Fprintf(stdout, "tssgate: decision store %s\n", backend.Redact(cfg.StoreDSN()))
 	// Which build is running matters for capacity planning and for FIPS
 	// questions; say it once, where the operator reads the other facts.
-	fmt.Fprintf(stdout, "tssgate: RSA signing and verification by %s\n", token.CryptoBackend())
+	fmt.Fprintf(stdout, "tssgate: RSA by %s\n", token.CryptoBackend())
 	if err := pre.createKeys(cfg, log); err != nil {
 		fmt.Fprintf(stderr, "serve: %v\n", err)
 		return 1

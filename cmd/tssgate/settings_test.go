@@ -309,10 +309,10 @@ func TestServeStartupFactsOnce(t *testing.T) {
 		t.Errorf("stdout lacks %q:\n%s", want, stdout.String())
 	}
 	all := stdout.String() + stderr.String()
-	if want := "tssgate: RSA signing and verification by " + token.CryptoBackend() + "\n"; !strings.Contains(stdout.String(), want) {
+	if want := "tssgate: RSA by " + token.CryptoBackend() + "\n"; !strings.Contains(stdout.String(), want) {
 		t.Errorf("stdout lacks %q:\n%s", want, stdout.String())
 	}
-	for _, fact := range []string{"listening", "trusting TSS Node keys", "server public key", "no policy configured", "decision store", "RSA signing and verification by"} {
+	for _, fact := range []string{"listening", "trusting TSS Node keys", "server public key", "no policy configured", "decision store", "RSA by"} {
 		if n := strings.Count(strings.ToLower(all), strings.ToLower(fact)); n != 1 {
 			t.Errorf("%q appears %d times, want once:\n%s", fact, n, all)
 		}

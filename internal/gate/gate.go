@@ -8,9 +8,10 @@
 //	verify  the token against the configured TSS Node keys (token)
 //	decode  package_data into a protocol.Request (protocol)
 //	prove   a KEYSIGN's transaction bytes (the injected VerifyTx)
-//	replay  a request_id already recorded: its decision again
 //	decide  the Decider (a policy, or decision.Default)
-//	record  the decision and its limit usage, atomically (store)
+//	record  the decision and its limit usage, atomically (store); a
+//	        request_id already recorded is answered from its record
+//	        instead (replay), and so is one whose evaluation failed
 //
 // The rules a custody team reasons about live here: what a request_id
 // stands for (canonicalRequest), when a transaction counts once against a
@@ -233,14 +234,22 @@ func (g *Gate) run(ctx context.Context, o *Outcome, keyName string, packageData 
 			o.failWith(protocol.StatusInternalError, "internal error", err)
 			return
 		}
-		if answer, ok := g.replay(ctx, req, canonical); ok {
-			o.answer(answer)
-			return
-		}
 	}
 
+	// The policy decides before the decision log is read: Commit finds a
+	// recorded request_id itself, in the same transaction that would
+	// record it, so a retry costs an evaluation but a new request saves a
+	// lookup (record answers a retry from its record, as replay does).
 	d, err := g.decider.Decide(ctx, req)
 	if err != nil {
+		if recordable {
+			// A retry is answered from its record even when the policy
+			// cannot decide now.
+			if answer, ok := g.replay(ctx, req, canonical); ok {
+				o.answer(answer)
+				return
+			}
+		}
 		g.log.Error("decision failed", slog.String("request_id", req.ID), slog.Any("error", err))
 		o.failWith(protocol.StatusInternalError, "policy evaluation failed", err)
 		return
@@ -272,10 +281,10 @@ func (g *Gate) prove(req *protocol.Request) {
 }
 
 // replay answers a request_id that is already recorded, and reports
-// whether it did: the same request gets the recorded decision again (not
-// re-evaluated, not counted again), except that an APPROVE older than
-// ReplayMaxAge becomes a REJECT; different content under a used request_id
-// is rejected; a store that cannot tell is a status 30.
+// whether it did: the same request gets the recorded decision again (as
+// recorded), different content under a used request_id is rejected, and a
+// store that cannot tell is a status 30. run calls it only when the
+// Decider failed: otherwise record finds the request_id in the commit.
 func (g *Gate) replay(ctx context.Context, req *protocol.Request, canonical []byte) (answer, bool) {
 	rec, err := g.cfg.Store.Get(ctx, req.ID)
 	switch {
@@ -289,6 +298,14 @@ func (g *Gate) replay(ctx context.Context, req *protocol.Request, canonical []by
 	if hash := store.RequestHashOf(canonical); rec.RequestHash != hash {
 		return g.reusedID(req.ID, slog.String("recorded_hash", rec.RequestHash), slog.String("request_hash", hash)), true
 	}
+	return g.recorded(req, rec), true
+}
+
+// recorded is the answer to a retry of the same request: the recorded
+// decision again (whatever a new evaluation said, not counted again), except that an
+// APPROVE recorded more than ReplayMaxAge before (or after) this request
+// arrived becomes a REJECT.
+func (g *Gate) recorded(req *protocol.Request, rec *store.Record) answer {
 	a := fromRecord(rec)
 	a.replayed = true
 	age := req.ReceivedAt.Sub(rec.ReceivedAt)
@@ -306,7 +323,7 @@ func (g *Gate) replay(ctx context.Context, req *protocol.Request, canonical []by
 		a.action, a.rule = protocol.ActionReject, RuleReplayTooOld
 		a.reason = fmt.Sprintf("request_id %s was approved with a receive time %s ahead of this server's clock; approvals are re-signed for retries within %s only, and the clocks disagree", req.ID, (-age).Round(time.Second), g.cfg.ReplayMaxAge)
 	}
-	return a, true
+	return a
 }
 
 // reusedID answers a request whose request_id is already recorded for
@@ -362,8 +379,11 @@ func (g *Gate) record(ctx context.Context, o Outcome, req *protocol.Request, can
 		g.log.Error("recording the decision failed; not signing it", slog.String("request_id", req.ID), slog.Any("error", err))
 		return failure(protocol.StatusInternalError, "recording the decision failed", err)
 	}
+	if existed {
+		// A retry: the record answers, under the replay rules.
+		return g.recorded(req, stored)
+	}
 	a := fromRecord(stored)
-	a.replayed = existed
 	a.shadow, a.keepShadow = o.Shadow, true
 	return a
 }

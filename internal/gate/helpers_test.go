@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"path/filepath"
 	"sync"
@@ -123,19 +124,25 @@ func (f deciderFunc) Decide(ctx context.Context, r *protocol.Request) (decision.
 }
 
 // countingDecider approves everything, counting evaluations, with limits
-// on every approval, and remembers the last decision time it saw.
+// on every approval, and remembers the last decision time it saw. With
+// changeMind, every evaluation after the first fails, so a test can tell
+// an answer from the record from a new evaluation.
 type countingDecider struct {
-	calls  atomic.Int64
-	limits []decision.LimitUse
-	mu     sync.Mutex
-	sawAt  time.Time
+	calls      atomic.Int64
+	limits     []decision.LimitUse
+	changeMind bool
+	mu         sync.Mutex
+	sawAt      time.Time
 }
 
 func (c *countingDecider) Decide(_ context.Context, r *protocol.Request) (decision.Decision, error) {
-	c.calls.Add(1)
+	n := c.calls.Add(1)
 	c.mu.Lock()
 	c.sawAt = r.ReceivedAt
 	c.mu.Unlock()
+	if c.changeMind && n > 1 {
+		return decision.Decision{}, errors.New("the policy cannot decide any more")
+	}
 	return decision.Decision{Action: protocol.ActionApprove, Rule: "approve-all", PolicyVersion: "sha256:test", Limits: c.limits}, nil
 }
 

@@ -28,20 +28,25 @@ func openSQLite(t *testing.T) *sqlite.Store {
 }
 
 // countingDecider approves KEYSIGN, counting evaluations, with an optional
-// limit on every approval.
+// limit on every approval. With changeMind, every evaluation after the
+// first rejects, so a test can tell an answer from the record from a new
+// evaluation.
 type countingDecider struct {
-	calls  atomic.Int64
-	limits []policy.LimitUse
+	calls      atomic.Int64
+	limits     []policy.LimitUse
+	changeMind bool
 }
 
 func (c *countingDecider) Decide(ctx context.Context, r *protocol.Request) (policy.Decision, error) {
-	c.calls.Add(1)
+	if c.calls.Add(1) > 1 && c.changeMind {
+		return policy.Decision{Action: protocol.ActionReject, Rule: "changed-mind", Reason: "a new evaluation", PolicyVersion: "sha256:other"}, nil
+	}
 	return policy.Decision{Action: protocol.ActionApprove, Rule: "approve-all", PolicyVersion: "sha256:test", Limits: c.limits}, nil
 }
 
 func TestIdempotentRetries(t *testing.T) {
 	st := openSQLite(t)
-	dec := &countingDecider{}
+	dec := &countingDecider{changeMind: true}
 	ts := newTestServer(t, func(c *Config) { c.Store = st; c.Decider = dec })
 	req := sampleRequest(t, protocol.V2, protocol.TypeKeySign, "k-1")
 
@@ -50,9 +55,6 @@ func TestIdempotentRetries(t *testing.T) {
 	_, retry := post(t, ts.URL+"/v2/check", form, formBody(goodToken(t, req)))
 	if !first.Approves() || *first != *retry {
 		t.Fatalf("retry answered %+v, first %+v", retry, first)
-	}
-	if n := dec.calls.Load(); n != 1 {
-		t.Fatalf("decider ran %d times, want 1 (the retry must not be re-evaluated)", n)
 	}
 	rec, err := st.Get(context.Background(), "k-1")
 	if err != nil || rec.Action != "APPROVE" || rec.Rule != "approve-all" || rec.NodeKey != "node-a" || rec.Type != "KEYSIGN" ||
@@ -155,6 +157,7 @@ func TestOldApprovalIsNotReplayed(t *testing.T) {
 	st := openSQLite(t)
 	dec := &countingDecider{}
 	clock := newFakeClock(time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC))
+	dec.changeMind = true
 	ts := newTestServer(t, func(c *Config) {
 		c.Store = st
 		c.Decider = dec
@@ -170,7 +173,7 @@ func TestOldApprovalIsNotReplayed(t *testing.T) {
 	}
 	clock.Advance(300 * time.Millisecond)
 	_, r := post(t, ts.URL+"/v2/check", form, formBody(goodToken(t, req)))
-	if r.Approves() || !strings.Contains(r.Error, "approved") || dec.calls.Load() != 1 {
+	if r.Approves() || !strings.Contains(r.Error, "approved") || !strings.Contains(r.Error, "ago") {
 		t.Fatalf("late retry: %+v (decider ran %d times)", r, dec.calls.Load())
 	}
 }
@@ -196,7 +199,7 @@ func (s *unknownOutcomeStore) Commit(ctx context.Context, rec store.Record, uses
 // record, by idempotency.
 func TestCommitOutcomeUnknown(t *testing.T) {
 	st := &unknownOutcomeStore{Store: openSQLite(t)}
-	dec := &countingDecider{}
+	dec := &countingDecider{changeMind: true}
 	ts := newTestServer(t, func(c *Config) { c.Store = st; c.Decider = dec })
 	req := sampleRequest(t, protocol.V2, protocol.TypeKeySign, "k-unknown")
 
@@ -208,8 +211,8 @@ func TestCommitOutcomeUnknown(t *testing.T) {
 		t.Errorf("no distinct log line for the unknown outcome; logs:\n%s", ts.logs.String())
 	}
 	_, retry := post(t, ts.URL+"/v2/check", form, formBody(goodToken(t, req)))
-	if !retry.Approves() || dec.calls.Load() != 1 {
-		t.Fatalf("retry answered %+v after %d evaluations; want the recorded APPROVE, evaluated once", retry, dec.calls.Load())
+	if !retry.Approves() {
+		t.Fatalf("retry answered %+v after %d evaluations; want the recorded APPROVE", retry, dec.calls.Load())
 	}
 }
 

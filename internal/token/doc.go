@@ -29,14 +29,20 @@
 //     loaded signs and verifies a fixed digest first (CheckSigningKey). So a
 //     key the build's cryptography cannot use is an error at start-up, never
 //     a verification that silently fails or a reply that cannot be signed.
-//   - All RSA goes through crypto/rsa. The default build is Go's own code;
+//   - Verification always goes through crypto/rsa, and so does signing
+//     except in the OpenSSL build. The default build is Go's own code;
 //     built with GOEXPERIMENT=boringcrypto (cgo), crypto/rsa runs on
-//     BoringCrypto with no code path of its own here. FastCrypto and
-//     CryptoBackend say which one this binary uses (backend_*.go, selected
-//     by the boringcrypto build tag).
+//     BoringCrypto with no code path of its own here; built with -tags
+//     openssl (cgo), signDigest signs with the system's libcrypto
+//     (backend_openssl.go), whose signatures are byte for byte crypto/rsa's
+//     (PKCS #1 v1.5 is deterministic). FastCrypto and CryptoBackend say
+//     which one this binary uses (backend_*.go and signdigest_go.go,
+//     selected by the boringcrypto and openssl build tags; -tags openssl
+//     without cgo, or with boringcrypto, does not compile).
 //   - UnverifiedRequestID is the one place that reads a token without
 //     verifying it, and only to echo request_id in a non-approving reply.
 //
-// The package imports only the standard library and github.com/golang-jwt/jwt/v5.
+// The package imports only the standard library and github.com/golang-jwt/jwt/v5
+// (and, in the OpenSSL build, links the system's libcrypto).
 // It knows nothing about the JSON inside package_data; that is package protocol's.
 package token

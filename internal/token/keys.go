@@ -326,7 +326,7 @@ func CheckSigningKey(k *rsa.PrivateKey) error {
 	if err := checkKey(&k.PublicKey); err != nil {
 		return err
 	}
-	sig, err := rsa.SignPKCS1v15(nil, k, crypto.SHA256, probeDigest[:])
+	sig, err := signDigest(k, probeDigest[:])
 	if err != nil {
 		return fmt.Errorf("RSA signing key self-test with %s: signing failed: %w", CryptoBackend(), err)
 	}

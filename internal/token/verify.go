@@ -280,9 +280,13 @@ func decodePackageData(raw json.RawMessage) ([]byte, error) {
 	if raw[0] != '"' {
 		return nil, payloadErr(reasonPayloadNotStr)
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, payloadErr(reasonPayloadNotStr)
+	s, ok := plainString(raw)
+	if !ok {
+		// Escapes: a JSON string still, decoded the slow way (and then
+		// refused below unless it decodes to base64).
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, payloadErr(reasonPayloadNotStr)
+		}
 	}
 	if s == "" {
 		return nil, payloadErr(reasonPayloadEmpty)
@@ -296,6 +300,31 @@ func decodePackageData(raw json.RawMessage) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// plainString returns the contents of raw when it is a JSON string made
+// only of standard base64's characters (as every TSS Node writes
+// package_data): such a string means exactly its bytes, with no escape to
+// decode, so the JSON decoder is not needed.
+func plainString(raw json.RawMessage) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	inner := raw[1 : len(raw)-1]
+	for _, c := range inner {
+		if !base64Char[c] {
+			return "", false
+		}
+	}
+	return string(inner), true
+}
+
+// base64Char reports the characters of standard base64 and its padding.
+var base64Char = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") {
+		t[c] = true
+	}
+	return t
+}()
 
 func invalid(reason string) error {
 	return fmt.Errorf("%w: %s", ErrInvalid, reason)

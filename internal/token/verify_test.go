@@ -451,3 +451,36 @@ func mustDecodeURL(t *testing.T, seg string) []byte {
 	}
 	return b
 }
+
+// The plain-string shortcut of decodePackageData must read exactly what
+// the JSON decoder reads, and decline whatever it cannot read alone.
+func TestPlainStringMatchesJSON(t *testing.T) {
+	tests := []struct {
+		name  string
+		raw   string
+		plain bool
+	}{
+		{"base64", `"eyJhIjoxfQ=="`, true},
+		{"empty", `""`, true},
+		{"escaped slash", `"ab\/cd"`, false},
+		{"unicode escape", `"\u0041QID"`, false},
+		{"space", `"ab cd"`, false},
+		{"not a string", `123`, false},
+		{"url alphabet", `"ab-_"`, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := plainString(json.RawMessage(tc.raw))
+			if ok != tc.plain {
+				t.Fatalf("plainString(%s) ok = %v, want %v", tc.raw, ok, tc.plain)
+			}
+			if !ok {
+				return
+			}
+			var want string
+			if err := json.Unmarshal([]byte(tc.raw), &want); err != nil || got != want {
+				t.Fatalf("plainString(%s) = %q, encoding/json reads %q (%v)", tc.raw, got, want, err)
+			}
+		})
+	}
+}

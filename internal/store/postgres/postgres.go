@@ -1,11 +1,15 @@
 // Package postgres implements store.Store on PostgreSQL (12 or newer)
 // through pgx. It is the store for several tssgate replicas sharing state.
 //
-// Every Commit runs in one READ COMMITTED transaction that takes a
-// transaction-scoped advisory lock after BEGIN, in one pipeline with every
-// read that needs it (the request_id lookup, the limit queries, the chain
-// head); the inserts follow in a second pipeline and COMMIT in a third, so
-// the lock is held for three round trips whatever the number of limits. That lock serializes all commits
+// Every Commit runs in one READ COMMITTED transaction, in two round trips
+// on one connection: the first pipeline begins it, sets its bounded waits,
+// takes a transaction-scoped advisory lock and runs every read that needs
+// it (the request_id lookup, the limit queries, the chain head); the
+// second carries the inserts and COMMIT, so the lock is held for two round
+// trips whatever the number of limits. A failure after that pipeline went
+// out is in doubt (COMMIT may have run) and is resolved by reading the row
+// back (below); a statement PostgreSQL refused is not, since it skips the
+// rest of the pipeline. That lock serializes all commits
 // on the same schema, from every replica: the hash chain needs a total order
 // anyway, and it makes the limit check exact (no two replicas can both see
 // the same last headroom), and it lets each ledger row carry the running
@@ -19,7 +23,7 @@
 // Bounded waits: no write waits longer than its caller can. Commit and
 // Probe take their budget from the context's deadline (DefaultDeadline when
 // it has none): lock_timeout is half of it and statement_timeout a little
-// more (SET LOCAL, in the BEGIN round trip), and the whole transaction gets
+// more (SET LOCAL, in the first round trip), and the whole transaction gets
 // a client-side deadline at 65%, so a held commit lock, a stuck statement
 // or a silent network fails with an error that names the cause ("waiting
 // for the commit lock timed out after ...") well inside the caller's
@@ -54,6 +58,7 @@ import (
 	"io/fs"
 	"net"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -443,22 +448,38 @@ func (s *Store) Commit(ctx context.Context, rec store.Record, uses []store.Limit
 	return s.resolve(ctx, b, &rec, commitErr)
 }
 
+// The first statements of a Commit's pipeline: the transaction and its
+// bounded waits (set_config(…, true) is SET LOCAL; a parameter keeps the
+// statement text, and so its cached preparation, the same for every
+// budget), and generic plans, as beginBounded sets them.
+const (
+	beginQuery    = "BEGIN ISOLATION LEVEL READ COMMITTED"
+	settingsQuery = "SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true), set_config('plan_cache_mode', 'force_generic_plan', true)"
+	commitQuery   = "COMMIT"
+)
+
 // commit runs the Commit transaction on rec (setting its Seq, PrevHash and
-// Hash). err is any failure before COMMIT; commitErr is COMMIT's own.
+// Hash) in two round trips on one connection of the pool. err is any
+// failure known to have left nothing committed; commitErr is a failure
+// after COMMIT was sent whose outcome the caller must resolve, or
+// COMMIT's own refusal.
 func (s *Store) commit(ctx context.Context, b budget, rec *store.Record, uses []store.LimitUse) (_ *store.Record, existed bool, commitErr, err error) {
-	tx, err := s.beginWrite(ctx, b)
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, false, nil, explain(ctx, err, "beginning", b)
 	}
-	defer tx.Rollback(ctx)
-	// One round trip takes the commit lock and, right behind it in the
-	// same pipeline, runs every read that needs it: the request_id lookup,
-	// each limit's query (limitQuery) and the chain head. PostgreSQL runs a
-	// pipeline's statements in order, each with a snapshot taken when it
-	// starts, so every read after the lock sees what the previous holder
-	// committed. The lock is then held for three round trips (these reads,
-	// the inserts, COMMIT), whatever the number of limits.
+	defer release(ctx, conn)
+	// The first round trip begins the transaction, takes the commit lock
+	// and, right behind it in the same pipeline, runs every read that
+	// needs it: the request_id lookup, each limit's query (limitQuery) and
+	// the chain head. PostgreSQL runs a pipeline's statements in order,
+	// each with a snapshot taken when it starts, so every read after the
+	// lock sees what the previous holder committed. The second sends the
+	// inserts and COMMIT together: the lock is held for two round trips,
+	// whatever the number of limits.
 	reads := &pgx.Batch{}
+	reads.Queue(beginQuery)
+	reads.Queue(settingsQuery, millis(b.of(lockShare)), millis(b.of(statementShare)))
 	reads.Queue("SELECT pg_advisory_xact_lock($1)", s.commitLock)
 	reads.Queue("SELECT "+recordColumns+" FROM decisions WHERE request_id = $1", rec.RequestID)
 	var checked []store.LimitUse
@@ -469,7 +490,7 @@ func (s *Store) commit(ctx context.Context, b budget, rec *store.Record, uses []
 		reads.Queue(limitQuery, limitArgs(rec, u)...)
 	}
 	reads.Queue("SELECT seq, hash FROM decisions ORDER BY seq DESC LIMIT 1")
-	consume, existing, lastSeq, lastHash, err := s.readLocked(ctx, b, tx, reads, rec, checked)
+	consume, existing, lastSeq, lastHash, err := s.readLocked(ctx, b, conn, reads, rec, checked)
 	if err != nil {
 		return nil, false, nil, err
 	}
@@ -499,31 +520,64 @@ func (s *Store) commit(ctx context.Context, b budget, rec *store.Record, uses []
 			e.Use.Limit, e.Use.Key, rec.TxKey, e.Use.Amount.String(), e.At, rec.Seq, cum, e.Total.Count)
 		steps = append(steps, fmt.Sprintf("inserting ledger entry for limit %q", e.Use.Limit))
 	}
-	br := tx.SendBatch(ctx, writes)
+	writes.Queue(commitQuery)
+	br := conn.SendBatch(ctx, writes)
+	defer br.Close()
 	for _, step := range steps {
 		if _, err := br.Exec(); err != nil {
-			br.Close()
+			if inDoubt(err) {
+				// COMMIT went out in the same pipeline: it may have run.
+				return nil, false, explain(ctx, err, step, b), nil
+			}
+			// PostgreSQL refused the statement and skips the rest of the
+			// pipeline, COMMIT included.
 			return nil, false, nil, explain(ctx, err, step, b)
 		}
 	}
-	if err := br.Close(); err != nil {
-		return nil, false, nil, explain(ctx, err, "inserting decision", b)
-	}
-	if err := tx.Commit(ctx); err != nil {
+	tag, err := br.Exec()
+	if err != nil {
 		return nil, false, err, nil
 	}
+	if tag.String() != "COMMIT" {
+		// COMMIT of a failed transaction answers ROLLBACK, not an error.
+		return nil, false, nil, fmt.Errorf("committing: PostgreSQL answered %q: the transaction was rolled back", tag.String())
+	}
+	// COMMIT answered: durable. A failure reading the pipeline's end only
+	// costs the connection (release drops it).
+	br.Close()
 	stored := *rec
 	return &stored, false, nil, nil
 }
 
-// readLocked reads the results of the pipeline commit queued: the lock,
+// millis is d in whole milliseconds, as the text the timeout settings take.
+func millis(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
+
+// release returns conn to the pool after a Commit. A Commit that returned
+// early (a retry found, a conflict, a refused statement) leaves its
+// transaction open: it is rolled back here, bounded by ctx, and a
+// connection that cannot be rolled back is dropped by the pool (which
+// never reuses one still in a transaction).
+func release(ctx context.Context, conn *pgxpool.Conn) {
+	if st := conn.Conn().PgConn().TxStatus(); st == 'T' || st == 'E' {
+		conn.Exec(ctx, "ROLLBACK")
+	}
+	conn.Release()
+}
+
+// readLocked reads the results of the pipeline commit queued: the
+// transaction's start, the lock,
 // the request_id lookup (existing, nil when absent), one limitQuery per
 // use in checked (the ledger entries to write, or none after turning rec
 // into a REJECT) and the chain head.
-func (s *Store) readLocked(ctx context.Context, b budget, tx pgx.Tx, reads *pgx.Batch, rec *store.Record, checked []store.LimitUse) (
+func (s *Store) readLocked(ctx context.Context, b budget, conn *pgxpool.Conn, reads *pgx.Batch, rec *store.Record, checked []store.LimitUse) (
 	consume []check.Entry, existing *store.Record, lastSeq int64, lastHash string, err error) {
-	br := tx.SendBatch(ctx, reads)
+	br := conn.SendBatch(ctx, reads)
 	defer br.Close()
+	for range 2 { // BEGIN, the settings
+		if _, err := br.Exec(); err != nil {
+			return nil, nil, 0, "", explain(ctx, err, "beginning", b)
+		}
+	}
 	if _, err := br.Exec(); err != nil {
 		return nil, nil, 0, "", explain(ctx, err, stepLock, b)
 	}

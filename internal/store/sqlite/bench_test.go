@@ -110,7 +110,7 @@ func benchCheck(b *testing.B, s *Store, kind string) {
 	for b.Loop() {
 		rec := store.Record{TxKey: "tx-new", Action: store.ActionApprove, ReceivedAt: storetest.BenchNow}
 		uses := []store.LimitUse{storetest.BenchUse(kind)}
-		consume, err := checkLimits(ctx, s.db, &rec, uses)
+		consume, err := checkLimits(txQuerier{ctx: ctx}, s.st, &rec, uses)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -129,7 +129,7 @@ func TestBulkLoadModel(t *testing.T) {
 	storetest.Bulk(t, testStore{s}, 5001, "daily", "k", storetest.BenchNow, time.Second)
 	u := store.LimitUse{Limit: "daily", Key: "k", Window: time.Hour, Amount: decimal.MustParse("1")}
 	// The last 3600 entries are in the hour before BenchNow (exclusive start).
-	_, newest, used, count, err := windowUsage(ctx, s.db, u, storetest.BenchNow.Add(-time.Hour))
+	_, newest, used, count, err := windowUsage(txQuerier{ctx: ctx}, s.st, u, storetest.BenchNow.Add(-time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -93,6 +93,47 @@ type Store struct {
 	queue []*pending
 	// batches counts the group commits run, for tests.
 	batches atomic.Int64
+	// st are the hot path's statements, prepared once: modernc's driver
+	// parses a statement on every unprepared query, which cost more CPU
+	// per decision than the rest of the commit.
+	st *statements
+}
+
+// statements are the queries of Get and of every Commit, prepared on the
+// pool (database/sql prepares each on a connection once, on first use
+// there, and keeps it).
+type statements struct {
+	get, head, counted, newest, before, insertDecision, insertLedger *sql.Stmt
+}
+
+// prepare prepares s.st, after migrations (a statement prepared against
+// an older schema would fail). A read-only store prepares the writes too:
+// SQLite prepares them, and running one fails with SQLITE_READONLY, so
+// Commit on such a store is an error like any other.
+func (s *Store) prepare(ctx context.Context) error {
+	st := &statements{}
+	type query struct {
+		to  **sql.Stmt
+		sql string
+	}
+	list := []query{
+		{&st.get, getQuery},
+		{&st.head, headQuery},
+		{&st.counted, countedQuery},
+		{&st.newest, newestQuery},
+		{&st.before, beforeQuery},
+		{&st.insertDecision, insertDecisionQuery},
+		{&st.insertLedger, insertLedgerQuery},
+	}
+	for _, q := range list {
+		stmt, err := s.db.PrepareContext(ctx, q.sql)
+		if err != nil {
+			return fmt.Errorf("preparing %q: %w", q.sql, err)
+		}
+		*q.to = stmt
+	}
+	s.st = st
+	return nil
 }
 
 var _ store.Store = (*Store)(nil)
@@ -136,6 +177,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: migrating %q: %w", abs, err)
 	}
+	if err := s.prepare(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: opening %q: %w", abs, err)
+	}
 	return s, nil
 }
 
@@ -164,6 +209,10 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	if err := s.checkCurrent(ctx); err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("sqlite: opening %q: %w", abs, err)
+	}
+	if err := s.prepare(ctx); err != nil {
 		s.db.Close()
 		return nil, fmt.Errorf("sqlite: opening %q: %w", abs, err)
 	}
@@ -476,8 +525,10 @@ func (s *Store) runBatch(batch []*pending) {
 		return
 	}
 	defer tx.Rollback()
+	q := txQuerier{ctx: ctx, tx: tx}
+	var head chainHead
 	for i, p := range live {
-		rec, existed, err := commitOne(ctx, tx, p.rec, p.uses)
+		rec, existed, err := commitOne(q, s.st, &head, p.rec, p.uses)
 		if err != nil && !errors.Is(err, store.ErrConflict) {
 			fail(err)
 			return
@@ -493,11 +544,19 @@ func (s *Store) runBatch(batch []*pending) {
 	}
 }
 
+// chainHead is the newest row of the chain as a group commit goes: read
+// once by its first member that writes, then each member's own row, since
+// the batch's transaction holds the write lock throughout.
+type chainHead struct {
+	known bool
+	seq   int64
+	hash  string
+}
+
 // commitOne runs one decision's part of a group commit in tx: the
 // idempotency lookup, the limit check, the chain head and the inserts.
-func commitOne(ctx context.Context, tx *sql.Tx, rec store.Record, uses []store.LimitUse) (*store.Record, bool, error) {
-	existing, err := scanRecord(tx.QueryRowContext(ctx,
-		"SELECT "+recordColumns+" FROM decisions WHERE request_id = ?", rec.RequestID))
+func commitOne(q txQuerier, st *statements, head *chainHead, rec store.Record, uses []store.LimitUse) (*store.Record, bool, error) {
+	existing, err := scanRecord(q.row(st.get, rec.RequestID))
 	switch {
 	case err == nil:
 		if existing.RequestHash != rec.RequestHash {
@@ -511,22 +570,23 @@ func commitOne(ctx context.Context, tx *sql.Tx, rec store.Record, uses []store.L
 
 	var consume []check.Entry
 	if rec.Action == store.ActionApprove {
-		consume, err = checkLimits(ctx, tx, &rec, uses)
+		consume, err = checkLimits(q, st, &rec, uses)
 		if err != nil {
 			return nil, false, err
 		}
 	}
 
-	var lastSeq int64
-	var lastHash string
-	err = tx.QueryRowContext(ctx, "SELECT seq, hash FROM decisions ORDER BY seq DESC LIMIT 1").Scan(&lastSeq, &lastHash)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, false, fmt.Errorf("reading chain head: %w", err)
+	if !head.known {
+		err = q.row(st.head).Scan(&head.seq, &head.hash)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, false, fmt.Errorf("reading chain head: %w", err)
+		}
+		head.known = true
 	}
-	rec.Seq, rec.PrevHash = lastSeq+1, lastHash
+	rec.Seq, rec.PrevHash = head.seq+1, head.hash
 	rec.Hash = chain.Hash(&rec)
 
-	if _, err := tx.ExecContext(ctx, "INSERT INTO decisions ("+recordColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	if err := q.exec(st.insertDecision,
 		rec.Seq, rec.RequestID, rec.Version, rec.Type, rec.NodeKey, rec.ReceivedAt.UnixMicro(), rec.Request, rec.RequestHash,
 		rec.TxKey, rec.Action, rec.Status, rec.Rule, rec.Reason, rec.Shadow, rec.PolicyVersion, rec.LatencyMicros,
 		rec.PrevHash, rec.Hash); err != nil {
@@ -537,11 +597,12 @@ func commitOne(ctx context.Context, tx *sql.Tx, rec store.Record, uses []store.L
 		if err != nil {
 			return nil, false, fmt.Errorf("limit %q: %w", e.Use.Limit, err)
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO limit_ledger (limit_name, key, tx_key, amount, at, seq, cum_amount, cum_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+		if err := q.exec(st.insertLedger,
 			e.Use.Limit, e.Use.Key, rec.TxKey, e.Use.Amount.String(), e.At.UnixMicro(), rec.Seq, cum, e.Total.Count); err != nil {
 			return nil, false, fmt.Errorf("inserting ledger entry for limit %q: %w", e.Use.Limit, err)
 		}
 	}
+	head.seq, head.hash = rec.Seq, rec.Hash
 	return &rec, false, nil
 }
 
@@ -576,34 +637,55 @@ func (s *Store) Probe(ctx context.Context) (err error) {
 // beforeQuery read one row each, so a check costs the same whether the
 // key's window holds ten entries or a million.
 const (
-	countedQuery = "SELECT EXISTS (SELECT 1 FROM limit_ledger WHERE limit_name = ? AND key = ? AND tx_key = ? AND tx_key <> '')"
-	newestQuery  = "SELECT at, cum_amount, cum_count FROM limit_ledger WHERE limit_name = ? AND key = ? ORDER BY at DESC, seq DESC LIMIT 1"
-	beforeQuery  = "SELECT cum_amount, cum_count FROM limit_ledger WHERE limit_name = ? AND key = ? AND at <= ? ORDER BY at DESC, seq DESC LIMIT 1"
+	getQuery            = "SELECT " + recordColumns + " FROM decisions WHERE request_id = ?"
+	headQuery           = "SELECT seq, hash FROM decisions ORDER BY seq DESC LIMIT 1"
+	insertDecisionQuery = "INSERT INTO decisions (" + recordColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	insertLedgerQuery   = "INSERT INTO limit_ledger (limit_name, key, tx_key, amount, at, seq, cum_amount, cum_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+	countedQuery        = "SELECT EXISTS (SELECT 1 FROM limit_ledger WHERE limit_name = ? AND key = ? AND tx_key = ? AND tx_key <> '')"
+	newestQuery         = "SELECT at, cum_amount, cum_count FROM limit_ledger WHERE limit_name = ? AND key = ? ORDER BY at DESC, seq DESC LIMIT 1"
+	beforeQuery         = "SELECT cum_amount, cum_count FROM limit_ledger WHERE limit_name = ? AND key = ? AND at <= ? ORDER BY at DESC, seq DESC LIMIT 1"
 )
 
-// querier is what the limit check needs: the transaction in Commit, the
-// database in benchmarks.
-type querier interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+// txQuerier runs prepared statements in a transaction, or, with a nil tx
+// (benchmarks of the limit check alone), on the pool.
+type txQuerier struct {
+	ctx context.Context
+	tx  *sql.Tx
+}
+
+func (q txQuerier) stmt(s *sql.Stmt) *sql.Stmt {
+	if q.tx == nil {
+		return s
+	}
+	// The transaction's connection has s prepared after its first use
+	// there; this only binds it to the transaction.
+	return q.tx.StmtContext(q.ctx, s)
+}
+
+func (q txQuerier) row(s *sql.Stmt, args ...any) *sql.Row {
+	return q.stmt(s).QueryRowContext(q.ctx, args...)
+}
+
+func (q txQuerier) exec(s *sql.Stmt, args ...any) error {
+	_, err := q.stmt(s).ExecContext(q.ctx, args...)
+	return err
 }
 
 // checkLimits applies check.Limit to each use. It returns the ledger
 // entries to write, or none after turning rec into a REJECT.
-func checkLimits(ctx context.Context, tx querier, rec *store.Record, uses []store.LimitUse) ([]check.Entry, error) {
+func checkLimits(q txQuerier, st *statements, rec *store.Record, uses []store.LimitUse) ([]check.Entry, error) {
 	var consume []check.Entry
 	for _, u := range uses {
 		if rec.TxKey != "" {
 			var counted bool
-			if err := tx.QueryRowContext(ctx,
-				countedQuery,
-				u.Limit, u.Key, rec.TxKey).Scan(&counted); err != nil {
+			if err := q.row(st.counted, u.Limit, u.Key, rec.TxKey).Scan(&counted); err != nil {
 				return nil, fmt.Errorf("checking limit %q: %w", u.Limit, err)
 			}
 			if counted {
 				continue
 			}
 		}
-		newestAt, newest, used, count, err := windowUsage(ctx, tx, u, rec.ReceivedAt.Add(-u.Window))
+		newestAt, newest, used, count, err := windowUsage(q, st, u, rec.ReceivedAt.Add(-u.Window))
 		if err != nil {
 			return nil, fmt.Errorf("checking limit %q: %w", u.Limit, err)
 		}
@@ -620,10 +702,10 @@ func checkLimits(ctx context.Context, tx querier, rec *store.Record, uses []stor
 // (zero when the key has none), and the amount and count of u's entries
 // after cutoff: the difference of the newest total and the total at the
 // last row at or before cutoff (check.Window).
-func windowUsage(ctx context.Context, tx querier, u store.LimitUse, cutoff time.Time) (newestAt time.Time, newest check.Total, used decimal.Decimal, count int64, err error) {
+func windowUsage(q txQuerier, st *statements, u store.LimitUse, cutoff time.Time) (newestAt time.Time, newest check.Total, used decimal.Decimal, count int64, err error) {
 	var at int64
 	var text string
-	err = tx.QueryRowContext(ctx, newestQuery, u.Limit, u.Key).Scan(&at, &text, &newest.Count)
+	err = q.row(st.newest, u.Limit, u.Key).Scan(&at, &text, &newest.Count)
 	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, check.Total{}, decimal.Decimal{}, 0, nil
 	}
@@ -639,7 +721,7 @@ func windowUsage(ctx context.Context, tx querier, u store.LimitUse, cutoff time.
 		return newestAt, newest, decimal.Decimal{}, 0, nil
 	}
 	var before check.Total
-	err = tx.QueryRowContext(ctx, beforeQuery, u.Limit, u.Key, cutoff.UnixMicro()).Scan(&text, &before.Count)
+	err = q.row(st.before, u.Limit, u.Key, cutoff.UnixMicro()).Scan(&text, &before.Count)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		// Every entry of the key is in the window.
@@ -711,7 +793,7 @@ func backfillTotals(ctx context.Context, tx *sql.Tx) error {
 
 // Get implements store.Store.
 func (s *Store) Get(ctx context.Context, requestID string) (*store.Record, error) {
-	r, err := scanRecord(s.db.QueryRowContext(ctx, "SELECT "+recordColumns+" FROM decisions WHERE request_id = ?", requestID))
+	r, err := scanRecord(s.st.get.QueryRowContext(ctx, requestID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: request_id %q", store.ErrNotFound, requestID)
 	}

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -35,8 +36,9 @@ const (
 // Proxy is a TCP proxy in front of PostgreSQL that can break a connection
 // at the moment a test needs: around a COMMIT, or all of them at once. It
 // reads the client's protocol messages (without TLS; DSN forces
-// sslmode=disable) to recognise COMMIT, a simple-protocol Query whose text
-// is "commit", as pgx sends it. It is for tests only.
+// sslmode=disable) to recognise COMMIT: a simple-protocol Query whose text
+// is "commit" (pgx's Tx.Commit), or the Bind of a statement prepared as
+// COMMIT (a pipeline, as Store.Commit sends it). It is for tests only.
 type Proxy struct {
 	target string
 	ln     net.Listener
@@ -188,12 +190,32 @@ func (p *Proxy) serve(client net.Conn) {
 		if err := copyStartup(client, server); err != nil {
 			return
 		}
+		// Prepared statements whose query is COMMIT, by name: pgx sends
+		// COMMIT as a simple query ('Q') from Tx.Commit, or as Parse ('P')
+		// once and Bind ('B') each time in a pipeline. Bind is when it
+		// runs.
+		commits := map[string]bool{}
 		for {
 			typ, msg, err := readMessage(client)
 			if err != nil {
 				return
 			}
-			if typ == 'Q' && isCommit(msg[5:]) {
+			commit := false
+			switch typ {
+			case 'Q':
+				commit = isCommit(msg[5:])
+			case 'P':
+				if name, rest, ok := cstring(msg[5:]); ok {
+					query, _, _ := cstring(rest)
+					commits[name] = isCommit([]byte(query))
+				}
+			case 'B':
+				if _, rest, ok := cstring(msg[5:]); ok { // the portal
+					stmt, _, _ := cstring(rest)
+					commit = commits[stmt]
+				}
+			}
+			if commit {
 				switch f := p.takeFault(); f {
 				case DropBeforeCommit:
 					return
@@ -253,6 +275,15 @@ func readMessage(r io.Reader) (byte, []byte, error) {
 		return 0, nil, err
 	}
 	return hdr[0], msg, nil
+}
+
+// cstring splits a NUL-terminated string off b.
+func cstring(b []byte) (string, []byte, bool) {
+	i := bytes.IndexByte(b, 0)
+	if i < 0 {
+		return "", nil, false
+	}
+	return string(b[:i]), b[i+1:], true
 }
 
 func isCommit(query []byte) bool {
