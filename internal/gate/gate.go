@@ -365,5 +365,13 @@ func (g *Gate) record(ctx context.Context, o Outcome, req *protocol.Request, can
 	a := fromRecord(stored)
 	a.replayed = existed
 	a.shadow, a.keepShadow = o.Shadow, true
+	if !existed && a.action == protocol.ActionReject {
+		for _, u := range uses {
+			if u.Limit == a.rule {
+				a.limit = u.Limit
+				break
+			}
+		}
+	}
 	return a
 }

@@ -93,6 +93,19 @@ type Store struct {
 	queue []*pending
 	// batches counts the group commits run, for tests.
 	batches atomic.Int64
+	// batchObserver, when set, is told each group commit's size.
+	batchObserver atomic.Pointer[func(int)]
+}
+
+// SetBatchObserver makes fn receive the number of decisions of every group
+// commit from now on (for a batch-size metric); nil stops it. fn runs on
+// the commit path and must be quick.
+func (s *Store) SetBatchObserver(fn func(n int)) {
+	if fn == nil {
+		s.batchObserver.Store(nil)
+		return
+	}
+	s.batchObserver.Store(&fn)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -459,6 +472,9 @@ func (s *Store) runBatch(batch []*pending) {
 		return
 	}
 	s.batches.Add(1)
+	if fn := s.batchObserver.Load(); fn != nil {
+		(*fn)(len(live))
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(live[0].ctx), batchTimeout)
 	defer cancel()
 	outs := make([]outcome, len(live))
