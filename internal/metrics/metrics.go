@@ -26,7 +26,6 @@ import (
 	"errors"
 	"net/http"
 	"runtime/debug"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -120,7 +119,10 @@ type Metrics struct {
 	replies       *prometheus.CounterVec
 	replyFast     [2][numTypes][2][numStatus]prometheus.Counter
 	decisions     *prometheus.CounterVec
-	ruleCache     sync.Map // rule+"\x00"+action -> prometheus.Counter
+	// ruleCache holds, per action index, the counters by rule name:
+	// copy-on-write maps, so the hot path is one atomic load and a map
+	// lookup, with no allocation.
+	ruleCache [2]atomic.Pointer[map[string]prometheus.Counter]
 	limitRejects  *prometheus.CounterVec
 	verifyFails   *prometheus.CounterVec
 	tokenFails    *prometheus.CounterVec
@@ -440,12 +442,27 @@ func (m *Metrics) decided(rule string, ai int) { m.decisionCounter(rule, ai).Inc
 // decisionCounter resolves a rule's counter once; the cache keeps the
 // label hashing off the hot path.
 func (m *Metrics) decisionCounter(rule string, ai int) prometheus.Counter {
-	k := rule + "\x00" + strconv.Itoa(ai)
-	if c, ok := m.ruleCache.Load(k); ok {
-		return c.(prometheus.Counter)
+	if p := m.ruleCache[ai].Load(); p != nil {
+		if c, ok := (*p)[rule]; ok {
+			return c
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old := map[string]prometheus.Counter{}
+	if p := m.ruleCache[ai].Load(); p != nil {
+		old = *p
+	}
+	if c, ok := old[rule]; ok {
+		return c
+	}
+	next := make(map[string]prometheus.Counter, len(old)+1)
+	for k, v := range old {
+		next[k] = v
 	}
 	c := m.decisions.WithLabelValues(rule, string(actions[ai]))
-	m.ruleCache.Store(k, c)
+	next[rule] = c
+	m.ruleCache[ai].Store(&next)
 	return c
 }
 
