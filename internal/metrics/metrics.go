@@ -116,13 +116,13 @@ type Rule struct {
 type Metrics struct {
 	reg *prometheus.Registry
 
-	replies       *prometheus.CounterVec
-	replyFast     [2][numTypes][2][numStatus]prometheus.Counter
-	decisions     *prometheus.CounterVec
+	replies   *prometheus.CounterVec
+	replyFast [2][numTypes][2][numStatus]prometheus.Counter
+	decisions *prometheus.CounterVec
 	// ruleCache holds, per action index, the counters by rule name:
 	// copy-on-write maps, so the hot path is one atomic load and a map
 	// lookup, with no allocation.
-	ruleCache [2]atomic.Pointer[map[string]prometheus.Counter]
+	ruleCache     [2]atomic.Pointer[map[string]prometheus.Counter]
 	limitRejects  *prometheus.CounterVec
 	verifyFails   *prometheus.CounterVec
 	tokenFails    *prometheus.CounterVec

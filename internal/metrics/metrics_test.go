@@ -74,4 +74,3 @@ func BenchmarkObserveReply(b *testing.B) {
 		m.ObserveReply(o, time.Millisecond)
 	}
 }
-
