@@ -178,7 +178,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}()
 		defer msrv.Close()
 		fmt.Fprintf(stdout, "tssgate: metrics on http://%s/metrics\n", mln.Addr())
-		log.Info("metrics listening", slog.String("address", mln.Addr().String()))
+		log.Info("metrics endpoint up", slog.String("address", mln.Addr().String()))
 	}
 	scheme := "http"
 	if cfg.TLSCert != "" {
