@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
 	"tssgate/internal/policy"
 	"tssgate/internal/protocol"
 	"tssgate/internal/store"
+	"tssgate/internal/store/backend"
 )
 
 const auditUsage = `Usage: tssgate audit COMMAND [flags]
@@ -24,7 +26,8 @@ folder: a missing store is an error naming its path.
   list     decisions, newest first: --since --until --type --action --rule --limit, --json for JSON lines
   show ID  one decision in full (the decoded request, hashes, shadow outcomes)
   export   every decision as JSON lines, oldest first, streaming (constant memory)
-  verify   walk the hash chain; exit 1 and name the first broken link
+  verify   walk the hash chain; exit 1 and name the first broken link (--head HASH, --head-file FILE: the chain must contain that anchored head; --json)
+  backup   --out FILE: a consistent online copy of the SQLite store (while serve runs), whose chain is then verified
   limits   current usage of each velocity limit per key (--policy names the limits and windows)
 
 Flags common to every command: --store DSN, --config FILE, --data-dir DIR
@@ -38,7 +41,8 @@ var auditCommands = map[string]string{
 	"list":   "Usage: tssgate audit list [flags]\n\nLists decisions, newest first.\n",
 	"show":   "Usage: tssgate audit show [flags] REQUEST_ID\n\nPrints one decision in full as JSON.\n",
 	"export": "Usage: tssgate audit export [flags]\n\nWrites every decision as JSON lines, oldest first.\n",
-	"verify": "Usage: tssgate audit verify [flags]\n\nWalks the hash chain; exit 1 names the first broken link.\n",
+	"verify": "Usage: tssgate audit verify [flags]\n\nWalks the hash chain; exit 1 names the first broken link, or an anchored head\n(--head, --head-file) the chain does not contain. --json prints\n{decisions, head, first_broken}.\n",
+	"backup": "Usage: tssgate audit backup --out FILE [flags]\n\nCopies the SQLite store consistently while serve runs (VACUUM INTO, never a\nfile copy), then verifies the copy's chain. FILE must not exist. For\nPostgreSQL use pg_dump (see the README).\n",
 	"limits": "Usage: tssgate audit limits [flags]\n\nPrints the current usage of each velocity limit per key.\n",
 }
 
@@ -102,7 +106,16 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		since, until, typ, action, rule *string
 		limit                           *int
 		asJSON                          *bool
+		head, headFile, out             *string
 	)
+	switch cmd {
+	case "verify":
+		head = fs.String("head", "", "fail unless the chain contains this anchored head hash")
+		headFile = fs.String("head-file", "", "read the anchored head hash from this file")
+		asJSON = fs.Bool("json", false, "print {decisions, head, first_broken} as JSON")
+	case "backup":
+		out = fs.String("out", "", "the backup file to create (must not exist)")
+	}
 	if cmd == "list" {
 		since = fs.String("since", "", "from this time (RFC 3339, or a duration ago such as 24h)")
 		until = fs.String("until", "", "before this time (RFC 3339 or a duration ago)")
@@ -128,6 +141,30 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	// Check every argument before opening the store.
+	anchor := ""
+	if cmd == "verify" {
+		anchor = strings.TrimSpace(*head)
+		if *headFile != "" {
+			if anchor != "" {
+				fmt.Fprintf(stderr, "audit verify: give --head or --head-file, not both\n")
+				return 2
+			}
+			b, err := os.ReadFile(*headFile)
+			if err != nil {
+				fmt.Fprintf(stderr, "audit verify: --head-file: %v\n", err)
+				return 2
+			}
+			anchor = strings.TrimSpace(string(b))
+		}
+		if (*head != "" || *headFile != "") && !isHash(anchor) {
+			fmt.Fprintf(stderr, "audit verify: the anchored head must be 64 lower-case hex digits, got %q\n", anchor)
+			return 2
+		}
+	}
+	if cmd == "backup" && *out == "" {
+		fmt.Fprintf(stderr, "audit backup: --out FILE is required\n")
+		return 2
+	}
 	var f store.Filter
 	if cmd == "list" {
 		f = store.Filter{Rule: *rule, Limit: *limit, Newest: true}
@@ -208,14 +245,9 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		enc := json.NewEncoder(w)
 		err = st.List(ctx, store.Filter{}, func(r *store.Record) error { return enc.Encode(toAudit(r, true)) })
 	case "verify":
-		var rep *store.VerifyReport
-		if rep, err = st.Verify(ctx); err == nil {
-			if rep.Break != nil {
-				w.Flush()
-				return fail("chain BROKEN after %d rows: seq %d (request_id %q): %s", rep.Rows, rep.Break.Seq, rep.Break.RequestID, rep.Break.Problem)
-			}
-			fmt.Fprintf(w, "chain intact: %d decisions, head %s\n", rep.Rows, rep.Head)
-		}
+		return auditVerify(ctx, st, anchor, *asJSON, w, fail)
+	case "backup":
+		return auditBackup(ctx, st, *out, w, fail)
 	case "limits":
 		windows := p.Windows()
 		if len(windows) == 0 {
@@ -285,4 +317,120 @@ func parseWhen(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time nor a duration", s)
 	}
 	return t, nil
+}
+
+// isHash reports whether s is spelled as the chain spells a hash.
+func isHash(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// verifyJSON is `audit verify --json`'s output.
+type verifyJSON struct {
+	Decisions   int64       `json:"decisions"`
+	Head        string      `json:"head"`
+	FirstBroken *brokenJSON `json:"first_broken"`
+	Anchor      *anchorJSON `json:"anchor,omitempty"`
+}
+
+type brokenJSON struct {
+	Seq       int64  `json:"seq"`
+	RequestID string `json:"request_id"`
+	Problem   string `json:"problem"`
+}
+
+type anchorJSON struct {
+	Head  string `json:"head"`
+	Found bool   `json:"found"`
+	Seq   int64  `json:"seq,omitempty"`
+}
+
+// auditVerify walks the chain and, with an anchor, looks for it: a chain
+// that verifies but lacks an anchored head was truncated or rewritten
+// after it (a rewritten tail verifies on its own). Exit 1 when broken or
+// the anchor is missing.
+func auditVerify(ctx context.Context, st store.Store, anchor string, asJSON bool, w *bufio.Writer, fail func(string, ...any) int) int {
+	rep, err := st.Verify(ctx)
+	if err != nil {
+		w.Flush()
+		return fail("%v", err)
+	}
+	res := verifyJSON{Decisions: rep.Rows, Head: rep.Head}
+	if b := rep.Break; b != nil {
+		res.FirstBroken = &brokenJSON{Seq: b.Seq, RequestID: b.RequestID, Problem: b.Problem}
+	}
+	if anchor != "" && rep.Break == nil {
+		a := &anchorJSON{Head: anchor}
+		errFound := errors.New("found")
+		err := st.List(ctx, store.Filter{Newest: true}, func(r *store.Record) error {
+			if r.Hash == anchor {
+				a.Found, a.Seq = true, r.Seq
+				return errFound
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errFound) {
+			w.Flush()
+			return fail("%v", err)
+		}
+		res.Anchor = a
+	} else if anchor != "" {
+		res.Anchor = &anchorJSON{Head: anchor}
+	}
+	ok := rep.Break == nil && (res.Anchor == nil || res.Anchor.Found)
+	if asJSON {
+		b, _ := json.Marshal(res)
+		fmt.Fprintln(w, string(b))
+		if !ok {
+			return 1
+		}
+		return 0
+	}
+	switch {
+	case rep.Break != nil:
+		w.Flush()
+		return fail("chain BROKEN after %d rows: seq %d (request_id %q): %s", rep.Rows, rep.Break.Seq, rep.Break.RequestID, rep.Break.Problem)
+	case !ok:
+		w.Flush()
+		return fail("anchored head %s is NOT in the chain (%d decisions, head %s): the log was truncated or rewritten after it", anchor, rep.Rows, rep.Head)
+	}
+	fmt.Fprintf(w, "chain intact: %d decisions, head %s\n", rep.Rows, rep.Head)
+	if res.Anchor != nil {
+		fmt.Fprintf(w, "anchored head %s found at seq %d\n", anchor, res.Anchor.Seq)
+	}
+	return 0
+}
+
+// auditBackup copies a SQLite store online and verifies the copy.
+func auditBackup(ctx context.Context, st store.Store, out string, w *bufio.Writer, fail func(string, ...any) int) int {
+	b, ok := st.(interface {
+		Backup(ctx context.Context, path string) error
+	})
+	if !ok {
+		return fail("only the SQLite store is backed up by tssgate; for PostgreSQL use pg_dump (see the README's Backups)")
+	}
+	if err := b.Backup(ctx, out); err != nil {
+		return fail("%v", err)
+	}
+	cp, err := backend.OpenReadOnly(ctx, "sqlite:"+out)
+	if err != nil {
+		return fail("the backup %s does not open: %v", out, err)
+	}
+	defer cp.Close()
+	rep, err := cp.Verify(ctx)
+	if err != nil {
+		return fail("verifying the backup %s: %v", out, err)
+	}
+	if rep.Break != nil {
+		return fail("the backup %s has a BROKEN chain at seq %d: %s", out, rep.Break.Seq, rep.Break.Problem)
+	}
+	fmt.Fprintf(w, "backup %s: chain intact, %d decisions, head %s\n", out, rep.Rows, rep.Head)
+	return 0
 }

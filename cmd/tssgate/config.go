@@ -70,6 +70,10 @@ type Config struct {
 	Timeouts server.Timeouts
 	// DecideTimeout bounds one decision (server.Config.DecideTimeout).
 	DecideTimeout time.Duration
+	// MetricsListen is the Prometheus /metrics listener; empty means off.
+	MetricsListen string
+	// HeadLogInterval is how often serve logs the decision log's head hash.
+	HeadLogInterval time.Duration
 
 	// origins records where each setting's value came from, by setting
 	// name; keyOrigins does the same for each entry of TSSNodeKeys. They
@@ -112,6 +116,8 @@ func DefaultConfig() Config {
 		MaxBodyBytes:     server.DefaultMaxBodyBytes,
 		LogFormat:        "json",
 		PolicyPoll:       2 * time.Second,
+		MetricsListen:    "127.0.0.1:9120",
+		HeadLogInterval:  time.Minute,
 		Timeouts:         server.DefaultTimeouts(),
 		DecideTimeout:    server.DefaultDecideTimeout,
 	}
@@ -474,6 +480,26 @@ func buildSettings() []*setting {
 		help:  "how often the policy file and its lists are checked for changes, 10ms-1h",
 		check: durRange(func(c *Config) time.Duration { return c.PolicyPoll }, 10*time.Millisecond, time.Hour, "10ms", "1h")}
 	x.get, x.set = durSetting(func(c *Config) *time.Duration { return &c.PolicyPoll }, "2s")
+	add(x)
+
+	x = &setting{name: "metrics_listen", yaml: "tssgate.metrics_listen", env: "TSSGATE_METRICS_LISTEN", flag: "metrics-listen", arg: "ADDR",
+		help: "Prometheus /metrics listener host:port, apart from the check endpoint; empty turns it off, port 0 picks a free one (logged)",
+		check: func(c *Config) string {
+			if c.MetricsListen == "" {
+				return ""
+			}
+			if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+				return fmt.Sprintf("want host:port or empty, got %q", c.MetricsListen)
+			}
+			return ""
+		}}
+	x.get, x.set = strSetting(func(c *Config) *string { return &c.MetricsListen })
+	add(x)
+
+	x = &setting{name: "head_log_interval", yaml: "tssgate.head_log_interval", env: "TSSGATE_HEAD_LOG_INTERVAL", flag: "head-log-interval", arg: "DURATION",
+		help:  "how often serve logs the decision log's head hash (for anchoring off the machine), 1s-24h",
+		check: durRange(func(c *Config) time.Duration { return c.HeadLogInterval }, time.Second, 24*time.Hour, "1s", "24h")}
+	x.get, x.set = durSetting(func(c *Config) *time.Duration { return &c.HeadLogInterval }, "1m")
 	add(x)
 
 	timeout := func(name, flagName, help string, dst func(c *Config) *time.Duration, lo, hi time.Duration, loText, hiText string) {

@@ -11,12 +11,15 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
+	"tssgate/internal/metrics"
 	"tssgate/internal/policy"
 	"tssgate/internal/protocol"
 	"tssgate/internal/server"
@@ -123,6 +126,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	defer ln.Close() // after Serve it is closed already; before, it must not leak
+	var mln net.Listener
+	if cfg.MetricsListen != "" {
+		// Bound before anything is created, like the check port: a busy
+		// metrics port is a refusal, not a server nobody can watch.
+		if mln, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
+			fmt.Fprintf(stderr, "serve: metrics listen (%s, from %s): %v\n", cfg.MetricsListen, cfg.origin("metrics_listen"), err)
+			return 1
+		}
+		defer mln.Close()
+	}
 	if a, ok := ln.Addr().(*net.TCPAddr); cfg.Dev && (!ok || !a.IP.IsLoopback()) {
 		// The address checked at validation is the one bound; this only
 		// makes sure of it before the simulated key is trusted.
@@ -143,17 +156,29 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "serve: %v\n", err)
 		return 1
 	}
-	h, holder, err := buildServer(cfg, log, stdout, st, pre)
+	h, rl, err := buildServer(cfg, log, stdout, st, pre)
 	if err != nil {
 		fmt.Fprintf(stderr, "serve: %v\n", err)
 		return 1
 	}
-	if holder != nil {
-		go holder.Watch(ctx, cfg.PolicyPoll, log)
-		hup := make(chan os.Signal, 1)
-		signal.Notify(hup, syscall.SIGHUP)
-		defer signal.Stop(hup)
-		go reloadOnSignal(ctx, hup, holder, log)
+	if rl.holder != nil {
+		go rl.holder.Watch(ctx, cfg.PolicyPoll, log)
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go rl.onSignal(ctx, hup)
+	go logHeads(ctx, st, cfg.HeadLogInterval, log)
+	if mln != nil {
+		msrv := &http.Server{Handler: metricsMux(rl.m), ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second, ErrorLog: server.ErrorLog(log)}
+		go func() {
+			if err := msrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("metrics server stopped", slog.Any("error", err))
+			}
+		}()
+		defer msrv.Close()
+		fmt.Fprintf(stdout, "tssgate: metrics on http://%s/metrics\n", mln.Addr())
+		log.Info("metrics endpoint up", slog.String("address", mln.Addr().String()))
 	}
 	scheme := "http"
 	if cfg.TLSCert != "" {
@@ -165,8 +190,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	t := cfg.Timeouts
 	srv := server.NewHTTPServer(h, t)
 	srv.ErrorLog = server.ErrorLog(log) // TLS handshake errors into the structured log
+	if cfg.TLSCert != "" {
+		// The certificate in force, which SIGHUP can swap.
+		srv.TLSConfig.GetCertificate = rl.getCertificate
+	}
 	limited := server.LimitConnections(srv, ln, cfg.MaxConnections)
-	if err := server.Serve(ctx, srv, limited, cfg.TLSCert, cfg.TLSKey, t.Shutdown); err != nil {
+	if err := server.Serve(ctx, srv, limited, "", "", t.Shutdown); err != nil {
 		log.Error("server stopped", slog.Any("error", err))
 		fmt.Fprintf(stderr, "serve: %v\n", err)
 		return 1
@@ -183,6 +212,7 @@ type prepared struct {
 	serverKey   string          // the private key's path
 	serverPub   string          // the public key's path when tssgate owns the pair, else ""
 	nodeKeys    []token.NamedKey
+	nodeRefs    []KeyRef // the files of nodeKeys, for reloads
 	nodeOrigins []string // where each of nodeKeys came from
 	devPub      string   // dev mode: the simulated node's public key path
 	policy      *policy.Policy
@@ -235,6 +265,7 @@ func prepareServe(cfg Config) (*prepared, error) {
 				r.Name, r.Path, origins[i], name)
 		}
 		pre.nodeKeys = append(pre.nodeKeys, token.NamedKey{Name: r.Name, Key: k})
+		pre.nodeRefs = append(pre.nodeRefs, r)
 		origins[i] = r.Path + ", from " + origins[i]
 	}
 	pre.nodeOrigins = origins[:len(refs)]
@@ -299,32 +330,18 @@ func (pre *prepared) createKeys(cfg Config, log *slog.Logger) error {
 			return err
 		}
 		pre.nodeKeys = append(pre.nodeKeys, token.NamedKey{Name: devNodeKeyName, Key: k})
+		pre.nodeRefs = append(pre.nodeRefs, KeyRef{Name: devNodeKeyName, Path: pre.devPub})
 		pre.nodeOrigins = append(pre.nodeOrigins, "--dev, private key "+filepath.Join(dir, devNodePriv))
 	}
 	return nil
 }
 
-// reloadOnSignal reloads the policy on each SIGHUP until ctx is done. A
-// broken file keeps the old policy; Holder records why for /readyz.
-func reloadOnSignal(ctx context.Context, hup <-chan os.Signal, h *policy.Holder, log *slog.Logger) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-hup:
-			if err := h.Reload(); err != nil {
-				log.Error("policy reload failed; keeping the previous policy", slog.Any("error", err))
-				continue
-			}
-			log.Info("policy reloaded", slog.String("policy_version", h.Current().Version()))
-		}
-	}
-}
-
 // buildServer prints the start-up facts once (server public key, policy,
 // every trusted TSS Node key with where it came from) and returns the
-// configured handler and the policy holder (nil without a policy file).
-func buildServer(cfg Config, log *slog.Logger, stdout io.Writer, st store.Store, pre *prepared) (*server.Server, *policy.Holder, error) {
+// configured handler and the reloader, which holds the policy holder (nil
+// without a policy file), the swappable keys and certificate, and the
+// metrics.
+func buildServer(cfg Config, log *slog.Logger, stdout io.Writer, st store.Store, pre *prepared) (*server.Server, *reloader, error) {
 	priv := pre.priv
 	if pre.serverPub != "" {
 		fmt.Fprintf(stdout, "tssgate: server public key (configure it on the TSS Node as pubkey_path): %s\n", pre.serverPub)
@@ -359,14 +376,60 @@ func buildServer(cfg Config, log *slog.Logger, stdout io.Writer, st store.Store,
 		fmt.Fprintf(stdout, "tssgate: DEV MODE (NOT FOR PRODUCTION): trusting the simulated TSS Node key %s\n", pre.devPub)
 	}
 	verifyTx := pre.verifyTx
+	rl := &reloader{log: log, holder: holder, keyRefs: pre.nodeRefs, keyPath: pre.serverKey,
+		tlsCert: cfg.TLSCert, tlsKey: cfg.TLSKey, errs: map[string]error{}}
+	rl.nodeKeys.Store(keys)
+	rl.serverKey.Store(priv)
+	if cfg.TLSCert != "" {
+		c, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return nil, nil, fmt.Errorf("TLS: %w", err)
+		}
+		rl.cert.Store(&c)
+	}
+	var srv *server.Server
+	policyVersion, limits, rules := "", []string(nil), []metrics.Rule(nil)
+	if pre.policy != nil {
+		policyVersion = pre.policy.Version()
+		limits, rules = policyMetrics(pre.policy)
+	}
+	m := metrics.New(metrics.Options{
+		NodeKeys:      keys.Names(),
+		Limits:        limits,
+		Rules:         rules,
+		PolicyVersion: policyVersion,
+		Build:         metrics.BuildFromBinary(version, token.CryptoBackend()),
+		Ready:         func() bool { return len(srv.Problems()) == 0 },
+	})
+	rl.m = m
+	if holder != nil {
+		holder.SetObserver(func(p *policy.Policy, err error) {
+			m.Reloaded(metrics.ReloadPolicy, err)
+			m.SetPolicyVersion(p.Version())
+			limits, rules := policyMetrics(p)
+			m.SetLimits(limits)
+			m.SetRules(rules)
+		})
+	}
+	if pre.verifyTx != nil {
+		inner := verifyTx
+		verifyTx = func(r *protocol.Request) *protocol.Verification {
+			v := inner(r)
+			if v != nil && !v.Verified {
+				m.VerificationFailed(v.Chain, verifyField(v.Reason))
+			}
+			return v
+		}
+	}
 	// The store's readiness is a real write, not a ping: /readyz is not
 	// ready while a decision could not be recorded (see store.Monitor).
-	mon := store.NewMonitor(st, 0, 0)
-	srv, err := server.New(server.Config{
+	mon := store.NewMonitor(m.WrapStore(st), 0, 0)
+	srv, err = server.New(server.Config{
 		VerifyTx:      verifyTx,
 		Store:         mon,
-		Verifier:      &token.Verifier{Keys: keys, Leeway: cfg.Leeway, MaxLifetime: cfg.MaxTokenLifetime},
-		Signer:        &token.Signer{Key: priv, Issuer: cfg.ServiceName, TTL: cfg.TokenExpire},
+		Verifier:      &token.Verifier{Source: &rl.nodeKeys, Leeway: cfg.Leeway, MaxLifetime: cfg.MaxTokenLifetime},
+		Signer:        &token.Signer{Source: &rl.serverKey, Issuer: cfg.ServiceName, TTL: cfg.TokenExpire},
+		Observer:      m,
 		Decider:       decider,
 		Logger:        log,
 		ServiceName:   cfg.ServiceName,
@@ -386,7 +449,42 @@ func buildServer(cfg Config, log *slog.Logger, stdout io.Writer, st store.Store,
 			return nil
 		})
 	}
-	return srv, holder, nil
+	for _, subject := range []string{metrics.ReloadNodeKeys, metrics.ReloadServer, metrics.ReloadTLS} {
+		srv.AddReadinessCheck("reload_"+subject, rl.readiness(subject))
+	}
+	srv.AddReadinessDetail("tss_node_keys_last_verified", func() any { return m.LastVerified() })
+	return srv, rl, nil
+}
+
+// policyMetrics returns p's limit names and its rules (with "default"),
+// whose series the metrics start with.
+func policyMetrics(p *policy.Policy) ([]string, []metrics.Rule) {
+	sum := p.Summary()
+	var limits []string
+	for _, l := range sum.Limits {
+		limits = append(limits, l.Name)
+	}
+	rules := []metrics.Rule{{Name: "default", Action: sum.Default}}
+	for _, r := range sum.Rules {
+		if r.Mode != policy.ModeShadow {
+			rules = append(rules, metrics.Rule{Name: r.Name, Action: r.Action})
+		}
+	}
+	return limits, rules
+}
+
+// verifyField is the failing field a verification reason starts with
+// ("destination: …"), as txverify writes it; metrics bound the label.
+func verifyField(reason string) string {
+	field, _, _ := strings.Cut(reason, ":")
+	return field
+}
+
+// metricsMux serves /metrics and nothing else on the metrics listener.
+func metricsMux(m *metrics.Metrics) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	return mux
 }
 
 // txVerifier returns KEYSIGN transaction verification with the built-in

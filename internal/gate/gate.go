@@ -385,5 +385,13 @@ func (g *Gate) record(ctx context.Context, o Outcome, req *protocol.Request, can
 	}
 	a := fromRecord(stored)
 	a.shadow, a.keepShadow = o.Shadow, true
+	if a.action == protocol.ActionReject {
+		for _, u := range uses {
+			if u.Limit == a.rule {
+				a.limit = u.Limit
+				break
+			}
+		}
+	}
 	return a
 }

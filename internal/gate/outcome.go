@@ -47,6 +47,10 @@ type Outcome struct {
 	// Cause is the error behind a non-zero Status, for logs and for
 	// `policy test` output; it never goes on the wire (Reason does).
 	Cause error
+	// Limit names the velocity limit that turned this evaluation's
+	// approval into a REJECT (then Rule names it too); "" otherwise, and
+	// for replayed answers. Metrics count limit rejections by it.
+	Limit string
 
 	// started is the real (monotonic) time the check began, for latency.
 	started time.Time
@@ -97,6 +101,7 @@ func (o *Outcome) failWith(status protocol.Status, reason string, cause error) {
 	o.Reason = reason
 	o.Rule = ""
 	o.Cause = cause
+	o.Limit = ""
 }
 
 // decided makes o answer an evaluated Decision: status 0, APPROVE only if
@@ -127,6 +132,8 @@ type answer struct {
 	reason   string
 	policy   string
 	replayed bool
+	// limit names the velocity limit that rejected a new evaluation.
+	limit string
 	// shadow replaces the Outcome's shadow outcomes when keepShadow.
 	shadow     []decision.ShadowOutcome
 	keepShadow bool
@@ -160,6 +167,7 @@ func (o *Outcome) answer(a answer) {
 	}
 	o.Status, o.Action, o.Rule, o.Reason = a.status, a.action, a.rule, a.reason
 	o.PolicyVersion, o.Replayed, o.Cause = a.policy, a.replayed, nil
+	o.Limit = a.limit
 	o.Shadow = nil
 	if a.keepShadow {
 		o.Shadow = a.shadow

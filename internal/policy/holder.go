@@ -24,9 +24,19 @@ type Holder struct {
 	path    string
 	current atomic.Pointer[Policy]
 
-	mu      sync.Mutex // serializes reloads, guards err and watched
-	err     error
-	watched []string // files the last load read or tried to read
+	mu       sync.Mutex // serializes reloads, guards err, watched and observer
+	err      error
+	watched  []string // files the last load read or tried to read
+	observer func(p *Policy, err error)
+}
+
+// SetObserver makes fn learn of every reload from now on, by Reload or
+// Watch: the policy now serving and the reload's error (nil on success).
+// It runs under the reload lock and must be quick; nil stops it.
+func (h *Holder) SetObserver(fn func(p *Policy, err error)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.observer = fn
 }
 
 // NewHolder returns a Holder serving p, which was loaded from path (Reload
@@ -81,10 +91,16 @@ func (h *Holder) reloadLocked() (changed bool, err error) {
 	h.watched = files
 	if err != nil {
 		h.err = err
+		if h.observer != nil {
+			h.observer(h.current.Load(), err)
+		}
 		return false, err
 	}
 	old := h.current.Swap(p)
 	h.err = nil
+	if h.observer != nil {
+		h.observer(p, nil)
+	}
 	return old.Version() != p.Version(), nil
 }
 

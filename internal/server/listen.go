@@ -121,15 +121,17 @@ func (t Timeouts) withDefaults() Timeouts {
 
 // Serve runs srv on ln until ctx is done, then shuts down gracefully:
 // the listener closes at once and in-flight requests get up to
-// shutdownTimeout to finish. With certFile and keyFile set it serves TLS.
-// It returns nil after a clean shutdown.
+// shutdownTimeout to finish. With certFile and keyFile set it serves TLS;
+// so it does, with no files, when srv.TLSConfig has a GetCertificate (a
+// certificate that a reload can swap). It returns nil after a clean
+// shutdown.
 func Serve(ctx context.Context, srv *http.Server, ln net.Listener, certFile, keyFile string, shutdownTimeout time.Duration) error {
 	if shutdownTimeout <= 0 {
 		shutdownTimeout = DefaultTimeouts().Shutdown
 	}
 	errc := make(chan error, 1)
 	go func() {
-		if certFile != "" || keyFile != "" {
+		if certFile != "" || keyFile != "" || (srv.TLSConfig != nil && srv.TLSConfig.GetCertificate != nil) {
 			errc <- srv.ServeTLS(ln, certFile, keyFile)
 		} else {
 			errc <- srv.Serve(ln)

@@ -95,6 +95,18 @@ type Config struct {
 	// Now is the one clock of the pipeline and of /ping: received time,
 	// the policy's `now`, replay age and limit windows. nil means time.Now.
 	Now func() time.Time
+	// Observer, when set, is told of every reply to a check endpoint once
+	// it is written (or failed to be), invalid and unauthenticated ones
+	// included: the seam for metrics. nil observes nothing.
+	Observer Observer
+}
+
+// Observer watches the replies of a Server. ObserveReply runs on the
+// request's goroutine after the reply, with the final Outcome (which it
+// must not keep or change) and the handler's elapsed time; it must be
+// quick and safe for concurrent use.
+type Observer interface {
+	ObserveReply(o *gate.Outcome, latency time.Duration)
 }
 
 // Server is the http.Handler that serves the callback protocol and the
@@ -105,8 +117,14 @@ type Server struct {
 	gate *gate.Gate
 	mux  *http.ServeMux
 
-	mu     sync.Mutex
-	checks []readiness
+	mu      sync.Mutex
+	checks  []readiness
+	details []detail
+}
+
+type detail struct {
+	name  string
+	value func() any
 }
 
 type readiness struct {
@@ -120,7 +138,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Verifier == nil {
 		return nil, errors.New("server: Config.Verifier is required")
 	}
-	if cfg.Signer == nil || cfg.Signer.Key == nil {
+	if cfg.Signer.SigningKey() == nil {
 		return nil, errors.New("server: Config.Signer with a key is required")
 	}
 	if cfg.MaxBodyBytes <= 0 {
@@ -149,7 +167,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.gate = g
 	s.AddReadinessCheck("tss_node_keys", func() error {
-		if cfg.Verifier.Keys == nil || cfg.Verifier.Keys.Len() == 0 {
+		if cfg.Verifier.KeySet().Len() == 0 {
 			return errors.New("no TSS Node public key configured: every check is answered with status 20")
 		}
 		return nil
@@ -171,6 +189,15 @@ func (s *Server) AddReadinessCheck(name string, check func() error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.checks = append(s.checks, readiness{name, check})
+}
+
+// AddReadinessDetail registers a value GET /readyz reports under name,
+// beside "ready" (when a TSS Node key last verified a request, say); it
+// does not affect readiness.
+func (s *Server) AddReadinessDetail(name string, value func() any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.details = append(s.details, detail{name, value})
 }
 
 // ServeHTTP implements http.Handler.
@@ -195,7 +222,11 @@ func (s *Server) checkHandler(v protocol.Version) http.Handler {
 					s.reply(w, &o)
 				}
 			}
-			s.logDecision(r.Context(), &o, time.Since(start))
+			latency := time.Since(start)
+			s.logDecision(r.Context(), &o, latency)
+			if s.cfg.Observer != nil {
+				s.cfg.Observer.ObserveReply(&o, latency)
+			}
 		}()
 		o = s.check(w, r, v)
 		written = true
@@ -325,7 +356,10 @@ func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
 }
 
-func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+// Problems runs every readiness check and returns the failing ones' errors
+// by check name; empty means ready. GET /readyz and the readiness metric
+// both answer from it.
+func (s *Server) Problems() map[string]string {
 	s.mu.Lock()
 	checks := append([]readiness(nil), s.checks...)
 	s.mu.Unlock()
@@ -335,11 +369,24 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 			problems[c.name] = err.Error()
 		}
 	}
+	return problems
+}
+
+func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	details := append([]detail(nil), s.details...)
+	s.mu.Unlock()
+	problems := s.Problems()
+	body := map[string]any{"ready": len(problems) == 0}
+	for _, d := range details {
+		body[d.name] = d.value()
+	}
 	if len(problems) > 0 {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "problems": problems})
+		body["problems"] = problems
+		writeJSON(w, http.StatusServiceUnavailable, body)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"ready": true})
+	writeJSON(w, http.StatusOK, body)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -22,6 +23,9 @@ const DefaultTTL = 2 * time.Minute
 type Signer struct {
 	// Key is the signing key; it must be at least MinKeyBits long.
 	Key *rsa.PrivateKey
+	// Source, when set, replaces Key: each Sign loads the key once, so a
+	// reload that stores a new key switches replies to it atomically.
+	Source *atomic.Pointer[rsa.PrivateKey]
 	// Issuer is the iss claim (Cobo's templates use the service name,
 	// "callback-server" by default). Empty omits the claim.
 	Issuer string
@@ -29,6 +33,17 @@ type Signer struct {
 	TTL time.Duration
 	// Now is the clock; tests freeze it.
 	Now func() time.Time
+}
+
+// SigningKey returns the key Sign uses now: Source's when set, else Key.
+func (s *Signer) SigningKey() *rsa.PrivateKey {
+	if s == nil {
+		return nil
+	}
+	if s.Source != nil {
+		return s.Source.Load()
+	}
+	return s.Key
 }
 
 // signedClaims has the field order of the TSS Node's own claims struct
@@ -49,10 +64,11 @@ type signedClaims struct {
 // payload (no protocol message is empty, so it can only be a caller bug) or a
 // negative TTL (which would produce a token that is already expired).
 func (s *Signer) Sign(payload []byte) (string, error) {
-	if s == nil || s.Key == nil || s.Key.N == nil {
+	key := s.SigningKey()
+	if key == nil || key.N == nil {
 		return "", errors.New("signing token: no private key")
 	}
-	if err := checkKey(&s.Key.PublicKey); err != nil {
+	if err := checkKey(&key.PublicKey); err != nil {
 		return "", fmt.Errorf("signing token: %w", err)
 	}
 	if len(payload) == 0 {
@@ -83,7 +99,7 @@ func (s *Signer) Sign(payload []byte) (string, error) {
 		return "", fmt.Errorf("signing token: %w", err)
 	}
 	digest := sha256.Sum256([]byte(input))
-	sig, err := signDigest(s.Key, digest[:])
+	sig, err := signDigest(key, digest[:])
 	if err != nil {
 		return "", fmt.Errorf("signing token: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -74,6 +75,10 @@ const DefaultMaxLifetime = 15 * time.Minute
 type Verifier struct {
 	// Keys are the TSS Node public keys a request may be signed with.
 	Keys *KeySet
+	// Source, when set, replaces Keys: each Verify loads the set once, so a
+	// reload that stores a new set swaps every key at once, and a request
+	// never sees half of an old set and half of a new one.
+	Source *atomic.Pointer[KeySet]
 	// Leeway widens the exp, nbf and iat checks to absorb clock skew.
 	Leeway time.Duration
 	// MaxLifetime bounds how far ahead of now (plus Leeway) exp may be: a
@@ -82,6 +87,17 @@ type Verifier struct {
 	MaxLifetime time.Duration
 	// Now is the clock; tests freeze it.
 	Now func() time.Time
+}
+
+// KeySet returns the key set Verify uses now: Source's when set, else Keys.
+func (v *Verifier) KeySet() *KeySet {
+	if v == nil {
+		return nil
+	}
+	if v.Source != nil {
+		return v.Source.Load()
+	}
+	return v.Keys
 }
 
 // Verified is what an authentic, currently valid token carries.
@@ -133,12 +149,13 @@ var parsedHook func()
 // 5), with a short, stable reason such as "invalid token: expired".
 func (v *Verifier) Verify(raw string) (*Verified, error) {
 	raw = strings.TrimSpace(raw)
+	keys := v.KeySet()
 	switch {
 	case raw == "":
 		return nil, invalid(reasonMissing)
 	case len(raw) > MaxTokenLen:
 		return nil, invalid(reasonTooLarge)
-	case v == nil || v.Keys.Len() == 0:
+	case keys.Len() == 0:
 		return nil, invalid(reasonNoKeys)
 	}
 
@@ -171,9 +188,9 @@ func (v *Verifier) Verify(raw string) (*Verified, error) {
 	h.Write([]byte(parts[1]))
 	digest := h.Sum(nil)
 	var key *NamedKey
-	for i := range v.Keys.keys {
-		if rsa.VerifyPKCS1v15(v.Keys.keys[i].Key, crypto.SHA256, digest, tok.Signature) == nil {
-			key = &v.Keys.keys[i]
+	for i := range keys.keys {
+		if rsa.VerifyPKCS1v15(keys.keys[i].Key, crypto.SHA256, digest, tok.Signature) == nil {
+			key = &keys.keys[i]
 			break
 		}
 	}
@@ -188,7 +205,7 @@ func (v *Verifier) Verify(raw string) (*Verified, error) {
 		jwt.WithTimeFunc(now),
 	)
 	if err := validator.Validate(claims); err != nil {
-		return nil, invalid(claimsReason(err))
+		return nil, &keyedError{key.Name, invalid(claimsReason(err))}
 	}
 	maxLife := v.MaxLifetime
 	if maxLife <= 0 {
@@ -196,14 +213,14 @@ func (v *Verifier) Verify(raw string) (*Verified, error) {
 	}
 	// Validate required exp, so ExpiresAt is set here.
 	if claims.ExpiresAt == nil {
-		return nil, invalid(reasonExpRequired)
+		return nil, &keyedError{key.Name, invalid(reasonExpRequired)}
 	}
 	if claims.ExpiresAt.After(now().Add(maxLife + v.Leeway)) {
-		return nil, invalid(fmt.Sprintf("%s (more than %s ahead)", reasonExpTooFar, maxLife))
+		return nil, &keyedError{key.Name, invalid(fmt.Sprintf("%s (more than %s ahead)", reasonExpTooFar, maxLife))}
 	}
 	data, err := decodePackageData(claims.PackageData)
 	if err != nil {
-		return nil, err
+		return nil, &keyedError{key.Name, err}
 	}
 	return &Verified{PackageData: data, KeyName: key.Name, Issuer: claims.Issuer, ExpiresAt: claims.ExpiresAt.Time}, nil
 }

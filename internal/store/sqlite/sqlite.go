@@ -97,6 +97,8 @@ type Store struct {
 	// parses a statement on every unprepared query, which cost more CPU
 	// per decision than the rest of the commit.
 	st *statements
+	// batchObserver, when set, is told each group commit's size.
+	batchObserver atomic.Pointer[func(int)]
 }
 
 // statements are the queries of Get and of every Commit, prepared on the
@@ -134,6 +136,17 @@ func (s *Store) prepare(ctx context.Context) error {
 	}
 	s.st = st
 	return nil
+}
+
+// SetBatchObserver makes fn receive the number of decisions of every group
+// commit from now on (for a batch-size metric); nil stops it. fn runs on
+// the commit path and must be quick.
+func (s *Store) SetBatchObserver(fn func(n int)) {
+	if fn == nil {
+		s.batchObserver.Store(nil)
+		return
+	}
+	s.batchObserver.Store(&fn)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -508,6 +521,9 @@ func (s *Store) runBatch(batch []*pending) {
 		return
 	}
 	s.batches.Add(1)
+	if fn := s.batchObserver.Load(); fn != nil {
+		(*fn)(len(live))
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(live[0].ctx), batchTimeout)
 	defer cancel()
 	outs := make([]outcome, len(live))
@@ -921,4 +937,32 @@ func wrap(err *error, op string) {
 	if *err != nil {
 		*err = fmt.Errorf("sqlite: %s: %w", op, *err)
 	}
+}
+
+// Backup writes a consistent copy of the database to path, which must not
+// exist, with SQLite's VACUUM INTO: one read transaction sees one commit
+// point of the WAL, so every decision committed before it began is in the
+// copy and none half-written, while a serving process keeps committing.
+// It works on a read-only Store too. The file is created with mode 0600
+// first (VACUUM INTO fills an empty file), so the copy is never readable
+// by others even for a moment. On failure the partial file is removed.
+func (s *Store) Backup(ctx context.Context, path string) (err error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return fmt.Errorf("sqlite: backup to %q: %w", path, err)
+	}
+	f, err := os.OpenFile(abs, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("sqlite: backup: %w", err)
+	}
+	f.Close()
+	defer func() {
+		if err != nil {
+			os.Remove(abs)
+		}
+	}()
+	if _, err := s.db.ExecContext(ctx, "VACUUM INTO ?", abs); err != nil {
+		return fmt.Errorf("sqlite: backup to %q: %w", abs, err)
+	}
+	return nil
 }
