@@ -23,7 +23,7 @@ func TestPublicAPI(t *testing.T) {
 		"Break",
 		"DefaultProbeInterval", "DefaultProbeTimeout",
 		"ErrConflict", "ErrInvalid", "ErrNotFound", "ErrOutcomeUnknown", "ErrSchemaTooNew",
-		"Filter", "LimitUse", "Monitor", "NewMonitor", "Record", "RequestHashOf",
+		"Filter", "LimitUse", "Monitor", "NewMonitor", "OutpointClaim", "OutpointConflict", "Record", "RequestHashOf",
 		"Store", "Usage", "VerifyReport",
 	}
 	got := exportedNames(t, ".")
