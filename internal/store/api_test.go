@@ -24,7 +24,7 @@ func TestPublicAPI(t *testing.T) {
 		"DefaultProbeInterval", "DefaultProbeTimeout",
 		"ErrConflict", "ErrInvalid", "ErrNotFound", "ErrOutcomeUnknown", "ErrSchemaTooNew",
 		"Filter", "LimitUse", "Monitor", "NewMonitor", "OutpointClaim", "OutpointConflict", "Record", "RequestHashOf",
-		"Store", "Usage", "VerifyReport",
+		"Store", "Usage", "ValidOutpoint", "VerifyReport",
 	}
 	got := exportedNames(t, ".")
 	if !slices.Equal(got, want) {

@@ -29,6 +29,9 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"tssgate/internal/decimal"
@@ -292,6 +295,28 @@ type OutpointClaim struct {
 	Amount    decimal.Decimal
 	RequestID string
 	At        time.Time
+}
+
+// ValidOutpoint checks an outpoint's one spelling: 64 lower-case hex
+// digits (the txid in display order), a colon, and the output index in
+// decimal below 2^32 without leading zeros. Errors wrap ErrInvalid.
+func ValidOutpoint(op string) error {
+	txid, vout, ok := strings.Cut(op, ":")
+	if !ok || len(txid) != 64 || strings.Trim(txid, "0123456789abcdef") != "" {
+		return fmt.Errorf("%w: outpoint %q is not txid:vout with a 64-digit lower-case hex txid", ErrInvalid, clip(op))
+	}
+	n, err := strconv.ParseUint(vout, 10, 32)
+	if err != nil || strconv.FormatUint(n, 10) != vout {
+		return fmt.Errorf("%w: outpoint %q: vout is not a decimal below 2^32 without leading zeros", ErrInvalid, clip(op))
+	}
+	return nil
+}
+
+func clip(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "..."
+	}
+	return s
 }
 
 // OutpointConflict is a claim refused because its outpoint was first

@@ -1,9 +1,6 @@
 package check
 
 import (
-	"strconv"
-	"strings"
-
 	"tssgate/internal/store"
 	"tssgate/internal/store/internal/chain"
 )
@@ -12,19 +9,8 @@ import (
 // node signs (a standard transaction holds at most a few thousand inputs).
 const maxClaims = 100_000
 
-// Outpoint validates an outpoint's one spelling: 64 lower-case hex digits,
-// a colon, a decimal vout below 2^32 without leading zeros.
-func Outpoint(op string) error {
-	txid, vout, ok := strings.Cut(op, ":")
-	if !ok || len(txid) != 64 || strings.Trim(txid, "0123456789abcdef") != "" {
-		return invalid("outpoint %q is not txid:vout with a 64-digit lower-case hex txid", truncate(op))
-	}
-	n, err := strconv.ParseUint(vout, 10, 32)
-	if err != nil || strconv.FormatUint(n, 10) != vout {
-		return invalid("outpoint %q: vout is not a decimal below 2^32 without leading zeros", truncate(op))
-	}
-	return nil
-}
+// Outpoint validates an outpoint's one spelling (store.ValidOutpoint).
+func Outpoint(op string) error { return store.ValidOutpoint(op) }
 
 // Claims validates claims for ClaimOutpoints and returns them with At
 // normalized; one outpoint twice in a call is refused.
@@ -58,11 +44,4 @@ func Claims(claims []store.OutpointClaim) ([]store.OutpointClaim, error) {
 		out[i] = c
 	}
 	return out, nil
-}
-
-func truncate(s string) string {
-	if len(s) > 80 {
-		return s[:80] + "..."
-	}
-	return s
 }
