@@ -176,3 +176,21 @@ func TestMixedDecimalEqualityRefused(t *testing.T) {
 		t.Fatalf("decision %+v", d)
 	}
 }
+
+// TestVerifyOptionalWarnings: `optional` for a token or chain tssgate
+// verifies loads, with a warning naming the file and line (and shown by
+// policy check); a token without a decoder gets none.
+func TestVerifyOptionalWarnings(t *testing.T) {
+	p := mustParse(t, policyWith("verify:\n  tokens: {BTC: optional, XRP: optional}\n  chains: {SIGNET_BTC: optional}\n", `
+  - name: any
+    when: request.type == "KEYSIGN"
+    action: approve
+`), "")
+	w := p.Summary().Warnings
+	if len(w) != 2 || !strings.Contains(w[0], ":3: verify.tokens.BTC: optional has no effect") || !strings.Contains(w[1], "verify.chains.SIGNET_BTC") {
+		t.Fatalf("warnings %q", w)
+	}
+	if !strings.Contains(p.Summary().String(), "warning: ") {
+		t.Fatal("Summary.String does not show the warnings")
+	}
+}
