@@ -194,7 +194,7 @@ func utxoInputs(c *claim, net *btc.Network, tx *btc.Tx, psbt *btc.PSBT) ([]utxoI
 	h := btc.NewSigHasher(tx, prevouts)
 	for i := range inputs {
 		j := byOutpoint[tx.Inputs[i].PrevOut]
-		if f := utxoDigest(h, net, i, &inputs[i], sel[j], fmt.Sprintf("selected_utxos[%d] (%s)", j, tx.Inputs[i].PrevOut)); f != nil {
+		if f := utxoDigest(h, net, i, &inputs[i], sel[j], j, tx.Inputs[i].PrevOut); f != nil {
 			return nil, f
 		}
 	}
@@ -219,7 +219,9 @@ func checkPSBTInput(p *btc.PSBT, i int, op btc.OutPoint, script []byte, amount i
 
 // utxoDigest classifies input i's spent script and computes the digests
 // the node may sign for it.
-func utxoDigest(h *btc.SigHasher, net *btc.Network, i int, in *utxoInput, u protocol.V2SelectedUTXO, where string) *failure {
+func utxoDigest(h *btc.SigHasher, net *btc.Network, i int, in *utxoInput, u protocol.V2SelectedUTXO, j int, op btc.OutPoint) *failure {
+	// Built only on failure: the hot path verifies many inputs.
+	where := lazyWhere{j, op}
 	redeem, err := optionalHex(u.RedeemScript)
 	if err != nil {
 		return fail("selected_utxos", "%s: redeem_script: %v", where, err)
@@ -305,6 +307,14 @@ func utxoDigest(h *btc.SigHasher, net *btc.Network, i int, in *utxoInput, u prot
 	}
 	return nil
 }
+
+// lazyWhere names a selected_utxos entry and its outpoint in a reason.
+type lazyWhere struct {
+	j  int
+	op btc.OutPoint
+}
+
+func (w lazyWhere) String() string { return fmt.Sprintf("selected_utxos[%d] (%s)", w.j, w.op) }
 
 // optionalHex decodes an optional hex field ("" or null: nil).
 func optionalHex(s string) ([]byte, error) {
