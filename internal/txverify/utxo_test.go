@@ -250,6 +250,9 @@ type tCase struct {
 	dests  []map[string]any
 	change []map[string]any
 	paths  []string
+	// accountOutput describes the single destination as account_output
+	// instead of utxo_outputs.
+	accountOutput bool
 }
 
 // newCase builds a two-input transaction spending kind on c: a payment
@@ -328,6 +331,10 @@ func (tc *tCase) request(t testing.TB) *protocol.Request {
 		outs[i] = d
 	}
 	x["destination"] = map[string]any{"destination_type": "Address", "utxo_outputs": outs, "account_output": nil}
+	if tc.accountOutput && len(tc.dests) == 1 {
+		x["destination"] = map[string]any{"destination_type": "Address", "utxo_outputs": nil,
+			"account_output": map[string]any{"address": tc.dests[0]["address"], "amount": tc.dests[0]["amount"], "memo": nil}}
+	}
 	return decodeRequest(t, protocol.V2, dm, xm)
 }
 
@@ -620,3 +627,81 @@ func TestUTXORelabelled(t *testing.T) {
 }
 
 func base64Std(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// TestUTXOSameBytesSameFacts: every spelling of one description of the
+// same bytes (raw, marker or PSBT form; hash case and 0x; address case,
+// CashAddr prefix, Litecoin's two P2SH versions, BCH's legacy form;
+// amount trailing zeros; selected_utxos and output order; account_output
+// for a single payment) verifies to identical facts.
+func TestUTXOSameBytesSameFacts(t *testing.T) {
+	spellings := []struct {
+		name string
+		edit func(tc *tCase)
+	}{
+		{"as generated", func(*tCase) {}},
+		{"marker form", func(tc *tCase) {
+			r := tc.tx.unsigned()
+			tc.raw = r[:8] + "0001" + r[8:len(r)-8] + "0000" + r[len(r)-8:]
+		}},
+		{"0x and upper-case hex", func(tc *tCase) {
+			tc.raw = "0x" + strings.ToUpper(tc.raw)
+			for i, h := range tc.hashes {
+				tc.hashes[i] = "0X" + strings.ToUpper(h[2:])
+			}
+		}},
+		{"hashes in the other order with their paths", func(tc *tCase) {
+			tc.hashes[0], tc.hashes[1] = tc.hashes[1], tc.hashes[0]
+		}},
+		{"selected_utxos in the other order", func(tc *tCase) { tc.utxos[0], tc.utxos[1] = tc.utxos[1], tc.utxos[0] }},
+		{"amounts with trailing zeros", func(tc *tCase) {
+			tc.dests[0]["amount"] = "0.30000000"
+			tc.utxos[0]["value"] = "0.50000000"
+			tc.change[0]["value"] = "0.44990000"
+		}},
+		{"upper-case addresses", func(tc *tCase) {
+			if a := tc.dests[0]["address"].(string); strings.Contains(a, "1q") || strings.Contains(a, ":") {
+				tc.dests[0]["address"] = strings.ToUpper(a)
+			}
+			if a := tc.utxos[1]["address"].(string); strings.HasPrefix(a, "bc1") || strings.HasPrefix(a, "tb1") || strings.HasPrefix(a, "ltc1") || strings.Contains(a, ":") {
+				tc.utxos[1]["address"] = strings.ToUpper(a)
+			}
+		}},
+		{"CashAddr without prefix, or BCH legacy base58", func(tc *tCase) {
+			if tc.chain.token != "BCH" {
+				return
+			}
+			tc.dests[0]["address"] = strings.TrimPrefix(tc.dests[0]["address"].(string), "bitcoincash:")
+			if tc.tx.ins[0].kind == "p2pkh" {
+				tc.utxos[1]["address"] = "1Grxrh4z458DEdd3VVS6D5ASSyt8ydPaLe" // the same key hash, legacy form
+			}
+		}},
+		{"Litecoin P2SH under version 5", func(tc *tCase) {
+			if tc.chain.token == "LTC" && tc.tx.ins[0].kind == "p2sh" {
+				tc.utxos[0]["address"] = "3DwVU1AqBJdCQ2FgNcq8im1UYFGA4xVsPf" // hash160(ms) with version 0x05
+			}
+		}},
+		{"no described change", func(tc *tCase) { tc.change = nil }},
+		{"account_output for the single payment", func(tc *tCase) { tc.accountOutput = true }},
+	}
+	for _, c := range tChains {
+		for _, kind := range c.kinds() {
+			t.Run(c.token+"/"+kind, func(t *testing.T) {
+				var want string
+				for _, sp := range spellings {
+					tc := newCase(c, kind)
+					sp.edit(tc)
+					res := tc.verify(t)
+					if !res.Verified {
+						t.Fatalf("%s: %s", sp.name, res.Reason)
+					}
+					got := string(mustMarshal(t, res.Verification()))
+					if want == "" {
+						want = got
+					} else if got != want {
+						t.Fatalf("%s: facts differ\n got %s\nwant %s", sp.name, got, want)
+					}
+				}
+			})
+		}
+	}
+}
