@@ -94,7 +94,7 @@ func verifyUTXO(c *claim, tok Token) Result {
 // parseUTXORaw reads unsigned_raw_tx: a base64 PSBT, or hex (optional 0x)
 // of a PSBT or of an unsigned transaction.
 func parseUTXORaw(raw string) (*btc.Tx, *btc.PSBT, *failure) {
-	s := strings.TrimSpace(raw)
+	s := raw
 	if strings.HasPrefix(s, btc.PSBTBase64Prefix) {
 		if len(s) > maxRawTxHex {
 			return nil, nil, fail("unsigned_raw_tx", "%d base64 characters, more than %d", len(s), maxRawTxHex)
