@@ -29,6 +29,10 @@ folder: a missing store is an error naming its path.
   verify   walk the hash chain; exit 1 and name the first broken link (--head HASH, --head-file FILE: the chain must contain that anchored head; --json)
   backup   --out FILE: a consistent online copy of the SQLite store (while serve runs), whose chain is then verified
   limits   current usage of each velocity limit per key (--policy names the limits and windows)
+  clear-outpoint TXID:VOUT --reason TEXT
+           forget the amount first claimed for a UTXO outpoint, so the next claim stands;
+           the only audit command that writes: it first records the action in the
+           decision log (rule operator:clear-outpoint), then clears the claim
 
 Flags common to every command: --store DSN, --config FILE, --data-dir DIR
 (env TSSGATE_STORE, TSSGATE_CONFIG, TSSGATE_DATA_DIR). Each command takes
@@ -44,6 +48,10 @@ var auditCommands = map[string]string{
 	"verify": "Usage: tssgate audit verify [flags]\n\nWalks the hash chain; exit 1 names the first broken link, or an anchored head\n(--head, --head-file) the chain does not contain. --json prints\n{decisions, head, first_broken}.\n",
 	"backup": "Usage: tssgate audit backup --out FILE [flags]\n\nCopies the SQLite store consistently while serve runs (VACUUM INTO, never a\nfile copy), then verifies the copy's chain. FILE must not exist. For\nPostgreSQL use pg_dump (see the README).\n",
 	"limits": "Usage: tssgate audit limits [flags]\n\nPrints the current usage of each velocity limit per key.\n",
+	"clear-outpoint": "Usage: tssgate audit clear-outpoint [flags] TXID:VOUT --reason TEXT\n\n" +
+		"Forgets the amount first claimed for a UTXO outpoint (txid in display order, lower-case),\n" +
+		"so that the next verified KEYSIGN's claim stands. The action is recorded in the decision\n" +
+		"log first, with the reason.\n",
 }
 
 // auditRecord is the JSON form of a decision in audit output.
@@ -107,6 +115,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		limit                           *int
 		asJSON                          *bool
 		head, headFile, out             *string
+		clearReason                     *string
 	)
 	switch cmd {
 	case "verify":
@@ -115,6 +124,8 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		asJSON = fs.Bool("json", false, "print {decisions, head, first_broken} as JSON")
 	case "backup":
 		out = fs.String("out", "", "the backup file to create (must not exist)")
+	case "clear-outpoint":
+		clearReason = fs.String("reason", "", "why the claim is cleared (required; recorded in the decision log)")
 	}
 	if cmd == "list" {
 		since = fs.String("since", "", "from this time (RFC 3339, or a duration ago such as 24h)")
@@ -136,7 +147,13 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	case cmd == "show" && fs.NArg() != 1:
 		fmt.Fprintf(stderr, "audit show: want one REQUEST_ID\n")
 		return 2
-	case cmd != "show" && fs.NArg() != 0:
+	case cmd == "clear-outpoint" && fs.NArg() != 1:
+		fmt.Fprintf(stderr, "audit clear-outpoint: want one TXID:VOUT\n")
+		return 2
+	case cmd == "clear-outpoint" && strings.TrimSpace(*clearReason) == "":
+		fmt.Fprintf(stderr, "audit clear-outpoint: --reason is required: it is recorded in the decision log\n")
+		return 2
+	case cmd != "show" && cmd != "clear-outpoint" && fs.NArg() != 0:
 		fmt.Fprintf(stderr, "audit %s: unexpected arguments %q\n", cmd, fs.Args())
 		return 2
 	}
@@ -209,6 +226,9 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		if p, err = policy.Load(cfg.Policy); err != nil {
 			return fail("%v", err)
 		}
+	}
+	if cmd == "clear-outpoint" {
+		return clearOutpoint(ctx, cfg, fs.Arg(0), *clearReason, stdout, stderr)
 	}
 	st, err := openExistingStore(ctx, cfg)
 	if err != nil {
@@ -432,5 +452,60 @@ func auditBackup(ctx context.Context, st store.Store, out string, w *bufio.Write
 		return fail("the backup %s has a BROKEN chain at seq %d: %s", out, rep.Break.Seq, rep.Break.Problem)
 	}
 	fmt.Fprintf(w, "backup %s: chain intact, %d decisions, head %s\n", out, rep.Rows, rep.Head)
+	return 0
+}
+
+// clearOutpoint records the operator action in the decision log, then
+// clears the outpoint's claim: an action that is not in the log did not
+// happen. The record is a REJECT (it approves nothing) under rule
+// operator:clear-outpoint, with the outpoint, reason and operator in its
+// request.
+func clearOutpoint(ctx context.Context, cfg Config, outpoint, reason string, stdout, stderr io.Writer) int {
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "audit clear-outpoint: %s\n", fmt.Sprintf(format, a...))
+		return 1
+	}
+	if err := store.ValidOutpoint(outpoint); err != nil {
+		return fail("%v", err)
+	}
+	ro, err := openExistingStore(ctx, cfg) // refuses a missing store rather than creating one
+	if err != nil {
+		return fail("%v", err)
+	}
+	ro.Close()
+	st, err := backend.Open(ctx, cfg.StoreDSN())
+	if err != nil {
+		return fail("opening store %s: %v", backend.Redact(cfg.StoreDSN()), err)
+	}
+	defer st.Close()
+	operator := os.Getenv("USER")
+	if operator == "" {
+		operator = "unknown"
+	}
+	now := time.Now()
+	req, err := json.Marshal(map[string]string{"operator_action": "clear-outpoint", "outpoint": outpoint, "reason": reason, "operator": operator})
+	if err != nil {
+		return fail("%v", err)
+	}
+	rec := store.Record{
+		RequestID: fmt.Sprintf("operator:clear-outpoint:%s:%d", outpoint, now.UnixNano()),
+		Version:   "operator", Type: "CLEAR_OUTPOINT", NodeKey: "operator:" + operator, ReceivedAt: now,
+		Request: req, Action: store.ActionReject, Rule: "operator:clear-outpoint",
+		Reason: "operator cleared the claim for outpoint " + outpoint + ": " + reason, PolicyVersion: "operator",
+	}
+	stored, _, err := st.Commit(ctx, rec, nil)
+	if err != nil {
+		return fail("recording the action: %v (nothing was cleared)", err)
+	}
+	claim, err := st.ClearOutpoint(ctx, outpoint)
+	if errors.Is(err, store.ErrNotFound) {
+		fmt.Fprintf(stdout, "no claim was recorded for %s (the attempt is decision %d, %s)\n", outpoint, stored.Seq, stored.RequestID)
+		return 0
+	}
+	if err != nil {
+		return fail("clearing (the action is recorded as decision %d): %v", stored.Seq, err)
+	}
+	fmt.Fprintf(stdout, "cleared %s: first claimed at %s by request %s on %s; recorded as decision %d (%s)\n",
+		outpoint, claim.Amount, claim.RequestID, claim.At.UTC().Format(time.RFC3339), stored.Seq, stored.RequestID)
 	return 0
 }

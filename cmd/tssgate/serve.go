@@ -358,6 +358,9 @@ func buildServer(cfg Config, log *slog.Logger, stdout io.Writer, st store.Store,
 		holder = policy.NewHolder(cfg.Policy, p)
 		decider = holder
 		fmt.Fprintf(stdout, "tssgate: policy %s (version %s)\n", cfg.Policy, p.Version())
+		for _, w := range p.Summary().Warnings {
+			fmt.Fprintln(stdout, "tssgate: WARNING: policy "+w)
+		}
 	} else {
 		fmt.Fprintln(stdout, "tssgate: no policy configured: approving PING only and rejecting every key task")
 	}

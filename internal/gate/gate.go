@@ -45,6 +45,7 @@ import (
 	"tssgate/internal/decision"
 	"tssgate/internal/protocol"
 	"tssgate/internal/store"
+	"tssgate/internal/text"
 	"tssgate/internal/token"
 )
 
@@ -236,6 +237,12 @@ func (g *Gate) run(ctx context.Context, o *Outcome, keyName string, packageData 
 		}
 	}
 
+	if err := g.claimOutpoints(ctx, req, recordable); err != nil {
+		g.log.Error("outpoint claims", slog.String("request_id", req.ID), slog.Any("error", err))
+		o.failWith(protocol.StatusInternalError, "outpoint-claim memory unavailable", err)
+		return
+	}
+
 	// The policy decides before the decision log is read: Commit finds a
 	// recorded request_id itself, in the same transaction that would
 	// record it, so a retry costs an evaluation but a new request saves a
@@ -278,6 +285,44 @@ func (g *Gate) prove(req *protocol.Request) {
 	if v := req.Verification; v != nil && !v.Verified {
 		g.log.Info("transaction not verified", slog.String("request_id", req.ID), slog.String("reason", v.Reason))
 	}
+}
+
+// claimOutpoints applies the outpoint-claim memory to a verified UTXO
+// KEYSIGN: every input's claimed amount is checked against (and, when
+// new, recorded as) the first amount claimed for its outpoint, so that two
+// signing sessions cannot claim different amounts for one coin (the
+// segwit fee attack). A conflict, or a verified UTXO KEYSIGN with no store
+// to remember claims in, makes the transaction unverified, naming the
+// outpoint, and the policy rejects it; a store that cannot answer is a
+// status 30. Claims are recorded whatever the policy then decides.
+func (g *Gate) claimOutpoints(ctx context.Context, req *protocol.Request, recordable bool) error {
+	v := req.Verification
+	if v == nil || !v.Verified || len(v.Inputs) == 0 {
+		return nil
+	}
+	unverify := func(reason string) {
+		req.Verification = &protocol.Verification{Reason: reason, Chain: v.Chain, TxType: v.TxType, Method: v.Method,
+			Inputs: v.Inputs, Outputs: v.Outputs, LockTime: v.LockTime, RBF: v.RBF}
+		g.log.Info("transaction not verified", slog.String("request_id", req.ID), slog.String("reason", reason))
+	}
+	if !recordable {
+		unverify("selected_utxos: no decision store remembers outpoint claims, so the amounts claimed for this transaction's inputs cannot be checked against earlier requests")
+		return nil
+	}
+	claims := make([]store.OutpointClaim, len(v.Inputs))
+	for i, in := range v.Inputs {
+		claims[i] = store.OutpointClaim{Outpoint: in.Outpoint, Amount: in.Amount, RequestID: req.ID, At: req.ReceivedAt}
+	}
+	conflicts, err := g.cfg.Store.ClaimOutpoints(ctx, claims)
+	if err != nil {
+		return err
+	}
+	if len(conflicts) > 0 {
+		c := conflicts[0]
+		unverify(fmt.Sprintf("selected_utxos: outpoint %s was first claimed at %s by request %s; this request claims %s (the first claim stands until an operator clears it with tssgate audit clear-outpoint)",
+			c.Claim.Outpoint, c.First.Amount, text.Clean(c.First.RequestID, 80), c.Claim.Amount))
+	}
+	return nil
 }
 
 // replay answers a request_id that is already recorded, and reports

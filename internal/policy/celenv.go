@@ -37,6 +37,8 @@ const (
 	transactionTypeName = "tssgate.Transaction"
 	destinationTypeName = "tssgate.Destination"
 	decodedTypeName     = "tssgate.Decoded"
+	inputTypeName       = "tssgate.Input"
+	outputTypeName      = "tssgate.Output"
 	listsTypeName       = "tssgate.Lists"
 )
 
@@ -59,11 +61,22 @@ var (
 		[]string{"address", "amount", "token_account"},
 		[]*types.Type{types.StringType, decimalType, types.StringType})
 
+	// UTXO inputs and outputs (tx.decoded.inputs, tx.decoded.outputs).
+	inputObject = newObjectType(inputTypeName,
+		[]string{"outpoint", "address", "amount", "script_type", "amount_signed"},
+		[]*types.Type{types.StringType, types.StringType, decimalType, types.StringType, types.BoolType})
+
+	outputObject = newObjectType(outputTypeName,
+		[]string{"address", "amount", "change", "op_return"},
+		[]*types.Type{types.StringType, decimalType, types.BoolType, types.StringType})
+
 	decodedObject = newObjectType(decodedTypeName,
-		[]string{"chain", "tx_type", "method", "selector", "token_contract", "destinations", "nonce", "chain_id", "reason", "max_fee"},
+		[]string{"chain", "tx_type", "method", "selector", "token_contract", "destinations", "nonce", "chain_id", "reason", "max_fee",
+			"inputs", "outputs", "locktime", "rbf", "fee"},
 		[]*types.Type{
 			types.StringType, types.StringType, types.StringType, types.StringType, types.StringType,
 			types.NewListType(destinationObject.celType), types.IntType, types.StringType, types.StringType, decimalType,
+			types.NewListType(inputObject.celType), types.NewListType(outputObject.celType), types.IntType, types.BoolType, decimalType,
 		})
 
 	transactionObject = newObjectType(transactionTypeName,
@@ -146,6 +159,8 @@ func newEnv(lists *objectType) (*cel.Env, error) {
 		transactionTypeName: transactionObject,
 		destinationTypeName: destinationObject,
 		decodedTypeName:     decodedObject,
+		inputTypeName:       inputObject,
+		outputTypeName:      outputObject,
 		listsTypeName:       lists,
 	}}
 	dec := decimalType

@@ -95,6 +95,12 @@ func declaredTxFields() []string {
 	for _, n := range destinationObject.names {
 		out = append(out, "tx.decoded.destinations[]."+n)
 	}
+	for _, n := range inputObject.names {
+		out = append(out, "tx.decoded.inputs[]."+n)
+	}
+	for _, n := range outputObject.names {
+		out = append(out, "tx.decoded.outputs[]."+n)
+	}
 	return out
 }
 

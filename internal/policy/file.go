@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"tssgate/internal/text"
+	"tssgate/internal/txverify"
 )
 
 // maxFileSize bounds a policy, tests or list file. A list of 100,000
@@ -107,6 +108,11 @@ type verifySpec struct {
 	def    string            // required | optional
 	tokens map[string]string // token_id, exactly as Cobo spells it -> mode
 	chains map[string]string // chain_id, exactly -> mode
+	// warnings are entries that load but do nothing: `optional` for a
+	// token or chain the built-in token table verifies, where only "no
+	// decoder" could ever be accepted and that never happens (BTC before
+	// tssgate verified UTXO chains).
+	warnings []string
 }
 
 // mode returns the verification mode for a transaction: the token's entry,
@@ -634,6 +640,10 @@ func (p *parser) parseVerify(n *yaml.Node) verifySpec {
 				folded[key+"\x00"+strings.ToUpper(id)] = id
 				if m, ok := modeOf("verify."+key+"."+id, mv); ok {
 					dst[id] = m
+					if m == verifyOptional && builtinVerified(key, id) {
+						spec.warnings = append(spec.warnings, fmt.Sprintf("%s:%d: verify.%s.%s: optional has no effect: tssgate verifies %s transactions itself, and one that does not verify is rejected in every mode",
+							p.name, k.Line, key, id, id))
+					}
 				}
 			}
 		}
@@ -656,4 +666,15 @@ func checkName(s, kind string, line int, names map[string]int) string {
 	}
 	names[s] = line
 	return ""
+}
+
+// builtinVerified reports whether the built-in token table has a decoder
+// for token_id (key "tokens") or chain_id (key "chains") id.
+func builtinVerified(key, id string) bool {
+	for _, t := range txverify.DefaultRegistry().Tokens() {
+		if (key == "tokens" && t.TokenID == id) || (key == "chains" && t.ChainID == id) {
+			return true
+		}
+	}
+	return false
 }

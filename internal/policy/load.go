@@ -331,6 +331,10 @@ type Summary struct {
 	Rules   []RuleSummary   // file order
 	Lists   []ListSummary   // file order
 	Limits  []LimitSummary  // file order
+	// Warnings are entries that load but have no effect ("file:line:
+	// what"), e.g. verify: {tokens: {BTC: optional}} now that BTC is
+	// verified.
+	Warnings []string
 }
 
 // LimitSummary describes one velocity limit.
@@ -359,7 +363,7 @@ type ListSummary struct {
 
 // Summary returns the policy's rules, lists, default and version.
 func (p *Policy) Summary() Summary {
-	s := Summary{Name: p.name, Version: p.version, Default: p.defaultAction}
+	s := Summary{Name: p.name, Version: p.version, Default: p.defaultAction, Warnings: append([]string(nil), p.verify.warnings...)}
 	for _, r := range p.rules {
 		mode := ModeLive
 		if r.shadow {
@@ -391,6 +395,9 @@ func (p *Policy) Windows() map[string]time.Duration {
 func (s Summary) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "policy %s\nversion %s\ndefault %s\n", s.Name, s.Version, s.Default)
+	for _, w := range s.Warnings {
+		fmt.Fprintf(&b, "warning: %s\n", w)
+	}
 	fmt.Fprintf(&b, "rules (%d, evaluated in order; the first live match decides):\n", len(s.Rules))
 	for i, r := range s.Rules {
 		fmt.Fprintf(&b, "  %3d. %-7s %-6s %s (line %d)\n", i+1, r.Action, r.Mode, r.Name, r.Line)

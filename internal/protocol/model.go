@@ -210,6 +210,45 @@ type Verification struct {
 	// meaningful when MaxFeeKnown.
 	MaxFee      decimal.Decimal
 	MaxFeeKnown bool
+
+	// UTXO chains only (Chain "utxo"); empty elsewhere.
+	//
+	// Inputs and Outputs are the transaction's, in order. LockTime is its
+	// nLockTime (nil off UTXO chains); RBF is whether an input's sequence
+	// is below 0xfffffffe. Fee is inputs minus outputs, exact, and only
+	// meaningful when FeeKnown, which requires every input's amount to be
+	// signed (segwit, taproot, BCH); MaxFee is then the same value.
+	Inputs   []UTXOInput
+	Outputs  []UTXOOutput
+	LockTime *uint32
+	RBF      bool
+	Fee      decimal.Decimal
+	FeeKnown bool
+}
+
+// UTXOInput is one input of a verified UTXO transaction. Outpoint is
+// "txid:vout" with the txid in display order; Address and Amount are the
+// spent output as selected_utxos describes it, bound to the signatures
+// when AmountSigned (the digest commits to the amount) and otherwise
+// Cobo's word; ScriptType is p2pkh, p2sh, p2wpkh, p2sh-p2wpkh, p2wsh or
+// p2tr.
+type UTXOInput struct {
+	Outpoint     string
+	Address      string
+	Amount       decimal.Decimal
+	ScriptType   string
+	AmountSigned bool
+}
+
+// UTXOOutput is one output of a UTXO transaction. Address is canonical
+// for the chain ("" for an OP_RETURN); Change is true only when its
+// scriptPubKey is one of the transaction's own inputs'; OpReturn is the
+// OP_RETURN script as 0x-prefixed hex, "" for any other output.
+type UTXOOutput struct {
+	Address  string
+	Amount   decimal.Decimal
+	Change   bool
+	OpReturn string
 }
 
 // TxVerifier checks a KEYSIGN's unsigned transaction against its

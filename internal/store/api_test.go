@@ -23,8 +23,8 @@ func TestPublicAPI(t *testing.T) {
 		"Break",
 		"DefaultProbeInterval", "DefaultProbeTimeout",
 		"ErrConflict", "ErrInvalid", "ErrNotFound", "ErrOutcomeUnknown", "ErrSchemaTooNew",
-		"Filter", "LimitUse", "Monitor", "NewMonitor", "Record", "RequestHashOf",
-		"Store", "Usage", "VerifyReport",
+		"Filter", "LimitUse", "Monitor", "NewMonitor", "OutpointClaim", "OutpointConflict", "Record", "RequestHashOf",
+		"Store", "Usage", "ValidOutpoint", "VerifyReport",
 	}
 	got := exportedNames(t, ".")
 	if !slices.Equal(got, want) {

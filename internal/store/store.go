@@ -29,6 +29,9 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"tssgate/internal/decimal"
@@ -257,7 +260,68 @@ type Store interface {
 	// Readiness (see Monitor) is built on it.
 	Probe(ctx context.Context) error
 
+	// ClaimOutpoints is the outpoint-claim memory: for each claim, in one
+	// transaction serialized against every other claim on the database
+	// (across replicas too), the first amount recorded for its outpoint
+	// stands. A claim for an outpoint not yet recorded is recorded; one
+	// whose amount equals the recorded amount (a retry, a replacement
+	// spending the coin again) passes; one with another amount is a
+	// conflict. When any claim conflicts, nothing is recorded and every
+	// conflict is returned; otherwise conflicts is empty and every new
+	// claim is durable when ClaimOutpoints returns. ErrInvalid (wrapped)
+	// for a malformed claim (see OutpointClaim); any other error means the
+	// claims could not be checked, and the caller must not approve.
+	ClaimOutpoints(ctx context.Context, claims []OutpointClaim) (conflicts []OutpointConflict, err error)
+
+	// ClearOutpoint forgets the claim for outpoint and returns it, so that
+	// the next claim stands. It is an operator action: the caller records
+	// it in the decision log first (tssgate audit clear-outpoint does).
+	// ErrNotFound (wrapped) when no claim is recorded; ErrInvalid
+	// (wrapped) for a malformed outpoint.
+	ClearOutpoint(ctx context.Context, outpoint string) (*OutpointClaim, error)
+
 	// Close releases the database handle. The Store must not be used
 	// afterwards.
 	Close() error
+}
+
+// OutpointClaim is the amount a verified UTXO KEYSIGN claimed for one
+// spent output (selected_utxos[].value). Outpoint is "txid:vout", the txid
+// 64 lower-case hex digits in display order and vout decimal without
+// leading zeros; Amount is in coins, non-negative; RequestID names the
+// KEYSIGN and At is when it was received (stored to the microsecond).
+type OutpointClaim struct {
+	Outpoint  string
+	Amount    decimal.Decimal
+	RequestID string
+	At        time.Time
+}
+
+// ValidOutpoint checks an outpoint's one spelling: 64 lower-case hex
+// digits (the txid in display order), a colon, and the output index in
+// decimal below 2^32 without leading zeros. Errors wrap ErrInvalid.
+func ValidOutpoint(op string) error {
+	txid, vout, ok := strings.Cut(op, ":")
+	if !ok || len(txid) != 64 || strings.Trim(txid, "0123456789abcdef") != "" {
+		return fmt.Errorf("%w: outpoint %q is not txid:vout with a 64-digit lower-case hex txid", ErrInvalid, clip(op))
+	}
+	n, err := strconv.ParseUint(vout, 10, 32)
+	if err != nil || strconv.FormatUint(n, 10) != vout {
+		return fmt.Errorf("%w: outpoint %q: vout is not a decimal below 2^32 without leading zeros", ErrInvalid, clip(op))
+	}
+	return nil
+}
+
+func clip(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "..."
+	}
+	return s
+}
+
+// OutpointConflict is a claim refused because its outpoint was first
+// claimed with another amount.
+type OutpointConflict struct {
+	Claim OutpointClaim // the refused claim
+	First OutpointClaim // the claim on record
 }

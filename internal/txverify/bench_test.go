@@ -1,6 +1,7 @@
 package txverify
 
 import (
+	"fmt"
 	"testing"
 
 	"tssgate/internal/protocol"
@@ -50,3 +51,51 @@ func BenchmarkVerifySolana(b *testing.B) { benchVerify(b, "sol_spl_usdc_transfer
 
 // BenchmarkVerifySolanaNative verifies the System transfer vector.
 func BenchmarkVerifySolanaNative(b *testing.B) { benchVerify(b, "sol_system_transfer") }
+
+// utxoBenchCase is a BTC KEYSIGN spending n inputs of kind (from the
+// independent encoder of utxo_test.go) paying one destination plus change.
+func utxoBenchCase(b *testing.B, n int, kind string) *protocol.Request {
+	b.Helper()
+	tc := newCase(tChains[0], kind)
+	ins := make([]tIn, n)
+	total := int64(0)
+	for i := range ins {
+		ins[i] = tIn{txid: fmt.Sprintf("%064x", i+1), vout: uint32(i), seq: 0xfffffffd, kind: kind, amount: 1_000_000}
+		total += 1_000_000
+	}
+	tc.tx.ins = ins
+	tc.tx.outs = []tOut{{spk: tSPK("dest"), value: 500_000}, {spk: tSPK(kind), value: total - 500_000 - 10_000}}
+	tc.refresh()
+	tc.dests = []map[string]any{{"address": tc.chain.addr["dest"], "amount": "0.005"}}
+	tc.change = []map[string]any{{"address": tc.chain.addr[kind], "value": sats(total - 510_000)}}
+	req := tc.request(b)
+	if res := DefaultRegistry().Verify(req); !res.Verified {
+		b.Fatalf("bench case does not verify: %s", res.Reason)
+	}
+	return req
+}
+
+func benchUTXO(b *testing.B, n int, kind string) {
+	req := utxoBenchCase(b, n, kind)
+	reg := DefaultRegistry()
+	b.ReportAllocs()
+	for b.Loop() {
+		if !reg.Verify(req).Verified {
+			b.Fatal("not verified")
+		}
+	}
+}
+
+// BenchmarkVerifyUTXO1 verifies a 1-input P2WPKH BTC payment (BIP-143).
+func BenchmarkVerifyUTXO1(b *testing.B) { benchUTXO(b, 1, "p2wpkh") }
+
+// BenchmarkVerifyUTXO50 verifies a 50-input P2WPKH BTC payment.
+func BenchmarkVerifyUTXO50(b *testing.B) { benchUTXO(b, 50, "p2wpkh") }
+
+// BenchmarkVerifyUTXO50Taproot verifies a 50-input P2TR payment (BIP-341:
+// every digest commits to every input).
+func BenchmarkVerifyUTXO50Taproot(b *testing.B) { benchUTXO(b, 50, "p2tr") }
+
+// BenchmarkVerifyUTXO50Legacy verifies a 50-input P2PKH payment: the
+// legacy digest re-serializes the whole transaction per input.
+func BenchmarkVerifyUTXO50Legacy(b *testing.B) { benchUTXO(b, 50, "p2pkh") }

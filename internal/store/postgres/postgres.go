@@ -66,6 +66,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"tssgate/internal/decimal"
 	"tssgate/internal/store"
 	"tssgate/internal/store/internal/chain"
 	"tssgate/internal/store/internal/check"
@@ -903,4 +904,78 @@ func wrap(err *error, op string) {
 	if *err != nil {
 		*err = fmt.Errorf("postgres: %s: %w", op, *err)
 	}
+}
+
+// ClaimOutpoints implements store.Store. Each claim is an INSERT ... ON
+// CONFLICT DO NOTHING, which waits for a concurrent transaction inserting
+// the same outpoint (on any replica) to finish, and then a read of the row
+// that stands; the primary key, not a lock, serializes claims. Any
+// conflict rolls every insert of the call back.
+func (s *Store) ClaimOutpoints(ctx context.Context, claims []store.OutpointClaim) (_ []store.OutpointConflict, err error) {
+	defer wrap(&err, "claiming outpoints")
+	claims, err = check.Claims(claims)
+	if err != nil || len(claims) == 0 {
+		return nil, err
+	}
+	b, err := newBudget(ctx)
+	if err != nil {
+		return nil, err
+	}
+	work, cancel := context.WithDeadline(ctx, b.at(workShare))
+	defer cancel()
+	tx, err := s.beginWrite(work, b)
+	if err != nil {
+		return nil, explain(work, err, "beginning", b)
+	}
+	defer tx.Rollback(work)
+	var conflicts []store.OutpointConflict
+	for _, c := range claims {
+		if _, err := tx.Exec(work, "INSERT INTO outpoint_claims (outpoint, amount, request_id, at) VALUES ($1, $2::numeric, $3, $4) ON CONFLICT (outpoint) DO NOTHING",
+			c.Outpoint, c.Amount.String(), c.RequestID, c.At); err != nil {
+			return nil, explain(work, err, "recording "+c.Outpoint, b)
+		}
+		first, err := scanPGClaim(tx.QueryRow(work, "SELECT outpoint, amount::text, request_id, at FROM outpoint_claims WHERE outpoint = $1", c.Outpoint))
+		if err != nil {
+			return nil, explain(work, err, "reading "+c.Outpoint, b)
+		}
+		if first.Amount.Cmp(c.Amount) != 0 {
+			conflicts = append(conflicts, store.OutpointConflict{Claim: c, First: *first})
+		}
+	}
+	if len(conflicts) > 0 {
+		return conflicts, nil
+	}
+	if err := tx.Commit(work); err != nil {
+		return nil, explain(work, err, "committing", b)
+	}
+	return nil, nil
+}
+
+// ClearOutpoint implements store.Store.
+func (s *Store) ClearOutpoint(ctx context.Context, outpoint string) (_ *store.OutpointClaim, err error) {
+	defer wrap(&err, "clearing outpoint")
+	if err := check.Outpoint(outpoint); err != nil {
+		return nil, err
+	}
+	c, err := scanPGClaim(s.pool.QueryRow(ctx, "DELETE FROM outpoint_claims WHERE outpoint = $1 RETURNING outpoint, amount::text, request_id, at", outpoint))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("%w: no claim for outpoint %s", store.ErrNotFound, outpoint)
+	}
+	return c, err
+}
+
+func scanPGClaim(row pgx.Row) (*store.OutpointClaim, error) {
+	var (
+		c      store.OutpointClaim
+		amount string
+	)
+	if err := row.Scan(&c.Outpoint, &amount, &c.RequestID, &c.At); err != nil {
+		return nil, err
+	}
+	d, err := decimal.Parse(amount)
+	if err != nil {
+		return nil, fmt.Errorf("corrupt outpoint claim %s: amount %q: %w", c.Outpoint, amount, err)
+	}
+	c.Amount, c.At = d, c.At.UTC()
+	return &c, nil
 }

@@ -966,3 +966,101 @@ func (s *Store) Backup(ctx context.Context, path string) (err error) {
 	}
 	return nil
 }
+
+// ClaimOutpoints implements store.Store, through the same write path as
+// Probe (the commit semaphore, BEGIN IMMEDIATE, a synced commit), so that
+// claims are serialized against each other and against Commit.
+func (s *Store) ClaimOutpoints(ctx context.Context, claims []store.OutpointClaim) (_ []store.OutpointConflict, err error) {
+	defer wrap(&err, "claiming outpoints")
+	claims, err = check.Claims(claims)
+	if err != nil || len(claims) == 0 {
+		return nil, err
+	}
+	select {
+	case s.commitSem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for the commit semaphore: %w", ctx.Err())
+	}
+	defer func() { <-s.commitSem }()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("taking the write lock: %w", err)
+	}
+	defer tx.Rollback()
+	var conflicts []store.OutpointConflict
+	var fresh []store.OutpointClaim
+	for _, c := range claims {
+		first, err := scanClaim(tx.QueryRowContext(ctx, "SELECT outpoint, amount, request_id, at FROM outpoint_claims WHERE outpoint = ?", c.Outpoint))
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			fresh = append(fresh, c)
+		case err != nil:
+			return nil, err
+		case first.Amount.Cmp(c.Amount) != 0:
+			conflicts = append(conflicts, store.OutpointConflict{Claim: c, First: *first})
+		}
+	}
+	if len(conflicts) > 0 {
+		return conflicts, nil
+	}
+	for _, c := range fresh {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO outpoint_claims (outpoint, amount, request_id, at) VALUES (?, ?, ?, ?)",
+			c.Outpoint, c.Amount.String(), c.RequestID, c.At.UnixMicro()); err != nil {
+			return nil, fmt.Errorf("recording %s: %w", c.Outpoint, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("committing: %w", err)
+	}
+	return nil, nil
+}
+
+// ClearOutpoint implements store.Store.
+func (s *Store) ClearOutpoint(ctx context.Context, outpoint string) (_ *store.OutpointClaim, err error) {
+	defer wrap(&err, "clearing outpoint")
+	if err := check.Outpoint(outpoint); err != nil {
+		return nil, err
+	}
+	select {
+	case s.commitSem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for the commit semaphore: %w", ctx.Err())
+	}
+	defer func() { <-s.commitSem }()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("taking the write lock: %w", err)
+	}
+	defer tx.Rollback()
+	c, err := scanClaim(tx.QueryRowContext(ctx, "SELECT outpoint, amount, request_id, at FROM outpoint_claims WHERE outpoint = ?", outpoint))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: no claim for outpoint %s", store.ErrNotFound, outpoint)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM outpoint_claims WHERE outpoint = ?", outpoint); err != nil {
+		return nil, fmt.Errorf("deleting: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("committing: %w", err)
+	}
+	return c, nil
+}
+
+func scanClaim(row *sql.Row) (*store.OutpointClaim, error) {
+	var (
+		c      store.OutpointClaim
+		amount string
+		at     int64
+	)
+	if err := row.Scan(&c.Outpoint, &amount, &c.RequestID, &at); err != nil {
+		return nil, err
+	}
+	d, err := decimal.Parse(amount)
+	if err != nil {
+		return nil, fmt.Errorf("corrupt outpoint claim %s: amount %q: %w", c.Outpoint, amount, err)
+	}
+	c.Amount, c.At = d, time.UnixMicro(at).UTC()
+	return &c, nil
+}

@@ -64,6 +64,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"LimitUsage", testLimitUsage},
 		{"Probe", testProbe},
 		{"ProbeConcurrentWithCommits", testProbeConcurrent},
+		{"OutpointClaims", testOutpointClaims},
+		{"OutpointClaimsConcurrent", testOutpointClaimsConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })
