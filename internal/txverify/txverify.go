@@ -90,8 +90,10 @@ type Result struct {
 	// Field names what failed when Verified is false: "request",
 	// "bip32_path_list", "token_id", "chain_id", "destination_type",
 	// "unsigned_raw_tx", "msg_hash_list", "token", "method", "destination",
-	// "amount", "value", "calldata", "instruction" or "internal". Empty
-	// when verified.
+	// "amount", "value", "calldata", "calldata_info", "instruction" or
+	// "internal"; for message signing also "message", "structured_data",
+	// "raw_structured_data", "message_bip137", "message_bip322",
+	// "message_cosmos_adr36" or "source". Empty when verified.
 	Field string
 
 	// Reason says why verification failed, starting with Field, e.g.
@@ -201,9 +203,16 @@ type Facts struct {
 	Programs []string
 
 	// Hashes are what the chain signs, lower-case hex without 0x: the
-	// Keccak-256 (EVM) or SHA-256 (TRON) hash, or the serialized message
-	// itself (Solana, EdDSA).
+	// Keccak-256 (EVM) or SHA-256 (TRON) hash, the serialized message
+	// itself (Solana, EdDSA), or a signed message's digest.
 	Hashes []string
+
+	// Message is the signed message of a MessageSign KEYSIGN (Method
+	// "sign_message"); nil for transactions.
+	Message *protocol.MessageFacts
+
+	// Call is the decoded calldata of a contract call; nil without one.
+	Call *protocol.CallFacts
 }
 
 // Destination is one recipient decoded from the bytes.
@@ -244,6 +253,11 @@ type claim struct {
 	rawTxs    []string
 	msgHashes []string
 	paths     []string // bip32_path_list, one per msg_hash_list entry
+
+	txType   string                             // transaction type (MessageSign, ContractCall, …)
+	dest     *protocol.V2TransactionDestination // v2 destination as sent; nil for v1
+	signer   string                             // v2 source.address: who signs a message (described)
+	callInfo *protocol.V2CalldataInfo           // v2 calldata_info: Cobo's decoding (described)
 }
 
 // Verify checks one KEYSIGN request against r. Other request types, a
@@ -291,8 +305,12 @@ func claimOf(req *protocol.Request) (*claim, *failure) {
 	}
 	switch w := req.Wire.(type) {
 	case *protocol.V2KeySign:
-		if w.Extra.Transaction != nil {
-			c.calldata = w.Extra.Transaction.Destination.Calldata
+		if t := w.Extra.Transaction; t != nil {
+			c.calldata = t.Destination.Calldata
+			c.txType = t.Type
+			c.dest = &t.Destination
+			c.signer = t.Source.Address
+			c.callInfo = t.Destination.CalldataInfo
 		}
 	case *protocol.V1KeySign:
 		// The normalized model drops empty raw_tx entries; an empty one is
@@ -313,6 +331,9 @@ func (r *Registry) verify(c *claim) Result {
 	paths, f := checkSigningLists(c)
 	if f != nil {
 		return f.result(nil)
+	}
+	if isMessageClaim(c) {
+		return r.verifyMessage(c)
 	}
 	if c.tokenID == "" {
 		return fail("token_id", "description has no token_id").result(nil)
@@ -597,6 +618,9 @@ func (r Result) Verification() *protocol.Verification {
 		dests = append(dests, protocol.Destination{Address: d.Address, Amount: d.Amount, TokenAccount: d.TokenAccount})
 	}
 	v.Destinations = dests
+	if r.Verified {
+		v.Message, v.Call = f.Message, f.Call
+	}
 	switch {
 	case !r.Verified:
 	case len(v.Destinations) != len(f.Destinations):
