@@ -145,6 +145,10 @@ type Facts struct {
 	// Data is the EVM or TRON calldata, lower-case hex without 0x.
 	Data string
 
+	// Contract is the contract an EVM transaction with calldata or a TRON
+	// TriggerSmartContract calls; "" otherwise.
+	Contract string
+
 	// TokenContract is the called contract of an EVM or TRON call to a
 	// known token method (any Method above from token_transfer to
 	// erc1155_safe_batch_transfer_from), or the SPL mint of a Solana token
@@ -406,6 +410,13 @@ func (r *Registry) verify(c *claim) Result {
 	}
 	if f := check(); f != nil {
 		return f.result(facts)
+	}
+	if facts.Contract != "" {
+		call, f := r.callFacts(c, facts)
+		if f != nil {
+			return f.result(facts)
+		}
+		facts.Call = call
 	}
 	return Result{Verified: true, Facts: facts, TokenID: tok.TokenID, ChainID: tok.ChainID}
 }
