@@ -23,15 +23,15 @@ func verifiedRequest(t *testing.T, v protocol.Version, detailPatch, extraPatch s
 	return req
 }
 
-// Finding 5: with BTC optional, ETH bytes labelled BTC are refused however
+// Finding 5: with XRP optional, ETH bytes labelled XRP are refused however
 // the ETH path is spelled, and when the paths are missing.
 func TestRelabelledTransactionRejectedForEveryPathSpelling(t *testing.T) {
-	p := mustParse(t, policyWith("verify: {tokens: {BTC: optional}}\n", `
+	p := mustParse(t, policyWith("verify: {tokens: {XRP: optional}}\n", `
   - name: any
     when: request.type == "KEYSIGN"
     action: approve
 `), "")
-	const asBTC = `{"transaction": {"token_id": "BTC", "chain_id": "BTC"}}`
+	const asXRP = `{"transaction": {"token_id": "XRP", "chain_id": "XRP"}}`
 	tests := []struct {
 		name   string
 		detail string
@@ -44,12 +44,12 @@ func TestRelabelledTransactionRejectedForEveryPathSpelling(t *testing.T) {
 		{"hex coin type", `{"bip32_path_list": ["m/44/0x3c/0/0/0"]}`, protocol.ActionReject, "not a BIP-32 path"},
 		{"empty bip32_path_list", `{"bip32_path_list": []}`, protocol.ActionReject, "bip32_path_list: is empty"},
 		{"no bip32_path_list", `{"bip32_path_list": null}`, protocol.ActionReject, "bip32_path_list: is empty"},
-		// The control: a Bitcoin path is what optional is for.
-		{"Bitcoin path", `{"bip32_path_list": ["m/44/0/0/0/0"]}`, protocol.ActionApprove, ""},
+		// The control: a XRP path is what optional is for.
+		{"XRP path", `{"bip32_path_list": ["m/44/144/0/0/0"]}`, protocol.ActionApprove, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := decide(t, p, verifiedRequest(t, protocol.V2, tt.detail, asBTC))
+			d := decide(t, p, verifiedRequest(t, protocol.V2, tt.detail, asXRP))
 			if d.Action != tt.want || !strings.Contains(d.Reason, tt.reason) {
 				t.Fatalf("got %s by %q (%q), want %s (~%q)", d.Action, d.Rule, d.Reason, tt.want, tt.reason)
 			}

@@ -42,6 +42,8 @@ const (
 	permitTypeName      = "tssgate.Permit"
 	callTypeName        = "tssgate.Call"
 	grantTypeName       = "tssgate.Grant"
+	inputTypeName       = "tssgate.Input"
+	outputTypeName      = "tssgate.Output"
 	listsTypeName       = "tssgate.Lists"
 )
 
@@ -64,11 +66,22 @@ var (
 		[]string{"address", "amount", "token_account"},
 		[]*types.Type{types.StringType, decimalType, types.StringType})
 
+	// UTXO inputs and outputs (tx.decoded.inputs, tx.decoded.outputs).
+	inputObject = newObjectType(inputTypeName,
+		[]string{"outpoint", "address", "amount", "script_type", "amount_signed"},
+		[]*types.Type{types.StringType, types.StringType, decimalType, types.StringType, types.BoolType})
+
+	outputObject = newObjectType(outputTypeName,
+		[]string{"address", "amount", "change", "op_return"},
+		[]*types.Type{types.StringType, decimalType, types.BoolType, types.StringType})
+
 	decodedObject = newObjectType(decodedTypeName,
-		[]string{"chain", "tx_type", "method", "selector", "token_contract", "destinations", "nonce", "chain_id", "reason", "max_fee"},
+		[]string{"chain", "tx_type", "method", "selector", "token_contract", "destinations", "nonce", "chain_id", "reason", "max_fee",
+			"inputs", "outputs", "locktime", "rbf", "fee"},
 		[]*types.Type{
 			types.StringType, types.StringType, types.StringType, types.StringType, types.StringType,
 			types.NewListType(destinationObject.celType), types.IntType, types.StringType, types.StringType, decimalType,
+			types.NewListType(inputObject.celType), types.NewListType(outputObject.celType), types.IntType, types.BoolType, decimalType,
 		})
 
 	domainObject = newObjectType(domainTypeName,
@@ -130,6 +143,8 @@ var (
 		permitTypeName:      permitObject,
 		callTypeName:        callObject,
 		grantTypeName:       grantObject,
+		inputTypeName:       inputObject,
+		outputTypeName:      outputObject,
 	}
 )
 

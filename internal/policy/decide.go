@@ -389,6 +389,24 @@ func decodedValue(v *protocol.Verification) ref.Val {
 	if v.Nonce != nil && *v.Nonce <= math.MaxInt64 {
 		nonce = types.Int(int64(*v.Nonce))
 	}
+	// The UTXO fee likewise: known only when every input's amount is
+	// signed, so that a fee cap never passes on amounts nobody signed.
+	var fee ref.Val = types.NewErr("tx.decoded.fee is unknown: it is set only for UTXO transactions whose every input amount is signed (segwit, taproot, BCH)")
+	if v.FeeKnown {
+		fee = newDec(v.Fee)
+	}
+	locktime := types.Int(-1)
+	if v.LockTime != nil {
+		locktime = types.Int(int64(*v.LockTime))
+	}
+	inputs := make([]ref.Val, len(v.Inputs))
+	for i, in := range v.Inputs {
+		inputs[i] = inputObject.newValue(types.String(in.Outpoint), types.String(in.Address), newDec(in.Amount), types.String(in.ScriptType), types.Bool(in.AmountSigned))
+	}
+	outputs := make([]ref.Val, len(v.Outputs))
+	for i, o := range v.Outputs {
+		outputs[i] = outputObject.newValue(types.String(o.Address), newDec(o.Amount), types.Bool(o.Change), types.String(o.OpReturn))
+	}
 	return decodedObject.newValue(
 		types.String(v.Chain),
 		types.String(v.TxType),
@@ -400,5 +418,10 @@ func decodedValue(v *protocol.Verification) ref.Val {
 		types.String(v.ChainID),
 		types.String(v.Reason),
 		maxFee,
+		types.NewRefValList(types.DefaultTypeAdapter, inputs),
+		types.NewRefValList(types.DefaultTypeAdapter, outputs),
+		locktime,
+		types.Bool(v.RBF),
+		fee,
 	)
 }

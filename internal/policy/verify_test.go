@@ -62,26 +62,26 @@ func TestVerificationGate(t *testing.T) {
 		{"verified passes the gate", "", approveAll, func(t *testing.T) *protocol.Request { return withVerification(t, good, "") },
 			protocol.ActionApprove, "any", ""},
 		{"token optional: rules decide and see tx.verified false", "verify: {tokens: {ETH: optional}}\n", approveUnsupported,
-			func(t *testing.T) *protocol.Request { return unsupportedWithPath(t, unsupported, "m/44/0/0/0/0") }, protocol.ActionApprove, "unsupported-only", ""},
+			func(t *testing.T) *protocol.Request { return unsupportedWithPath(t, unsupported, "m/44/144/0/0/0") }, protocol.ActionApprove, "unsupported-only", ""},
 		// Keys match exactly: tx.token_id of an unverified transaction is
 		// the description's spelling, so "eth" must not pass as ETH.
 		{"token optional in another case does not match", "verify: {tokens: {eth: optional}}\n", approveUnsupported,
-			func(t *testing.T) *protocol.Request { return unsupportedWithPath(t, unsupported, "m/44/0/0/0/0") }, protocol.ActionReject, RuleVerify, "unsupported token_id"},
+			func(t *testing.T) *protocol.Request { return unsupportedWithPath(t, unsupported, "m/44/144/0/0/0") }, protocol.ActionReject, RuleVerify, "unsupported token_id"},
 		{"chain optional in another case does not match", "verify: {chains: {eth: optional}}\n", approveUnsupported,
-			func(t *testing.T) *protocol.Request { return unsupportedWithPath(t, unsupported, "m/44/0/0/0/0") }, protocol.ActionReject, RuleVerify, "unsupported token_id"},
+			func(t *testing.T) *protocol.Request { return unsupportedWithPath(t, unsupported, "m/44/144/0/0/0") }, protocol.ActionReject, RuleVerify, "unsupported token_id"},
 		{"chain optional", "verify: {chains: {ETH: optional}}\n", approveUnsupported,
 			func(t *testing.T) *protocol.Request { return unsupportedWithPath(t, unsupported, "m/44'/0'/0'/0/0") }, protocol.ActionApprove, "unsupported-only", ""},
 		{"token required beats chain optional", "verify: {chains: {ETH: optional}, tokens: {ETH: required}}\n", approveUnsupported,
-			func(t *testing.T) *protocol.Request { return unsupportedWithPath(t, unsupported, "m/44/0/0/0/0") }, protocol.ActionReject, RuleVerify, "unsupported"},
+			func(t *testing.T) *protocol.Request { return unsupportedWithPath(t, unsupported, "m/44/144/0/0/0") }, protocol.ActionReject, RuleVerify, "unsupported"},
 		{"default optional", "verify: {default: optional}\n", approveUnsupported,
-			func(t *testing.T) *protocol.Request { return unsupportedWithPath(t, unsupported, "m/44/0/0/0/0") }, protocol.ActionApprove, "unsupported-only", ""},
-		{"another token's optional does not apply", "verify: {tokens: {BTC: optional}}\n", approveUnsupported,
-			func(t *testing.T) *protocol.Request { return unsupportedWithPath(t, unsupported, "m/44/0/0/0/0") }, protocol.ActionReject, RuleVerify, "unsupported"},
+			func(t *testing.T) *protocol.Request { return unsupportedWithPath(t, unsupported, "m/44/144/0/0/0") }, protocol.ActionApprove, "unsupported-only", ""},
+		{"another token's optional does not apply", "verify: {tokens: {XRP: optional}}\n", approveUnsupported,
+			func(t *testing.T) *protocol.Request { return unsupportedWithPath(t, unsupported, "m/44/144/0/0/0") }, protocol.ActionReject, RuleVerify, "unsupported"},
 		{"a disagreement is never optional", "verify: {default: optional}\n", approveAll,
 			func(t *testing.T) *protocol.Request { return withVerification(t, failed, "") }, protocol.ActionReject, RuleVerify, "amount"},
 		{"a relabelled transaction (the verifier's failure, not unsupported) is never optional", "verify: {default: optional}\n", approveAll,
 			func(t *testing.T) *protocol.Request {
-				return withVerification(t, &protocol.Verification{Reason: "bip32_path_list: token_id BTC has no decoder, but derivation path m/44/60/0/0/0 signs for coin type 60"}, "")
+				return withVerification(t, &protocol.Verification{Reason: "bip32_path_list: token_id XRP has no decoder, but derivation path m/44/60/0/0/0 signs for coin type 60"}, "")
 			}, protocol.ActionReject, RuleVerify, "coin type 60"},
 		{"the gate trusts Unsupported, not the path: the verifier owns coin types", "verify: {default: optional}\n", approveAll,
 			func(t *testing.T) *protocol.Request { return unsupportedWithPath(t, unsupported, "m/44'/60'/0'/0/0") }, protocol.ActionApprove, "any", ""},
@@ -105,7 +105,7 @@ func TestVerificationGate(t *testing.T) {
     when: tx.decoded.chain == "" && tx.decoded.nonce == -1 && size(tx.decoded.destinations) == 0
     action: approve
 `, func(t *testing.T) *protocol.Request {
-			return unsupportedWithPath(t, &protocol.Verification{Unsupported: true}, "m/44/0/0/0/0")
+			return unsupportedWithPath(t, &protocol.Verification{Unsupported: true}, "m/44/144/0/0/0")
 		}, protocol.ActionApprove, "empty", ""},
 	}
 	for _, tc := range tests {
@@ -127,7 +127,7 @@ func TestVerifySectionErrors(t *testing.T) {
 		{"not a mapping", "verify: required\n", "test.yaml:2: verify: must be a mapping"},
 		{"tokens not a mapping", "verify:\n  tokens: [ETH]\n", "test.yaml:3: verify.tokens: must be a mapping"},
 		{"duplicate token", "verify:\n  tokens: {ETH: optional, eth: required}\n", "verify.tokens.eth: duplicate key (as ETH"},
-		{"token key with a space", "verify:\n  tokens: {\"BTC \": optional}\n", `verify.tokens: key "BTC " must be printable ASCII`},
+		{"token key with a space", "verify:\n  tokens: {\"XRP \": optional}\n", `verify.tokens: key "XRP " must be printable ASCII`},
 		{"chain key with a look-alike", "verify:\n  chains: {\"B\u0422C\": optional}\n", "verify.chains: key"},
 	}
 	for _, tc := range tests {
@@ -155,7 +155,7 @@ func TestMaxFee(t *testing.T) {
 	}
 	// Unknown fee (an unsupported token under optional verification):
 	// reading it errors, so the rule rejects instead of comparing zero.
-	unknown := unsupportedWithPath(t, &protocol.Verification{Unsupported: true}, "m/44/0/0/0/0")
+	unknown := unsupportedWithPath(t, &protocol.Verification{Unsupported: true}, "m/44/144/0/0/0")
 	if d := decide(t, p, unknown); d.Approves() || d.Rule != "cheap" || !strings.Contains(d.Reason, "max_fee is unknown") {
 		t.Fatalf("unknown fee: %+v", d)
 	}

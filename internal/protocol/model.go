@@ -218,6 +218,20 @@ type Verification struct {
 	// call; nil when the transaction calls no contract. Policy reads it as
 	// tx.call.
 	Call *CallFacts
+
+	// UTXO chains only (Chain "utxo"); empty elsewhere.
+	//
+	// Inputs and Outputs are the transaction's, in order. LockTime is its
+	// nLockTime (nil off UTXO chains); RBF is whether an input's sequence
+	// is below 0xfffffffe. Fee is inputs minus outputs, exact, and only
+	// meaningful when FeeKnown, which requires every input's amount to be
+	// signed (segwit, taproot, BCH); MaxFee is then the same value.
+	Inputs   []UTXOInput
+	Outputs  []UTXOOutput
+	LockTime *uint32
+	RBF      bool
+	Fee      decimal.Decimal
+	FeeKnown bool
 }
 
 // MessageFacts are the facts of a signed message, every one recomputed from
@@ -297,6 +311,31 @@ type Grant struct {
 	Amount  decimal.Decimal // base units; 0 for an all-token approval
 	All     bool            // unlimited amount (at least 2^160 - 1) or all tokens
 	Revoke  bool            // an approval of 0, or setApprovalForAll(…, false)
+}
+
+// UTXOInput is one input of a verified UTXO transaction. Outpoint is
+// "txid:vout" with the txid in display order; Address and Amount are the
+// spent output as selected_utxos describes it, bound to the signatures
+// when AmountSigned (the digest commits to the amount) and otherwise
+// Cobo's word; ScriptType is p2pkh, p2sh, p2wpkh, p2sh-p2wpkh, p2wsh or
+// p2tr.
+type UTXOInput struct {
+	Outpoint     string
+	Address      string
+	Amount       decimal.Decimal
+	ScriptType   string
+	AmountSigned bool
+}
+
+// UTXOOutput is one output of a UTXO transaction. Address is canonical
+// for the chain ("" for an OP_RETURN); Change is true only when its
+// scriptPubKey is one of the transaction's own inputs'; OpReturn is the
+// OP_RETURN script as 0x-prefixed hex, "" for any other output.
+type UTXOOutput struct {
+	Address  string
+	Amount   decimal.Decimal
+	Change   bool
+	OpReturn string
 }
 
 // TxVerifier checks a KEYSIGN's unsigned transaction against its

@@ -40,10 +40,10 @@ func TestAttackUnboundedLimitUseIsUnrecordable(t *testing.T) {
 	pol, err := policy.Parse("limits.yaml", []byte(`
 version: 1
 default: reject
-verify: {tokens: {BTC: optional}}
+verify: {tokens: {XRP: optional}}
 rules:
   - name: btc-payouts
-    when: request.type == "KEYSIGN" && tx.token_id == "BTC"
+    when: request.type == "KEYSIGN" && tx.token_id == "XRP"
     action: approve
 limits:
   - name: per-wallet
@@ -70,19 +70,19 @@ limits:
 		edit    func(detail, extra map[string]any)
 	}
 	attacks := []attack{
-		{"control: ordinary BTC payout", protocol.V2, func(d, x map[string]any) {
-			d["bip32_path_list"] = []any{"m/44/0/0/0/0"}
+		{"control: ordinary XRP payout", protocol.V2, func(d, x map[string]any) {
+			d["bip32_path_list"] = []any{"m/44/144/0/0/0"}
 			tx := x["transaction"].(map[string]any)
-			tx["token_id"], tx["chain_id"] = "BTC", "BTC"
+			tx["token_id"], tx["chain_id"] = "XRP", "XRP"
 		}},
 		{"v2 wallet_id of 4 KB in the limit key", protocol.V2, func(d, x map[string]any) {
-			d["bip32_path_list"] = []any{"m/44/0/0/0/0"}
+			d["bip32_path_list"] = []any{"m/44/144/0/0/0"}
 			tx := x["transaction"].(map[string]any)
-			tx["token_id"], tx["chain_id"], tx["wallet_id"] = "BTC", "BTC", long.String()
+			tx["token_id"], tx["chain_id"], tx["wallet_id"] = "XRP", "XRP", long.String()
 		}},
 		{"v1 decimal 150 makes a 151-digit limit amount", protocol.V1, func(d, x map[string]any) {
-			d["bip32_path_list"] = []any{"m/44/0/0/0/0"}
-			x["coin"], x["decimal"], x["amount"] = "BTC", 150, "1"
+			d["bip32_path_list"] = []any{"m/44/144/0/0/0"}
+			x["coin"], x["decimal"], x["amount"] = "XRP", 150, "1"
 			x["to_address"] = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
 			delete(x, "to_address_details")
 		}},
@@ -130,7 +130,7 @@ func TestAttackOversizedLimitKeyFlipsReadiness(t *testing.T) {
 	if err := mon.Ready(); err != nil {
 		t.Fatalf("premise: fresh store not ready: %v", err)
 	}
-	key := `["` + randomHex(4096) + `","BTC"]`
+	key := `["` + randomHex(4096) + `","XRP"]`
 	rec := store.Record{RequestID: "attack-ready-1", Version: "v2", Type: "KEYSIGN", NodeKey: "node-a", ReceivedAt: time.Now(),
 		Request: []byte(`{"a":1}`), TxKey: "tx:1", Action: store.ActionApprove, Status: 0, Rule: "r", PolicyVersion: "sha256:x"}
 	_, _, err := mon.Commit(context.Background(), rec, []store.LimitUse{{Limit: "per-wallet", Key: key, Window: time.Hour, Amount: decimal.MustParse("1")}})

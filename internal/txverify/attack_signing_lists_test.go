@@ -34,28 +34,28 @@ func TestAttackSigningListsConfirm(t *testing.T) {
 			d.paths = []string{"m/44/60/0/0/0", "m/44/60/0/0/0"}
 		}},
 		{"fewer paths than hashes", "ETH", func(d *desc) { d.paths = []string{} }},
-		{"relabelled, path 44/60 without m/", "BTC", func(d *desc) { d.paths = []string{"44/60/0/0/0"} }},
-		{"relabelled, hardened h", "BTC", func(d *desc) { d.paths = []string{"m/44h/60h/0h/0/0"} }},
-		{"relabelled, capital M", "BTC", func(d *desc) { d.paths = []string{"M/44/60/0/0/0"} }},
-		{"relabelled, leading zero coin type", "BTC", func(d *desc) { d.paths = []string{"m/44/060/0/0/0"} }},
-		{"relabelled, fullwidth digits", "BTC", func(d *desc) { d.paths = []string{"m/44/\uff16\uff10/0/0/0"} }},
-		{"relabelled, trailing slash", "BTC", func(d *desc) { d.paths = []string{"m/44/60/0/0/0/"} }},
-		{"relabelled, coin type 2^31+60 unmarked", "BTC", func(d *desc) { d.paths = []string{"m/44/2147483708/0/0/0"} }},
-		{"relabelled, one-component path", "BTC", func(d *desc) { d.paths = []string{"m/0"} }},
-		{"relabelled, second of two paths is ETH", "BTC", func(d *desc) {
+		{"relabelled, path 44/60 without m/", "XRP", func(d *desc) { d.paths = []string{"44/60/0/0/0"} }},
+		{"relabelled, hardened h", "XRP", func(d *desc) { d.paths = []string{"m/44h/60h/0h/0/0"} }},
+		{"relabelled, capital M", "XRP", func(d *desc) { d.paths = []string{"M/44/60/0/0/0"} }},
+		{"relabelled, leading zero coin type", "XRP", func(d *desc) { d.paths = []string{"m/44/060/0/0/0"} }},
+		{"relabelled, fullwidth digits", "XRP", func(d *desc) { d.paths = []string{"m/44/\uff16\uff10/0/0/0"} }},
+		{"relabelled, trailing slash", "XRP", func(d *desc) { d.paths = []string{"m/44/60/0/0/0/"} }},
+		{"relabelled, coin type 2^31+60 unmarked", "XRP", func(d *desc) { d.paths = []string{"m/44/2147483708/0/0/0"} }},
+		{"relabelled, one-component path", "XRP", func(d *desc) { d.paths = []string{"m/0"} }},
+		{"relabelled, second of two paths is ETH", "XRP", func(d *desc) {
 			d.msgHashes = []string{h, strings.Repeat("cd", 32)}
-			d.paths = []string{"m/44/0/0/0/0", "m/44/60/0/0/0"}
+			d.paths = []string{"m/44/144/0/0/0", "m/44/60/0/0/0"}
 		}},
-		{"relabelled, TRON coin type", "BTC", func(d *desc) { d.paths = []string{"m/44'/195'/0'/0/0"} }},
-		{"relabelled, Solana coin type", "BTC", func(d *desc) { d.paths = []string{"m/44'/501'/0'/0'"} }},
-		{"variant of a table id (ETH with zero-width space) on a BTC path", "ETH\u200b", func(d *desc) { d.paths = []string{"m/44/0/0/0/0"}; d.chainID = "BTC" }},
+		{"relabelled, TRON coin type", "XRP", func(d *desc) { d.paths = []string{"m/44'/195'/0'/0/0"} }},
+		{"relabelled, Solana coin type", "XRP", func(d *desc) { d.paths = []string{"m/44'/501'/0'/0'"} }},
+		{"variant of a table id (ETH with zero-width space) on a XRP path", "ETH\u200b", func(d *desc) { d.paths = []string{"m/44/144/0/0/0"}; d.chainID = "XRP" }},
 	}
 	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
 			d := base
 			d.tokenID = tt.label
 			if tt.label != "ETH" && d.chainID == "ETH" {
-				d.chainID = "BTC"
+				d.chainID = "XRP"
 			}
 			tt.edit(&d)
 			res := DefaultRegistry().Verify(v2Request(t, d))
@@ -63,7 +63,7 @@ func TestAttackSigningListsConfirm(t *testing.T) {
 				t.Fatalf("verified")
 			}
 			// The zero-width variant has no table spelling to enforce: it is
-			// an unknown token on a Bitcoin path, which optional is for.
+			// an unknown token on a XRP path, which optional is for.
 			if tt.label == "ETH\u200b" {
 				return
 			}

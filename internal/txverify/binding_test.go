@@ -82,7 +82,7 @@ func TestVerifyTokenIDSpelling(t *testing.T) {
 		t.Run(id, func(t *testing.T) {
 			d := ethVector(t)
 			d.tokenID = id
-			d.paths = []string{"m/44/0/0/0/0"} // not even the path gives it away
+			d.paths = []string{"m/44/144/0/0/0"} // not even the path gives it away
 			wantNotAcceptable(t, DefaultRegistry().Verify(v2Request(t, d)), "token_id", "must be spelled ETH")
 		})
 	}
@@ -99,8 +99,8 @@ func TestVerifyRelabelledTransaction(t *testing.T) {
 		field       string
 		reason      string
 	}{
-		{name: "Bitcoin path", paths: []string{"m/44/0/0/0/0"}, unsupported: true},
-		{name: "Bitcoin path, hardened, no m/", paths: []string{"84'/0'/0'/0/0"}, unsupported: true},
+		{name: "XRP path", paths: []string{"m/44/144/0/0/0"}, unsupported: true},
+		{name: "XRP path, hardened, no m/", paths: []string{"84'/144'/0'/0/0"}, unsupported: true},
 		{name: "ETH path", paths: []string{"m/44/60/0/0/0"}, field: "bip32_path_list", reason: "coin type 60"},
 		{name: "ETH path without m/", paths: []string{"44/60/0/0/0"}, field: "bip32_path_list", reason: "coin type 60"},
 		{name: "ETH path hardened", paths: []string{"m/44'/60'/0'/0/0"}, field: "bip32_path_list", reason: "coin type 60"},
@@ -116,10 +116,10 @@ func TestVerifyRelabelledTransaction(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := ethVector(t)
-			d.tokenID, d.chainID, d.paths = "BTC", "BTC", tt.paths
+			d.tokenID, d.chainID, d.paths = "XRP", "XRP", tt.paths
 			res := DefaultRegistry().Verify(v2Request(t, d))
 			if tt.unsupported {
-				wantFailure(t, res, "token_id", "unsupported token_id BTC")
+				wantFailure(t, res, "token_id", "unsupported token_id XRP")
 				if !res.Unsupported || !res.Verification().Unsupported {
 					t.Fatalf("not Unsupported: %+v", res)
 				}
@@ -129,7 +129,7 @@ func TestVerifyRelabelledTransaction(t *testing.T) {
 		})
 	}
 	t.Run("no bip32_path_list key", func(t *testing.T) {
-		req := v2Request(t, func() desc { d := ethVector(t); d.tokenID, d.chainID = "BTC", "BTC"; return d }())
+		req := v2Request(t, func() desc { d := ethVector(t); d.tokenID, d.chainID = "XRP", "XRP"; return d }())
 		req.KeySign.BIP32Paths = nil
 		wantNotAcceptable(t, DefaultRegistry().Verify(req), "bip32_path_list", "is empty")
 	})
@@ -161,16 +161,16 @@ func TestVerifySigningListCounts(t *testing.T) {
 	}{
 		{name: "7000 copies of the hash", tokenID: "ETH", hashes: func(h string) []string { return many(h, 7000) }, paths: paths(7000, "60"), field: "msg_hash_list", reason: "entry 1 repeats entry 0"},
 		{name: "the hash in two spellings", tokenID: "ETH", hashes: func(h string) []string { return []string{h, strings.ToUpper(normHex(h))} }, paths: paths(2, "60"), field: "msg_hash_list", reason: "repeats"},
-		{name: "7000 copies under a token without a decoder", tokenID: "BTC", hashes: func(h string) []string { return many(h, 7000) }, paths: paths(7000, "0"), field: "msg_hash_list", reason: "repeats"},
-		{name: "fewer paths than hashes", tokenID: "BTC", hashes: func(h string) []string { return []string{h, "0x" + strings.Repeat("ab", 32)} }, paths: paths(1, "0"), field: "bip32_path_list", reason: "1 paths for 2"},
+		{name: "7000 copies under a token without a decoder", tokenID: "XRP", hashes: func(h string) []string { return many(h, 7000) }, paths: paths(7000, "0"), field: "msg_hash_list", reason: "repeats"},
+		{name: "fewer paths than hashes", tokenID: "XRP", hashes: func(h string) []string { return []string{h, "0x" + strings.Repeat("ab", 32)} }, paths: paths(1, "0"), field: "bip32_path_list", reason: "1 paths for 2"},
 		{name: "more paths than hashes", tokenID: "ETH", hashes: func(h string) []string { return []string{h} }, paths: paths(2, "60"), field: "bip32_path_list", reason: "2 paths for 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := ethVector(t)
 			d.tokenID, d.msgHashes, d.paths = tt.tokenID, tt.hashes(d.msgHashes[0]), tt.paths
-			if tt.tokenID == "BTC" {
-				d.chainID = "BTC"
+			if tt.tokenID == "XRP" {
+				d.chainID = "XRP"
 			}
 			wantNotAcceptable(t, DefaultRegistry().Verify(v2Request(t, d)), tt.field, tt.reason)
 		})

@@ -85,16 +85,26 @@ func parseBIP32Component(p string) (uint32, error) {
 // Coin types (SLIP-44), as the second component of a BIP-44 path, whose
 // transactions this package decodes.
 const (
-	CoinTypeEVM    = 60  // Ethereum and EVM chains
-	CoinTypeTRON   = 195 // TRON
-	CoinTypeSolana = 501 // Solana
+	CoinTypeEVM     = 60  // Ethereum and EVM chains
+	CoinTypeTRON    = 195 // TRON
+	CoinTypeSolana  = 501 // Solana
+	CoinTypeBTC     = 0   // Bitcoin
+	CoinTypeTestnet = 1   // testnets of every coin (Bitcoin testnet and signet)
+	CoinTypeLTC     = 2   // Litecoin
+	CoinTypeDOGE    = 3   // Dogecoin
+	CoinTypeBCH     = 145 // Bitcoin Cash
 )
 
 // verifiableCoinTypes maps each decodable coin type to its chain.
 var verifiableCoinTypes = map[uint32]string{
-	CoinTypeEVM:    ChainEVM,
-	CoinTypeTRON:   ChainTRON,
-	CoinTypeSolana: ChainSolana,
+	CoinTypeEVM:     ChainEVM,
+	CoinTypeTRON:    ChainTRON,
+	CoinTypeSolana:  ChainSolana,
+	CoinTypeBTC:     ChainUTXO,
+	CoinTypeTestnet: ChainUTXO,
+	CoinTypeLTC:     ChainUTXO,
+	CoinTypeDOGE:    ChainUTXO,
+	CoinTypeBCH:     ChainUTXO,
 }
 
 // VerifiableCoinTypes returns the SLIP-44 coin types whose transactions

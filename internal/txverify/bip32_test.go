@@ -67,12 +67,12 @@ func TestParseBIP32Path(t *testing.T) {
 }
 
 func TestVerifiableCoinTypes(t *testing.T) {
-	if got := VerifiableCoinTypes(); !slices.Equal(got, []uint32{60, 195, 501}) {
+	if got := VerifiableCoinTypes(); !slices.Equal(got, []uint32{0, 1, 2, 3, 60, 145, 195, 501}) {
 		t.Fatalf("VerifiableCoinTypes() = %v", got)
 	}
 	// The result is a copy.
-	VerifiableCoinTypes()[0] = 0
-	if got := VerifiableCoinTypes(); got[0] != 60 {
+	VerifiableCoinTypes()[0] = 7
+	if got := VerifiableCoinTypes(); got[0] != 0 {
 		t.Fatal("VerifiableCoinTypes shares its slice")
 	}
 }

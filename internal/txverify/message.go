@@ -10,6 +10,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"tssgate/internal/btc"
 	"tssgate/internal/decimal"
 	"tssgate/internal/protocol"
 )
@@ -45,15 +46,13 @@ const (
 )
 
 // MessageChains are the Cobo token_ids (with their chain_id) under which
-// Bitcoin (BIP-137, BIP-322) and Cosmos (ADR-36) messages are accepted.
-// Neither digest binds a chain, so these only fix the spelling a policy
-// sees as tx.token_id and tx.chain_id; EVM messages need an EVM native
-// token of the registry instead.
+// Cosmos (ADR-36) messages are accepted, since the token table has no
+// Cosmos entries. The ADR-036 digest binds no chain, so this only fixes
+// the spelling a policy sees as tx.token_id and tx.chain_id. EVM messages
+// need an EVM chain's native token of the table, Bitcoin messages (BIP-137,
+// BIP-322) its BTC, XTN or SIGNET_BTC entry.
 var MessageChains = map[string]struct{ ChainID, Family string }{
-	"BTC":        {"BTC", chainBitcoinMsg},
-	"TBTC":       {"TBTC", chainBitcoinMsg},
-	"SIGNET_BTC": {"SIGNET_BTC", chainBitcoinMsg},
-	"ATOM":       {"ATOM", chainCosmosMsg},
+	"ATOM": {"ATOM", chainCosmosMsg},
 }
 
 // isMessageClaim reports whether c describes message signing: the type
@@ -130,7 +129,8 @@ func (r *Registry) verifyMessage(c *claim) Result {
 			return f.result(nil)
 		}
 		setMessageBytes(msg, messageKind322, m)
-		ds, f := bip322Digests(tokenID, c.signer, m)
+		tok, _ := r.Lookup(tokenID)
+		ds, f := bip322Digests(tok.Network, c.signer, m)
 		if f != nil {
 			return f.result(nil)
 		}
@@ -177,13 +177,19 @@ func (r *Registry) messageToken(c *claim) (tokenID, chainID, family string, f *f
 		return "", "", "", fail("token_id", "description has no token_id")
 	}
 	if tok, ok := r.Lookup(c.tokenID); ok {
-		if tok.Chain != ChainEVM || !tok.Native() {
-			return "", "", "", fail("token_id", "messages are signed under a chain's native token_id, not %s", tok.TokenID)
+		family := ""
+		switch {
+		case tok.Chain == ChainEVM && tok.Native():
+			family = ChainEVM
+		case tok.Chain == ChainUTXO && bip322Networks[tok.Network]:
+			family = chainBitcoinMsg
+		default:
+			return "", "", "", fail("token_id", "messages are not verified under token_id %s (EVM messages need an EVM chain's native token_id, Bitcoin messages BTC, XTN or SIGNET_BTC)", tok.TokenID)
 		}
 		if c.chainID != tok.ChainID {
 			return "", "", "", fail("chain_id", "description says chain_id %q, token_id %s is on %s", short(c.chainID), tok.TokenID, tok.ChainID)
 		}
-		return tok.TokenID, tok.ChainID, ChainEVM, nil
+		return tok.TokenID, tok.ChainID, family, nil
 	}
 	if mc, ok := MessageChains[c.tokenID]; ok {
 		if c.chainID != mc.ChainID {
@@ -271,11 +277,67 @@ func compactSize(n uint64) []byte {
 	return b
 }
 
-// bip322Digests would compute BIP-322 "simple" digests; it needs the
-// BIP-143 and BIP-341 sighashes, which tssgate does not implement yet, so
-// a BIP-322 message is refused rather than verified by a guess.
-func bip322Digests(string, string, []byte) ([][32]byte, *failure) {
-	return nil, fail("destination_type", "%s is not verified by this build (BIP-143/BIP-341 sighashes are not implemented)", DestBIP322)
+// bip322Networks are the networks BIP-322 and BIP-137 messages are
+// verified on: Bitcoin's. Litecoin and Dogecoin sign messages under their
+// own magic strings, and Bitcoin Cash has no BIP-322.
+var bip322Networks = map[string]bool{"btc": true, "testnet": true, "signet": true}
+
+// bip322Digests are the BIP-322 "simple" digests of message m for the
+// address signer on network: the sighash of to_sign's input 0, which
+// spends to_spend's output (0 sat, the address's scriptPubKey). P2WPKH
+// signs with BIP-143 SIGHASH_ALL; P2TR with BIP-341, SIGHASH_DEFAULT or
+// SIGHASH_ALL (BIP-322 v2.0.0 allows either), so both are returned.
+// Legacy P2PKH addresses are refused (BIP-137 covers them), and so are
+// P2SH and P2WSH, whose digest needs a script the request does not carry.
+func bip322Digests(network, signer string, m []byte) ([][32]byte, *failure) {
+	net, ok := btc.NetworkByName(network)
+	if !ok || !bip322Networks[network] {
+		return nil, fail("token_id", "BIP-322 messages are verified on Bitcoin networks only, not %s", short(network))
+	}
+	spk, err := btc.DecodeAddress(net, signer)
+	if err != nil {
+		return nil, fail("source", "address %q is not a %s address: %v", short(signer), network, err)
+	}
+	typ, program := btc.Classify(spk)
+	switch typ {
+	case btc.ScriptP2WPKH, btc.ScriptP2TR:
+	case btc.ScriptP2PKH:
+		return nil, fail("source", "BIP-322 from a legacy P2PKH address is refused; legacy addresses sign with BIP-137")
+	default:
+		return nil, fail("source", "BIP-322 from a %s address is not verified (its digest needs a script the request does not carry)", typ)
+	}
+	msgHash := btc.TaggedHash("BIP0322-signed-message", m)
+	toSpend := &btc.Tx{
+		Version: 0,
+		Inputs: []btc.TxIn{{
+			PrevOut:   btc.OutPoint{Index: 0xffffffff},
+			ScriptSig: append([]byte{0x00, 0x20}, msgHash[:]...),
+			Sequence:  0,
+		}},
+		Outputs: []btc.TxOut{{Value: 0, PkScript: spk}},
+	}
+	toSign := &btc.Tx{
+		Version: 0,
+		Inputs:  []btc.TxIn{{PrevOut: btc.OutPoint{Hash: btc.DoubleSHA256(toSpend.Serialize()), Index: 0}, Sequence: 0}},
+		Outputs: []btc.TxOut{{Value: 0, PkScript: []byte{0x6a}}},
+	}
+	if typ == btc.ScriptP2WPKH {
+		d, err := btc.BIP143SigHash(toSign, 0, btc.P2PKHScript(program), 0, btc.SigHashAll)
+		if err != nil {
+			return nil, fail("internal", "BIP-143 sighash: %v", err)
+		}
+		return [][32]byte{d}, nil
+	}
+	prevouts := []btc.TxOut{{Value: 0, PkScript: spk}}
+	var out [][32]byte
+	for _, ht := range []byte{btc.SigHashDefault, btc.SigHashAll} {
+		d, err := btc.TaprootSigHash(toSign, 0, prevouts, ht, nil)
+		if err != nil {
+			return nil, fail("internal", "BIP-341 sighash: %v", err)
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }
 
 // adr36Digest is SHA-256 of ADR-036's canonical amino sign document.

@@ -23,6 +23,7 @@ type messageVector struct {
 	Destination   map[string]any  `json:"destination"`
 	SourceAddress string          `json:"source_address"`
 	Digest        string          `json:"digest"`
+	DigestAll     string          `json:"digest_sighash_all"`
 	MsgHashList   []string        `json:"msg_hash_list"`
 	MessageUTF8   *string         `json:"message_utf8"`
 	Expected      json.RawMessage `json:"expected"`
@@ -124,13 +125,6 @@ func TestMessageVectors(t *testing.T) {
 			case "raw":
 				if res.Verified || res.Unsupported || res.Field != "destination_type" {
 					t.Fatalf("raw hash: got %+v, want a destination_type refusal", res)
-				}
-				return
-			case "bip322":
-				// BIP-322 needs the BIP-143/341 sighashes (issue 11); until
-				// then it must be refused, never verified.
-				if res.Verified || res.Unsupported {
-					t.Fatalf("BIP-322 verified without a sighash implementation: %+v", res)
 				}
 				return
 			}
@@ -276,4 +270,47 @@ func TestMessageTampers(t *testing.T) {
 			t.Fatalf("got %+v", res)
 		}
 	})
+}
+
+// TestBIP322 checks what the vectors do not: the P2TR SIGHASH_ALL
+// alternative, a legacy or foreign address, and a message changed by one
+// byte.
+func TestBIP322(t *testing.T) {
+	vecs := loadMessageVectors(t)
+	p2tr, p2wpkh := vecs["bip322_simple_p2tr_no_prefix"], vecs["bip322_simple_p2wpkh_hello_world"]
+	cases := []struct {
+		name  string
+		v     messageVector
+		edit  func(d *msgDesc)
+		field string
+	}{
+		{"P2TR SIGHASH_ALL", p2tr, func(d *msgDesc) { d.hashes = []string{"0x" + p2tr.DigestAll} }, ""},
+		{"P2TR digest for another message", p2tr, func(d *msgDesc) {
+			d.dest = map[string]any{"destination_type": DestBIP322, "message_bip322": "4e6f207072656669782066616c6c6261636c"}
+		}, "msg_hash_list"},
+		{"0x prefix", p2wpkh, func(d *msgDesc) {
+			d.dest = map[string]any{"destination_type": DestBIP322, "message_bip322": "0x48656c6c6f20576f726c64"}
+		}, ""},
+		{"legacy P2PKH address", p2wpkh, func(d *msgDesc) { d.signer = "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2" }, "source"},
+		{"P2SH address", p2wpkh, func(d *msgDesc) { d.signer = "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy" }, "source"},
+		{"testnet address on mainnet", p2wpkh, func(d *msgDesc) { d.signer = "tb1q9vza2e8x573nczrlzms0wvx3gsqjx7vaxwd45v" }, "source"},
+		{"litecoin", p2wpkh, func(d *msgDesc) { d.tokenID, d.chainID = "LTC", "LTC" }, "token_id"},
+		{"under ETH", p2wpkh, func(d *msgDesc) { d.tokenID, d.chainID = "ETH", "ETH" }, "token_id"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d := vectorDesc(tc.v)
+			tc.edit(&d)
+			res := DefaultRegistry().Verify(messageRequest(t, d))
+			if tc.field == "" {
+				if !res.Verified || res.Facts.Message.Kind != "bip322" {
+					t.Fatalf("not verified: %s", res.Reason)
+				}
+				return
+			}
+			if res.Verified || res.Unsupported || res.Field != tc.field {
+				t.Fatalf("got %q (%s), want %s", res.Field, res.Reason, tc.field)
+			}
+		})
+	}
 }

@@ -14,6 +14,7 @@ const (
 	ChainEVM    = "evm"    // Ethereum and EVM chains: RLP legacy (EIP-155), EIP-2930, EIP-1559
 	ChainTRON   = "tron"   // TRON: protobuf Transaction.raw
 	ChainSolana = "solana" // Solana: legacy and v0 messages
+	ChainUTXO   = "utxo"   // Bitcoin-family UTXO chains; Token.Network names which
 )
 
 // maxTokenDecimals bounds Token.Decimals: ERC-20, TRC-20 and SPL decimals
@@ -51,6 +52,11 @@ type Token struct {
 	Contract   string   // token contract or mint; "" for the native coin
 	Decimals   int32    // token decimals, 0..255
 	EVMChainID *big.Int // EIP-155 chain id; required for ChainEVM, nil otherwise
+	// Network is the UTXO network ("btc", "testnet", "signet", "ltc",
+	// "doge", "bch"): its address encodings and signature hashes. Required
+	// for ChainUTXO (whose entries are the native coin, 8 decimals), ""
+	// otherwise.
+	Network string
 }
 
 // Native reports whether t is the chain's native coin rather than a token
@@ -67,6 +73,10 @@ func (t Token) clone() Token {
 // assetKey identifies what a token is on chain, independent of its Cobo
 // name: chain, EVM chain id and contract (lower-case for EVM).
 func assetKey(chain string, evmChainID *big.Int, contract string) string {
+	if chain == ChainUTXO {
+		// UTXO entries are native coins; contract carries the network.
+		return chain + "|" + contract
+	}
 	id := ""
 	if evmChainID != nil {
 		id = evmChainID.String()
@@ -96,6 +106,15 @@ func builtinTokens() []Token {
 		{TokenID: "TRON_USDT", Chain: ChainTRON, ChainID: "TRON", Contract: "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t", Decimals: 6},
 		{TokenID: "SOL", Chain: ChainSolana, ChainID: "SOL", Decimals: 9},
 		{TokenID: "SOL_USDC", Chain: ChainSolana, ChainID: "SOL", Contract: "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", Decimals: 6},
+		// UTXO chains (PROTOCOL.md 11.7). Only XTN and SIGNET_BTC are seen
+		// in Cobo records; the others follow Cobo's token naming and must
+		// be confirmed with Cobo's supported-chains API.
+		{TokenID: "BTC", Chain: ChainUTXO, ChainID: "BTC", Decimals: utxoDecimals, Network: "btc"},
+		{TokenID: "XTN", Chain: ChainUTXO, ChainID: "XTN", Decimals: utxoDecimals, Network: "testnet"},
+		{TokenID: "SIGNET_BTC", Chain: ChainUTXO, ChainID: "SIGNET_BTC", Decimals: utxoDecimals, Network: "signet"},
+		{TokenID: "LTC", Chain: ChainUTXO, ChainID: "LTC", Decimals: utxoDecimals, Network: "ltc"},
+		{TokenID: "DOGE", Chain: ChainUTXO, ChainID: "DOGE", Decimals: utxoDecimals, Network: "doge"},
+		{TokenID: "BCH", Chain: ChainUTXO, ChainID: "BCH", Decimals: utxoDecimals, Network: "bch"},
 	}
 }
 
@@ -150,6 +169,9 @@ func (r *Registry) with(tokens []Token) (*Registry, error) {
 			return nil, fmt.Errorf("txverify: token %q: token_id is already registered (as %q)", t.TokenID, prev.TokenID)
 		}
 		ak := assetKey(t.Chain, t.EVMChainID, t.Contract)
+		if t.Chain == ChainUTXO {
+			ak = assetKey(t.Chain, nil, t.Network)
+		}
 		if prev, ok := r.byAsset[ak]; ok {
 			return nil, fmt.Errorf("txverify: token %q: same asset as %q (%s); one asset must have one token_id, or rules keyed on one would miss the other", t.TokenID, prev.TokenID, describeAsset(t))
 		}
@@ -184,6 +206,9 @@ func validToken(t Token) (Token, error) {
 	t.Chain = strings.ToLower(t.Chain)
 	switch t.Chain {
 	case ChainEVM:
+		if t.Network != "" {
+			return fail("network is only for utxo tokens")
+		}
 		if t.EVMChainID == nil || t.EVMChainID.Sign() <= 0 {
 			return fail("evm tokens need a positive evm_chain_id")
 		}
@@ -193,7 +218,17 @@ func validToken(t Token) (Token, error) {
 			}
 			t.Contract = strings.ToLower(t.Contract)
 		}
+	case ChainUTXO:
+		if _, ok := utxoNetwork(t.Network); !ok {
+			return fail("utxo tokens need a network: btc, testnet, signet, ltc, doge or bch")
+		}
+		if t.EVMChainID != nil || t.Contract != "" || t.Decimals != utxoDecimals {
+			return fail("utxo tokens are the native coin: no contract, no evm_chain_id, 8 decimals")
+		}
 	case ChainTRON, ChainSolana:
+		if t.Network != "" {
+			return fail("network is only for utxo tokens")
+		}
 		if t.EVMChainID != nil {
 			return fail("evm_chain_id is only for evm tokens")
 		}
@@ -208,7 +243,7 @@ func validToken(t Token) (Token, error) {
 			return fail("mint %q is not a base58 32-byte Solana address", t.Contract)
 		}
 	default:
-		return fail("chain %q is not one of evm, tron, solana", t.Chain)
+		return fail("chain %q is not one of evm, tron, solana, utxo", t.Chain)
 	}
 	return t, nil
 }
@@ -271,6 +306,8 @@ func (r *Registry) decimalsFor(chain string, evmChainID *big.Int, contract strin
 		return 6, true // sun
 	case ChainSolana:
 		return 9, true // lamports
+	case ChainUTXO:
+		return utxoDecimals, true // satoshis
 	}
 	return 0, false
 }

@@ -13,14 +13,20 @@ func TestDefaultRegistry(t *testing.T) {
 		decimals int32
 		evmChain int64
 	}{
-		"ETH":       {ChainEVM, "", 18, 1},
-		"SETH":      {ChainEVM, "", 18, 11155111},
-		"ETH_USDT":  {ChainEVM, "0xdac17f958d2ee523a2206206994597c13d831ec7", 6, 1},
-		"ETH_USDC":  {ChainEVM, "0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48", 6, 1},
-		"TRON":      {ChainTRON, "", 6, 0},
-		"TRON_USDT": {ChainTRON, "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t", 6, 0},
-		"SOL":       {ChainSolana, "", 9, 0},
-		"SOL_USDC":  {ChainSolana, "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", 6, 0},
+		"ETH":        {ChainEVM, "", 18, 1},
+		"SETH":       {ChainEVM, "", 18, 11155111},
+		"ETH_USDT":   {ChainEVM, "0xdac17f958d2ee523a2206206994597c13d831ec7", 6, 1},
+		"ETH_USDC":   {ChainEVM, "0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48", 6, 1},
+		"TRON":       {ChainTRON, "", 6, 0},
+		"TRON_USDT":  {ChainTRON, "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t", 6, 0},
+		"SOL":        {ChainSolana, "", 9, 0},
+		"SOL_USDC":   {ChainSolana, "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", 6, 0},
+		"BTC":        {ChainUTXO, "", 8, 0},
+		"XTN":        {ChainUTXO, "", 8, 0},
+		"SIGNET_BTC": {ChainUTXO, "", 8, 0},
+		"LTC":        {ChainUTXO, "", 8, 0},
+		"DOGE":       {ChainUTXO, "", 8, 0},
+		"BCH":        {ChainUTXO, "", 8, 0},
 	}
 	toks := DefaultRegistry().Tokens()
 	if len(toks) != len(want) {
@@ -53,8 +59,8 @@ func TestDefaultRegistry(t *testing.T) {
 			t.Errorf("Lookup(%q) = %+v", id, tok)
 		}
 	}
-	if _, ok := DefaultRegistry().Lookup("BTC"); ok {
-		t.Error("Lookup(BTC) found something")
+	if _, ok := DefaultRegistry().Lookup("XRP"); ok {
+		t.Error("Lookup(XRP) found something")
 	}
 }
 
@@ -69,7 +75,7 @@ func TestRegistryWithRejects(t *testing.T) {
 	}{
 		{"empty token_id", []Token{evm("")}, "token_id must be non-empty"},
 		{"spaces in token_id", []Token{evm("OP ETH")}, "without spaces"},
-		{"unknown chain", []Token{{TokenID: "BTC", Chain: "bitcoin", ChainID: "BTC", Decimals: 8}}, `chain "bitcoin"`},
+		{"unknown chain", []Token{{TokenID: "XRP", Chain: "bitcoin", ChainID: "XRP", Decimals: 8}}, `chain "bitcoin"`},
 		{"evm without chain id", []Token{{TokenID: "OP_ETH", Chain: ChainEVM, ChainID: "OP_ETH", Decimals: 18}}, "evm_chain_id"},
 		{"evm chain id 0", []Token{{TokenID: "OP_ETH", Chain: ChainEVM, ChainID: "OP_ETH", Decimals: 18, EVMChainID: new(big.Int)}}, "evm_chain_id"},
 		{"bad evm contract", []Token{{TokenID: "OP_USDC", Chain: ChainEVM, ChainID: "OP_ETH", Decimals: 6, EVMChainID: big.NewInt(10), Contract: "0x0b2c"}}, "not a 0x-prefixed"},

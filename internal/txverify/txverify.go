@@ -31,10 +31,11 @@
 // and Memo instructions are ignored). A Registry maps Cobo token_id values
 // to a chain and token facts; users extend it.
 //
-// Bitcoin and other UTXO chains are not supported: the sources in
-// PROTOCOL.md do not establish what Cobo sends as their unsigned_raw_tx
-// (PSBT or otherwise) or how msg_hash_list relates to it, and verifying a
-// guessed format would be worse than not verifying.
+// UTXO chains (BTC, XTN testnet, SIGNET_BTC, LTC, DOGE, BCH; utxo.go)
+// are verified input by input from v2 raw_tx_info: the unsigned
+// transaction (raw, or a PSBT) and selected_utxos, with the digests
+// computed by tssgate/internal/btc. Taproot script-path spends are never
+// verified: the spent script is not in the request (PROTOCOL.md 11.5).
 //
 // Trust and failure model: everything in the request is untrusted. Verify
 // never panics (a recovered panic is a failure), and every failure, from
@@ -49,6 +50,7 @@
 // on Facts when Verified is true.
 //
 // It imports the standard library, tssgate/internal/protocol,
+// tssgate/internal/btc,
 // tssgate/internal/decimal and tssgate/internal/text, plus two maintained
 // cryptography modules where a hand-written version would be a liability:
 // golang.org/x/crypto/sha3 for Ethereum's legacy Keccak-256 and
@@ -206,6 +208,17 @@ type Facts struct {
 	// including ignored ones.
 	Programs []string
 
+	// UTXO chains: the inputs as selected_utxos describes them (bound
+	// where AmountSigned), every output with its bound change flag, the
+	// locktime, whether any input signals replace-by-fee, and the fee in
+	// satoshis (nil unless every input's amount is signed; MaxFee is then
+	// the same value).
+	Inputs   []protocol.UTXOInput
+	Outputs  []protocol.UTXOOutput
+	LockTime *uint32
+	RBF      bool
+	Fee      *big.Int
+
 	// Hashes are what the chain signs, lower-case hex without 0x: the
 	// Keccak-256 (EVM) or SHA-256 (TRON) hash, the serialized message
 	// itself (Solana, EdDSA), or a signed message's digest.
@@ -256,7 +269,8 @@ type claim struct {
 	calldata  string // EVM_Contract / TRON_Contract calldata, as sent
 	rawTxs    []string
 	msgHashes []string
-	paths     []string // bip32_path_list, one per msg_hash_list entry
+	paths     []string              // bip32_path_list, one per msg_hash_list entry
+	utxo      *protocol.V2RawTxInfo // v2 raw_tx_info, for UTXO chains
 
 	txType   string                             // transaction type (MessageSign, ContractCall, …)
 	dest     *protocol.V2TransactionDestination // v2 destination as sent; nil for v1
@@ -311,6 +325,7 @@ func claimOf(req *protocol.Request) (*claim, *failure) {
 	case *protocol.V2KeySign:
 		if t := w.Extra.Transaction; t != nil {
 			c.calldata = t.Destination.Calldata
+			c.utxo = &t.RawTxInfo
 			c.txType = t.Type
 			c.dest = &t.Destination
 			c.signer = t.Source.Address
@@ -371,6 +386,9 @@ func (r *Registry) verify(c *claim) Result {
 	case 1:
 	default:
 		return fail("unsigned_raw_tx", "description carries %d unsigned transactions; one per KEYSIGN is supported", len(c.rawTxs)).result(nil)
+	}
+	if tok.Chain == ChainUTXO {
+		return verifyUTXO(c, tok)
 	}
 	raw, err := decodeHex(c.rawTxs[0])
 	if err != nil {
@@ -593,7 +611,7 @@ func unsupportedDestinationType(c *claim) *failure {
 
 // nativeDecimals are the decimals of each chain family's native coin, in
 // which fees are paid: wei, sun, lamports.
-var nativeDecimals = map[string]int32{ChainEVM: 18, ChainTRON: 6, ChainSolana: 9}
+var nativeDecimals = map[string]int32{ChainEVM: 18, ChainTRON: 6, ChainSolana: 9, ChainUTXO: utxoDecimals}
 
 // Verification converts r into the neutral form the server attaches to the
 // request for policy (protocol imports no chain code). Facts are carried as
@@ -619,6 +637,14 @@ func (r Result) Verification() *protocol.Verification {
 	}
 	if dec, ok := nativeDecimals[f.Chain]; ok && f.MaxFee != nil && f.MaxFee.Sign() >= 0 {
 		v.MaxFee, v.MaxFeeKnown = decimal.FromBaseUnits(f.MaxFee, dec), true
+	}
+	v.Inputs, v.Outputs, v.RBF = f.Inputs, f.Outputs, f.RBF
+	if f.LockTime != nil {
+		lt := *f.LockTime
+		v.LockTime = &lt
+	}
+	if f.Fee != nil && f.Fee.Sign() >= 0 {
+		v.Fee, v.FeeKnown = decimal.FromBaseUnits(f.Fee, utxoDecimals), true
 	}
 	dests := make([]protocol.Destination, 0, len(f.Destinations))
 	for _, d := range f.Destinations {

@@ -193,10 +193,10 @@ func TestVectorsOneChange(t *testing.T) {
 		{"odd hex", func(d *desc, v vector, _ vectorCase) { d.rawTx = v.UnsignedRawTx[:len(v.UnsignedRawTx)-1] }, "unsigned_raw_tx", "odd number"},
 		{"invalid hex", func(d *desc, v vector, _ vectorCase) { d.rawTx = v.UnsignedRawTx[:len(v.UnsignedRawTx)-2] + "zz" }, "unsigned_raw_tx", "invalid hex"},
 		{"empty raw tx", func(d *desc, _ vector, _ vectorCase) { d.rawTx = "0x" }, "unsigned_raw_tx", "empty"},
-		{"unknown token_id", func(d *desc, _ vector, _ vectorCase) { d.tokenID = "DOGE"; d.paths = []string{"m/44/3/0/0/0"} }, "token_id", "unsupported token_id DOGE"},
+		{"unknown token_id", func(d *desc, _ vector, _ vectorCase) { d.tokenID = "ATOM"; d.paths = []string{"m/44/118/0/0/0"} }, "token_id", "unsupported token_id ATOM"},
 		{"relabelled as a token_id without a decoder", func(d *desc, v vector, _ vectorCase) {
 			d.paths = []string{testPathFor(v.TokenID)}
-			d.tokenID = "DOGE"
+			d.tokenID = "ATOM"
 		}, "bip32_path_list", "relabelled"},
 		{"chain_id differs", func(d *desc, _ vector, _ vectorCase) { d.chainID = "BSC" }, "chain_id", "BSC"},
 	}

@@ -51,11 +51,11 @@ func TestVerifyV1(t *testing.T) {
 			x["raw_tx"] = append(x["raw_tx"].([]any), map[string]any{"raw_tx": ethRawTx, "derivation_path": "m/44/60/0/0/0"})
 		}, field: "unsigned_raw_tx", reason: "2 unsigned transactions"},
 		{name: "no raw_tx", edit: func(_, x map[string]any) { delete(x, "raw_tx") }, field: "unsigned_raw_tx", reason: "no unsigned transaction"},
-		{name: "unknown coin on a Bitcoin path", edit: func(d, x map[string]any) {
-			x["coin"] = "BTC"
-			d["bip32_path_list"] = []any{"m/44/0/0/0/0"}
-		}, field: "token_id", reason: "unsupported token_id BTC"},
-		{name: "ETH bytes relabelled as a coin without a decoder", edit: func(_, x map[string]any) { x["coin"] = "BTC" }, field: "bip32_path_list", reason: "coin type 60"},
+		{name: "unknown coin on an XRP path", edit: func(d, x map[string]any) {
+			x["coin"] = "XRP"
+			d["bip32_path_list"] = []any{"m/44/144/0/0/0"}
+		}, field: "token_id", reason: "unsupported token_id XRP"},
+		{name: "ETH bytes relabelled as a coin without a decoder", edit: func(_, x map[string]any) { x["coin"] = "XRP" }, field: "bip32_path_list", reason: "coin type 60"},
 		{name: "extra hash", edit: func(d, _ map[string]any) {
 			d["msg_hash_list"] = append(d["msg_hash_list"].([]any), "0x"+strings.Repeat("00", 32))
 			d["bip32_path_list"] = append(d["bip32_path_list"].([]any), "m/44/60/0/0/1")
@@ -125,7 +125,7 @@ func TestVerifyRequestShapes(t *testing.T) {
 		}, "unsigned_raw_tx", "more than"},
 		{"registry without the token", mustRegistry(t), func(t testing.TB) *protocol.Request {
 			req := sample(t)
-			req.KeySign.BIP32Paths = []string{"m/44/0/0/0/0"}
+			req.KeySign.BIP32Paths = []string{"m/44/144/0/0/0"}
 			return req
 		}, "token_id", "unsupported token_id ETH"},
 		{"registry without the token, on its coin type", mustRegistry(t), sample, "bip32_path_list", "relabelled"},
