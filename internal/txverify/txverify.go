@@ -37,6 +37,18 @@
 // computed by tssgate/internal/btc. Taproot script-path spends are never
 // verified: the spent script is not in the request (PROTOCOL.md 11.5).
 //
+// Message signing (Transaction type MessageSign; message.go, eip712.go)
+// verifies only when the single msg_hash_list entry is the digest
+// recomputed from the described message: EIP-191, EIP-712 typed data
+// (with permit recognition), BIP-137, BIP-322 "simple" and ADR-036. Bare
+// hashes (Raw_Message_Signature, BTC_EIP_191_Signature) and unknown
+// message types are always refused, never "unsupported".
+//
+// Contract calls (abidecode.go, abiregistry.go) are decoded for policy
+// against a configured or built-in ABI with a general strict decoder
+// (exact canonical re-encoding), with the allowances they grant; Cobo's
+// calldata_info must agree with the decoded call.
+//
 // Trust and failure model: everything in the request is untrusted. Verify
 // never panics (a recovered panic is a failure), and every failure, from
 // malformed hex to an amount that differs by one base unit, is a Result with
