@@ -332,6 +332,14 @@ func renderFact(v ref.Val) string {
 			parts[i] = x.typ.names[i] + ":" + renderFact(f)
 		}
 		return "{" + strings.Join(parts, ",") + "}"
+	case traits.Mapper:
+		var parts []string
+		for it := x.Iterator(); it.HasNext() == types.True; {
+			k := it.Next()
+			parts = append(parts, renderFact(k)+":"+renderFact(x.Get(k)))
+		}
+		sort.Strings(parts)
+		return "map{" + strings.Join(parts, ",") + "}"
 	case traits.Lister:
 		var parts []string
 		for it := x.Iterator(); it.HasNext() == types.True; {

@@ -131,3 +131,63 @@ func TestMessageAndCallFacts(t *testing.T) {
 		})
 	}
 }
+
+// TestSameMessageSameFacts: every spelling of one signed typed message
+// that verifies (structured_data, raw_structured_data or both; chainId as
+// a number, a decimal or a hex string; the verifying contract in any case;
+// the nonce in any spelling; the hash with or without 0x, in any case)
+// gives the same bound facts.
+func TestSameMessageSameFacts(t *testing.T) {
+	table := readmeFactTable(t)
+	base := loadMessageFixtures(t)["eip712_cobo_safe_onchain_rejection_eth"]
+	typed := base.Destination["structured_data"].(map[string]any)
+	digest := strings.TrimPrefix(base.MsgHashList[0], "0x")
+	var first map[string]string
+	n := 0
+	for _, form := range []string{"structured", "raw", "both"} {
+		for _, chainID := range []any{"0x1", json.Number("1"), "1", "0x01"} {
+			for _, vc := range []string{"0x193FBEf6230867a3a64012916a8710BF25E7118f", "0x193fbef6230867a3a64012916a8710bf25e7118f", "0x193FBEF6230867A3A64012916A8710BF25E7118F"} {
+				for _, nonce := range []any{"6", json.Number("6"), "0x6"} {
+					for _, hash := range []string{"0x" + digest, digest, "0x" + strings.ToUpper(digest)} {
+						var td map[string]any
+						b, _ := json.Marshal(typed)
+						d := json.NewDecoder(strings.NewReader(string(b)))
+						d.UseNumber()
+						if err := d.Decode(&td); err != nil {
+							t.Fatal(err)
+						}
+						td["domain"].(map[string]any)["chainId"] = chainID
+						td["domain"].(map[string]any)["verifyingContract"] = vc
+						td["message"].(map[string]any)["nonce"] = nonce
+						dest := map[string]any{"destination_type": "EVM_EIP_712_Signature"}
+						raw, _ := json.Marshal(td)
+						switch form {
+						case "structured":
+							dest["structured_data"] = td
+						case "raw":
+							dest["raw_structured_data"] = string(raw)
+						default:
+							dest["structured_data"], dest["raw_structured_data"] = td, string(raw)
+						}
+						v := base
+						v.Destination, v.MsgHashList = dest, []string{hash}
+						req := messageSignRequest(t, v)
+						if !req.Verification.Verified {
+							t.Fatalf("%s chainId %v: not verified: %s", form, chainID, req.Verification.Reason)
+						}
+						facts := boundFacts(factsOf(txValue(req)), table)
+						if first == nil {
+							first = facts
+						} else if diff := diffFacts(first, facts); diff != "" {
+							t.Fatalf("%s chainId %v contract %s nonce %v hash %s: facts differ: %s", form, chainID, vc, nonce, hash, diff)
+						}
+						n++
+					}
+				}
+			}
+		}
+	}
+	if n != 324 || first["tx.message.domain.chain_id"] != `"1"` || first["tx.message.message"] == "" {
+		t.Fatalf("%d spellings; facts %v", n, first)
+	}
+}

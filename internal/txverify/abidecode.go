@@ -48,6 +48,7 @@ type abiFunc struct {
 const (
 	maxABIDepth    = 16
 	maxABIElements = 1 << 14
+	maxStaticHead  = 1 << 20
 )
 
 // canonical is the type's name in a signature.
@@ -132,13 +133,22 @@ func parseABIType(s string, comps []abiParam) (*abiT, error) {
 		if err != nil || k <= 0 || k > maxABIElements || n[0] == '0' {
 			return nil, fmt.Errorf("array size %q", n)
 		}
+		// Bounded at every level, so no head size computed later can
+		// overflow: a static head of over 1 MiB is no real calldata.
+		if !elem.dynamic() && k*elem.headSize() > maxStaticHead {
+			return nil, fmt.Errorf("type %s is over %d bytes", short(s), maxStaticHead)
+		}
 		return &abiT{kind: 'x', width: k, elem: elem}, nil
 	}
 	if s == "tuple" {
 		if len(comps) == 0 {
 			return nil, errors.New("tuple without components")
 		}
-		return &abiT{kind: 't', comps: comps}, nil
+		t := &abiT{kind: 't', comps: comps}
+		if !t.dynamic() && t.headSize() > maxStaticHead {
+			return nil, fmt.Errorf("tuple is over %d bytes", maxStaticHead)
+		}
+		return t, nil
 	}
 	if k, ok := atomicType(s); ok {
 		switch k.kind {

@@ -195,6 +195,22 @@ func TestCalldataInfo(t *testing.T) {
 	}
 }
 
+// A calldata_info on a transaction that calls no contract is a
+// description the bytes contradict.
+func TestCalldataInfoWithoutCall(t *testing.T) {
+	spec := evmSpec{typ: 2, chainID: 1, nonce: 1, gas: 21000, tip: big.NewInt(1), fee: big.NewInt(gwei), to: bob, value: big.NewInt(5)}
+	d := desc{tokenID: "ETH", chainID: "ETH", destType: "EVM_Contract", address: bob, amount: "0.000000000000000005",
+		calldataInfo: map[string]any{"method": map[string]any{"name": "transfer", "sig": "transfer(address,uint256)", "selector": "0xa9059cbb"}}}
+	d.rawTx, d.msgHashes = spec.hexTx(), []string{spec.hash()}
+	if res := DefaultRegistry().Verify(v2Request(t, d)); res.Verified || res.Field != "calldata_info" {
+		t.Fatalf("got %q %s", res.Field, res.Reason)
+	}
+	d.calldataInfo = map[string]any{"proxy": false}
+	if res := DefaultRegistry().Verify(v2Request(t, d)); !res.Verified {
+		t.Fatalf("an empty calldata_info: %s", res.Reason)
+	}
+}
+
 func TestTRONCallDecoding(t *testing.T) {
 	toABI := func(s string) []byte { return tronAddrBytes(t, s)[1:] }
 	data := append(hexWords(t, "095ea7b3"), append(make([]byte, 12), toABI(tronTo)...)...)
@@ -220,6 +236,7 @@ func TestABILoadErrors(t *testing.T) {
 		{"no chain", ABIEntry{File: "b.json", JSON: []byte(`[]`)}, "b.json: evm_chain_id is required"},
 		{"no functions", ABIEntry{File: "c.json", JSON: []byte(`[{"type":"event","name":"E"}]`), EVMChainID: big.NewInt(1)}, "c.json: declares no functions"},
 		{"bad type", ABIEntry{File: "d.json", JSON: []byte(`[{"type":"function","name":"f","inputs":[{"name":"x","type":"uint7"}]}]`), EVMChainID: big.NewInt(1)}, `d.json: function f: parameter x: unknown ABI type "uint7"`},
+		{"huge static type", ABIEntry{File: "f.json", JSON: []byte(`[{"type":"function","name":"f","inputs":[{"name":"x","type":"uint256[16384][16384][16384][16384]"}]}]`), EVMChainID: big.NewInt(1)}, "f.json: function f: parameter x: type uint256[16384][16384] is over"},
 		{"bad contract", ABIEntry{File: "e.json", JSON: []byte(`[{"type":"function","name":"f","inputs":[]}]`), Contracts: []string{"0x12"}, EVMChainID: big.NewInt(1)}, `e.json: contract "0x12"`},
 	}
 	for _, tc := range cases {

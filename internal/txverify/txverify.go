@@ -447,6 +447,9 @@ func (r *Registry) verify(c *claim) Result {
 			return f.result(facts)
 		}
 		facts.Call = call
+	} else if i := c.callInfo; i != nil && (i.Method.Selector != "" || i.Method.Sig != "" || i.Method.Name != "") {
+		// Cobo describes a call the bytes do not make.
+		return fail("calldata_info", "describes method %s, but the transaction calls no contract", short(i.Method.Name+" "+i.Method.Sig)).result(facts)
 	}
 	return Result{Verified: true, Facts: facts, TokenID: tok.TokenID, ChainID: tok.ChainID}
 }
