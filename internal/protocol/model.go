@@ -185,9 +185,11 @@ type Verification struct {
 	// description said (and v1, which has no chain_id, gets the entry's).
 	Token       string
 	CoboChainID string
-	// Chain is the decoder family: "evm", "tron" or "solana".
+	// Chain is the decoder family: "evm", "tron", "solana" or "utxo"; for
+	// a signed message the signing key's family ("evm", "utxo", "cosmos").
 	Chain string
-	// TxType is "legacy", "eip2930", "eip1559", "tron", "solana"...
+	// TxType is "legacy", "eip2930", "eip1559", "tron", "solana"...; for
+	// a signed message its kind ("eip191", "eip712", ...).
 	TxType string
 	// Method classifies the transaction: "native_transfer",
 	// "token_transfer", "token_transfer_from", "approve", "contract_call",

@@ -36,7 +36,7 @@ const (
 	txTypeMessage    = "MessageSign"
 	methodSignMsg    = "sign_message"
 	maxMessageBytes  = 1 << 18
-	chainBitcoinMsg  = "bitcoin"
+	chainBitcoinMsg  = ChainUTXO
 	chainCosmosMsg   = "cosmos"
 	messageKindEIP   = "eip191"
 	messageKind712   = "eip712"

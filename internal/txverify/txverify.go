@@ -129,7 +129,7 @@ type Result struct {
 
 // Facts are what the unsigned transaction's bytes say.
 type Facts struct {
-	Chain  string // ChainEVM, ChainTRON or ChainSolana
+	Chain  string // ChainEVM, ChainTRON, ChainSolana or ChainUTXO; for a signed message the key's family (also "cosmos")
 	TxType string // "legacy", "eip2930", "eip1559", "tron" or "solana" / "solana_v0"
 
 	// Method classifies the transaction: "native_transfer",
