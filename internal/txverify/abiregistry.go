@@ -88,7 +88,7 @@ func parseJSONABI(data []byte) (map[[4]byte]abiFunc, error) {
 		if e.Type != "function" && e.Type != "" {
 			continue
 		}
-		if !typedNameRE.MatchString(e.Name) {
+		if !isIdentifier(e.Name) {
 			return nil, fmt.Errorf("entry %d: function name %q is not an identifier", i, short(e.Name))
 		}
 		inputs := make([]abiParam, len(e.Inputs))

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,6 +33,7 @@ type typedData struct {
 	primaryType string
 	domain      map[string]any
 	message     map[string]any
+	typeHashes  map[string][32]byte // keccak256(encodeType), computed once per type
 }
 
 // typedResult is what hashing established.
@@ -52,10 +52,40 @@ const (
 	maxTypedArray   = 1024
 )
 
-var (
-	typedNameRE   = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]*$`)
-	typedSuffixRE = regexp.MustCompile(`\[([0-9]*)\]$`)
-)
+// isIdentifier reports whether s is a Solidity identifier:
+// [A-Za-z_$][A-Za-z0-9_$]*.
+func isIdentifier(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c == '_', c == '$':
+		case c >= '0' && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// arraySuffix splits "T[n]" or "T[]" into T and n ("" for a dynamic
+// array); ok is false when t does not end in an array suffix.
+func arraySuffix(t string) (elem, n string, ok bool) {
+	if !strings.HasSuffix(t, "]") {
+		return "", "", false
+	}
+	i := strings.LastIndexByte(t, '[')
+	if i < 0 {
+		return "", "", false
+	}
+	n = t[i+1 : len(t)-1]
+	if strings.Trim(n, "0123456789") != "" {
+		return "", "", false
+	}
+	return t[:i], n, true
+}
 
 // standardDomain are the EIP712Domain members EIP-712 defines, with their
 // types; a domain declaring any other member is refused.
@@ -80,7 +110,7 @@ func parseTypedData(v any) (*typedData, error) {
 	}
 	td := &typedData{types: make(map[string][]typedMember, len(rawTypes))}
 	for name, rv := range rawTypes {
-		if !typedNameRE.MatchString(name) {
+		if !isIdentifier(name) {
 			return nil, fmt.Errorf("types: %q is not a valid type name", short(name))
 		}
 		if _, basic := atomicType(name); basic {
@@ -104,7 +134,7 @@ func parseTypedData(v any) (*typedData, error) {
 			if !ok1 || !ok2 {
 				return nil, fmt.Errorf("types.%s[%d] needs string name and type", name, i)
 			}
-			if !typedNameRE.MatchString(mn) {
+			if !isIdentifier(mn) {
 				return nil, fmt.Errorf("types.%s[%d]: %q is not a valid member name", name, i, short(mn))
 			}
 			if slices.ContainsFunc(members, func(o typedMember) bool { return o.name == mn }) {
@@ -270,7 +300,14 @@ func (td *typedData) hashStruct(name string, v map[string]any, path string, dept
 	if depth > maxTypedDepth {
 		return [32]byte{}, nil, nil, fmt.Errorf("%s: nested more than %d deep", path, maxTypedDepth)
 	}
-	typeHash := keccak256([]byte(td.encodeType(name)))
+	typeHash, ok := td.typeHashes[name]
+	if !ok {
+		typeHash = keccak256([]byte(td.encodeType(name)))
+		if td.typeHashes == nil {
+			td.typeHashes = map[string][32]byte{}
+		}
+		td.typeHashes[name] = typeHash
+	}
 	enc := make([]byte, 0, 32*(1+len(td.types[name])))
 	enc = append(enc, typeHash[:]...)
 	canon := make(map[string]any, len(td.types[name]))
@@ -309,15 +346,14 @@ func (td *typedData) encodeField(t string, v any, path string, depth int) ([32]b
 	if v == nil {
 		return [32]byte{}, nil, fmt.Errorf("%s (%s) is null", path, t)
 	}
-	if m := typedSuffixRE.FindStringSubmatchIndex(t); m != nil {
-		elem := t[:m[0]]
+	if elem, size, isArray := arraySuffix(t); isArray {
 		list, ok := v.([]any)
 		if !ok {
 			return [32]byte{}, nil, fmt.Errorf("%s (%s) is not an array", path, t)
 		}
-		if m[3] > m[2] {
-			n, err := strconv.Atoi(t[m[2]:m[3]])
-			if err != nil || n == 0 || t[m[2]] == '0' || n != len(list) {
+		if size != "" {
+			n, err := strconv.Atoi(size)
+			if err != nil || n == 0 || size[0] == '0' || n != len(list) {
 				return [32]byte{}, nil, fmt.Errorf("%s (%s) has %d elements", path, t, len(list))
 			}
 		}

@@ -1,6 +1,7 @@
 package txverify
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"math/big"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"tssgate/internal/btc"
 	"tssgate/internal/protocol"
 )
 
@@ -293,7 +295,8 @@ func TestBIP322(t *testing.T) {
 		}, ""},
 		{"legacy P2PKH address", p2wpkh, func(d *msgDesc) { d.signer = "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2" }, "source"},
 		{"P2SH address", p2wpkh, func(d *msgDesc) { d.signer = "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy" }, "source"},
-		{"testnet address on mainnet", p2wpkh, func(d *msgDesc) { d.signer = "tb1q9vza2e8x573nczrlzms0wvx3gsqjx7vaxwd45v" }, "source"},
+		{"testnet address on mainnet", p2wpkh, func(d *msgDesc) { d.signer = testnetSigner(t) }, "source"},
+		{"testnet address on testnet", p2wpkh, func(d *msgDesc) { d.signer, d.tokenID, d.chainID = testnetSigner(t), "XTN", "XTN" }, ""},
 		{"litecoin", p2wpkh, func(d *msgDesc) { d.tokenID, d.chainID = "LTC", "LTC" }, "token_id"},
 		{"under ETH", p2wpkh, func(d *msgDesc) { d.tokenID, d.chainID = "ETH", "ETH" }, "token_id"},
 	}
@@ -313,4 +316,16 @@ func TestBIP322(t *testing.T) {
 			}
 		})
 	}
+}
+
+// testnetSigner is the Hello World vector's key hash as a testnet
+// address: the same scriptPubKey, so the same digest, on another network.
+func testnetSigner(t *testing.T) string {
+	t.Helper()
+	spk, _ := hex.DecodeString("00142b05d564e6a7a33c087f16e0f730d1440123799d")
+	a, err := btc.EncodeAddress(btc.Testnet, spk)
+	if err != nil || !strings.HasPrefix(a, "tb1q") {
+		t.Fatalf("testnet address %q: %v", a, err)
+	}
+	return a
 }
