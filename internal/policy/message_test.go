@@ -191,3 +191,43 @@ func TestSameMessageSameFacts(t *testing.T) {
 		t.Fatalf("%d spellings; facts %v", n, first)
 	}
 }
+
+// TestMessagesRefusedWhateverVerifySays: a bare hash, an unknown message
+// type or a message under a token without a decoder is never "a token
+// tssgate cannot decode", so verify: optional (even as the default) does
+// not let a rule approve it.
+func TestMessagesRefusedWhateverVerifySays(t *testing.T) {
+	fx := loadMessageFixtures(t)
+	p := mustParse(t, policyWith("default: approve\nverify: {default: optional, tokens: {BTC: optional, FOO: optional}}\n",
+		"  - name: everything\n    when: request.type == \"KEYSIGN\"\n    action: approve\n"), "")
+	raw := fx["raw_message_signature_must_reject"]
+	mail := fx["eip712_spec_mail"]
+	cases := []struct {
+		name  string
+		v     messageFixture
+		token string
+		dest  map[string]any
+	}{
+		{"raw hash under BTC", raw, "BTC", nil},
+		{"raw hash under a token without a decoder", raw, "FOO", nil},
+		{"BTC EIP-191 hash", raw, "BTC", map[string]any{"destination_type": "BTC_EIP_191_Signature", "msg_hash": "17fd5ef96dbc156f87366cea21c9c3779b6b5f75babfba62915ac9498b828864"}},
+		{"unknown message type", mail, "ETH", map[string]any{"destination_type": "EVM_EIP_4361_Signature", "message": "YWFhYQ=="}},
+		{"typed data under a token without a decoder", mail, "FOO", nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			v := tc.v
+			v.Transaction = map[string]any{"token_id": tc.token, "chain_id": tc.token, "source": map[string]any{"address": "0xeea5e4a7c69e4d747a693b6fbd4211ae4843da39"}}
+			if tc.dest != nil {
+				v.Destination = tc.dest
+			}
+			req := messageSignRequest(t, v)
+			if req.Verification.Verified || req.Verification.Unsupported {
+				t.Fatalf("verification %+v", req.Verification)
+			}
+			if d := decide(t, p, req); d.Action == protocol.ActionApprove || d.Rule != "verify" {
+				t.Fatalf("got %s by %s (%s), want a REJECT by verify", d.Action, d.Rule, d.Reason)
+			}
+		})
+	}
+}
