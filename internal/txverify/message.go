@@ -45,13 +45,13 @@ const (
 	messageKindADR36 = "adr36"
 )
 
-// MessageChains are the Cobo token_ids (with their chain_id) under which
+// messageChains are the Cobo token_ids (with their chain_id) under which
 // Cosmos (ADR-36) messages are accepted, since the token table has no
 // Cosmos entries. The ADR-036 digest binds no chain, so this only fixes
 // the spelling a policy sees as tx.token_id and tx.chain_id. EVM messages
 // need an EVM chain's native token of the table, Bitcoin messages (BIP-137,
 // BIP-322) its BTC, XTN or SIGNET_BTC entry.
-var MessageChains = map[string]struct{ ChainID, Family string }{
+var messageChains = map[string]struct{ ChainID, Family string }{
 	"ATOM": {"ATOM", chainCosmosMsg},
 }
 
@@ -191,7 +191,7 @@ func (r *Registry) messageToken(c *claim) (tokenID, chainID, family string, f *f
 		}
 		return tok.TokenID, tok.ChainID, family, nil
 	}
-	if mc, ok := MessageChains[c.tokenID]; ok {
+	if mc, ok := messageChains[c.tokenID]; ok {
 		if c.chainID != mc.ChainID {
 			return "", "", "", fail("chain_id", "description says chain_id %q, token_id %s is on %s", short(c.chainID), c.tokenID, mc.ChainID)
 		}
