@@ -63,6 +63,9 @@ type Config struct {
 	PolicyPoll time.Duration
 	// Tokens extend the built-in token table of KEYSIGN verification.
 	Tokens []txverify.Token
+	// ABIs are the contract ABIs calls are decoded with (tssgate.abis),
+	// each file read when the configuration loads.
+	ABIs []txverify.ABIEntry
 	// Store is the decision store: "sqlite:PATH" or a postgres:// URL.
 	// Empty means sqlite in the data directory.
 	Store string
@@ -519,6 +522,9 @@ func buildSettings() []*setting {
 	add(&setting{name: "tokens", yaml: "tssgate.tokens", def: "the built-in table",
 		help: "extend the KEYSIGN token table: a list of {token_id, chain, chain_id, contract, decimals, evm_chain_id}",
 		node: decodeTokens})
+	add(&setting{name: "abis", yaml: "tssgate.abis", def: "the built-in ABIs",
+		help: "JSON ABI files contract calls are decoded with: a list of {file, contracts, evm_chain_id}; without contracts, for every contract on the chain",
+		node: decodeABIs})
 	return s
 }
 
@@ -982,6 +988,73 @@ func decodeTokens(c *Config, n *yaml.Node, o origin) error {
 			return eo.errorf("", "%v", err)
 		}
 		c.Tokens = append(c.Tokens, tok)
+	}
+	return nil
+}
+
+// decodeABIs reads tssgate.abis: each entry names a JSON ABI file (read
+// now, relative to the working directory like every other path), the
+// contracts it is for (none: every contract on the chain) and the EVM
+// chain id as a decimal string. Each entry is checked against the entries
+// before it, so a conflict names its line and both files.
+func decodeABIs(c *Config, n *yaml.Node, o origin) error {
+	if n.Kind != yaml.SequenceNode {
+		return o.errorf("", "want a list of {file, contracts, evm_chain_id}")
+	}
+	for i, item := range n.Content {
+		eo := o
+		eo.line, eo.key = item.Line, fmt.Sprintf("%s[%d]", o.key, i)
+		if item.Kind != yaml.MappingNode {
+			return eo.errorf("", "want a mapping with keys file, contracts, evm_chain_id")
+		}
+		var e txverify.ABIEntry
+		var chain string
+		for j := 0; j+1 < len(item.Content); j += 2 {
+			k, v := item.Content[j], item.Content[j+1]
+			ko := eo
+			ko.line, ko.key = k.Line, eo.key+"."+k.Value
+			switch k.Value {
+			case "file", "evm_chain_id":
+				if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
+					return ko.errorf("", "want a single value")
+				}
+				if k.Value == "file" {
+					e.File = v.Value
+				} else {
+					chain = v.Value
+				}
+			case "contracts":
+				if v.Kind != yaml.SequenceNode {
+					return ko.errorf("", "want a list of contract addresses")
+				}
+				for _, a := range v.Content {
+					if a.Kind != yaml.ScalarNode {
+						return ko.errorf("", "want a list of contract addresses")
+					}
+					e.Contracts = append(e.Contracts, a.Value)
+				}
+			default:
+				return fmt.Errorf("%s:%d: unknown key %s (known keys: file, contracts, evm_chain_id)", o.file, k.Line, ko.key)
+			}
+		}
+		field := func(name string) origin { fo := eo; fo.key += "." + name; return fo }
+		if e.File == "" {
+			return field("file").errorf("", "required")
+		}
+		id, ok := new(big.Int).SetString(chain, 10)
+		if !ok || id.Sign() <= 0 || chain != id.String() {
+			return field("evm_chain_id").errorf("", "required, a positive decimal string like \"1\", got %q", chain)
+		}
+		e.EVMChainID = id
+		data, err := os.ReadFile(e.File)
+		if err != nil {
+			return field("file").errorf("", "%v", err)
+		}
+		e.JSON = data
+		if _, err := txverify.DefaultRegistry().WithABIs(append(c.ABIs, e)...); err != nil {
+			return eo.errorf("", "%v", err)
+		}
+		c.ABIs = append(c.ABIs, e)
 	}
 	return nil
 }

@@ -233,7 +233,44 @@ func TestConfigTokens(t *testing.T) {
 	if len(c.Tokens) != 2 || c.Tokens[0].TokenID != "ARB_ETH" || c.Tokens[0].EVMChainID.Int64() != 42161 || c.Tokens[1].Decimals != 6 {
 		t.Fatalf("tokens %+v", c.Tokens)
 	}
-	if _, err := txVerifier(c.Tokens); err != nil {
+	if _, err := txVerifier(c.Tokens, c.ABIs); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestConfigABIs(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "router.json")
+	if err := os.WriteFile(good, []byte(`[{"type":"function","name":"swap","inputs":[{"name":"amountIn","type":"uint256"}]}]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "broken.json")
+	if err := os.WriteFile(bad, []byte(`{"not":"an abi"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := loadConfig([]string{"--config", writeConfig(t, "tssgate:\n  abis:\n    - {file: "+good+", contracts: [\"0x3fC91A3afd70395Cd496C647d5a6CC9D4B2b7FAD\"], evm_chain_id: \"1\"}\n    - {file: "+good+", evm_chain_id: \"56\"}\n")}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.ABIs) != 2 || c.ABIs[0].EVMChainID.Int64() != 1 || len(c.ABIs[0].Contracts) != 1 || len(c.ABIs[1].Contracts) != 0 {
+		t.Fatalf("abis %+v", c.ABIs)
+	}
+	if _, err := txVerifier(c.Tokens, c.ABIs); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"broken file named", "    - {file: " + bad + ", evm_chain_id: \"1\"}\n", ":3: tssgate.abis[0]: " + bad + ": not a JSON ABI"},
+		{"missing file named", "    - {file: " + filepath.Join(dir, "nope.json") + ", evm_chain_id: \"1\"}\n", ":3: tssgate.abis[0].file: open " + filepath.Join(dir, "nope.json")},
+		{"chain id required", "    - {file: " + good + "}\n", ":3: tssgate.abis[0].evm_chain_id: required"},
+		{"chain id decimal", "    - {file: " + good + ", evm_chain_id: \"0x1\"}\n", "evm_chain_id: required, a positive decimal string"},
+		{"unknown key", "    - {file: " + good + ", evm_chain_id: \"1\", contract: [\"0x1\"]}\n", "unknown key tssgate.abis[0].contract (known keys: file, contracts, evm_chain_id)"},
+		{"bad contract", "    - {file: " + good + ", evm_chain_id: \"1\", contracts: [\"0x12\"]}\n", `contract "0x12" is not 0x and 40 hex digits`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := loadConfig([]string{"--config", writeConfig(t, "tssgate:\n  abis:\n"+tc.yaml)}, env(nil), io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+		})
 	}
 }

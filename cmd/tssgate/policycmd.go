@@ -76,7 +76,7 @@ func runPolicy(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "%v\n", err)
 			return 1
 		}
-		verifyTx, err := txVerifier(cfg.Tokens)
+		verifyTx, err := txVerifier(cfg.Tokens, cfg.ABIs)
 		if err != nil {
 			fmt.Fprintf(stderr, "%v\n", err)
 			return 1

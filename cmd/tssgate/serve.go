@@ -290,7 +290,7 @@ func prepareServe(cfg Config) (*prepared, error) {
 		}
 		pre.policy = p
 	}
-	verifyTx, err := txVerifier(cfg.Tokens)
+	verifyTx, err := txVerifier(cfg.Tokens, cfg.ABIs)
 	if err != nil {
 		return nil, err
 	}
@@ -491,11 +491,15 @@ func metricsMux(m *metrics.Metrics) http.Handler {
 }
 
 // txVerifier returns KEYSIGN transaction verification with the built-in
-// token table extended by the configured tokens.
-func txVerifier(tokens []txverify.Token) (protocol.TxVerifier, error) {
+// token table extended by the configured tokens, and contract calls decoded
+// with the configured ABIs as well as the built-in ones.
+func txVerifier(tokens []txverify.Token, abis []txverify.ABIEntry) (protocol.TxVerifier, error) {
 	reg, err := txverify.DefaultRegistry().With(tokens...)
 	if err != nil {
 		return nil, fmt.Errorf("tssgate.tokens: %w", err)
+	}
+	if reg, err = reg.WithABIs(abis...); err != nil {
+		return nil, fmt.Errorf("tssgate.abis: %w", err)
 	}
 	return func(r *protocol.Request) *protocol.Verification { return reg.Verify(r).Verification() }, nil
 }

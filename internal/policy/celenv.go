@@ -37,6 +37,11 @@ const (
 	transactionTypeName = "tssgate.Transaction"
 	destinationTypeName = "tssgate.Destination"
 	decodedTypeName     = "tssgate.Decoded"
+	messageTypeName     = "tssgate.Message"
+	domainTypeName      = "tssgate.Domain"
+	permitTypeName      = "tssgate.Permit"
+	callTypeName        = "tssgate.Call"
+	grantTypeName       = "tssgate.Grant"
 	inputTypeName       = "tssgate.Input"
 	outputTypeName      = "tssgate.Output"
 	listsTypeName       = "tssgate.Lists"
@@ -79,18 +84,68 @@ var (
 			types.NewListType(inputObject.celType), types.NewListType(outputObject.celType), types.IntType, types.BoolType, decimalType,
 		})
 
+	domainObject = newObjectType(domainTypeName,
+		[]string{"name", "version", "chain_id", "verifying_contract", "salt"},
+		[]*types.Type{types.StringType, types.StringType, types.StringType, types.StringType, types.StringType})
+
+	permitObject = newObjectType(permitTypeName,
+		[]string{"spender", "tokens", "amounts", "expirations", "deadline", "owner", "nonce"},
+		[]*types.Type{
+			types.StringType, types.NewListType(types.StringType), types.NewListType(decimalType),
+			types.NewListType(decimalType), decimalType, types.StringType, decimalType,
+		})
+
+	// jsonMapType is a map of canonical values (typed-data members,
+	// decoded call arguments): strings, bools, decimals, lists and maps.
+	jsonMapType = types.NewMapType(types.StringType, types.DynType)
+
+	messageObject = newObjectType(messageTypeName,
+		[]string{"kind", "text", "hex", "signer", "domain", "primary_type", "message", "undeclared", "permit", "unlimited"},
+		[]*types.Type{
+			types.StringType, types.StringType, types.StringType, types.StringType, domainObject.celType,
+			types.StringType, jsonMapType, jsonMapType, permitObject.celType, types.BoolType,
+		})
+
+	grantObject = newObjectType(grantTypeName,
+		[]string{"token", "spender", "amount", "all", "revoke"},
+		[]*types.Type{types.StringType, types.StringType, decimalType, types.BoolType, types.BoolType})
+
+	callObject = newObjectType(callTypeName,
+		[]string{"contract", "selector", "method", "signature", "args", "grants"},
+		[]*types.Type{
+			types.StringType, types.StringType, types.StringType, types.StringType, jsonMapType,
+			types.NewListType(grantObject.celType),
+		})
+
 	transactionObject = newObjectType(transactionTypeName,
 		[]string{
 			"id", "cobo_id", "chain_id", "token_id", "amount", "destinations",
 			"source_addresses", "wallet_id", "type", "initiator", "initiator_type",
-			"msg_hashes", "destination_type", "verified", "decoded",
+			"msg_hashes", "destination_type", "verified", "decoded", "message", "call",
 		},
 		[]*types.Type{
 			types.StringType, types.StringType, types.StringType, types.StringType, decimalType,
 			types.NewListType(destinationObject.celType),
 			types.NewListType(types.StringType), types.StringType, types.StringType, types.StringType, types.StringType,
 			types.NewListType(types.StringType), types.StringType, types.BoolType, decodedObject.celType,
+			messageObject.celType, callObject.celType,
 		})
+
+	// engineObjects are the engine's object types by CEL type name, except
+	// lists (whose fields depend on the policy).
+	engineObjects = map[string]*objectType{
+		requestTypeName:     requestObject,
+		transactionTypeName: transactionObject,
+		destinationTypeName: destinationObject,
+		decodedTypeName:     decodedObject,
+		messageTypeName:     messageObject,
+		domainTypeName:      domainObject,
+		permitTypeName:      permitObject,
+		callTypeName:        callObject,
+		grantTypeName:       grantObject,
+		inputTypeName:       inputObject,
+		outputTypeName:      outputObject,
+	}
 )
 
 // listSetType is how CEL sees each list.
@@ -154,15 +209,11 @@ func newEnv(lists *objectType) (*cel.Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	prov := &provider{Provider: reg, objects: map[string]*objectType{
-		requestTypeName:     requestObject,
-		transactionTypeName: transactionObject,
-		destinationTypeName: destinationObject,
-		decodedTypeName:     decodedObject,
-		inputTypeName:       inputObject,
-		outputTypeName:      outputObject,
-		listsTypeName:       lists,
-	}}
+	objects := map[string]*objectType{listsTypeName: lists}
+	for name, o := range engineObjects {
+		objects[name] = o
+	}
+	prov := &provider{Provider: reg, objects: objects}
 	dec := decimalType
 	pair := []*cel.Type{dec, dec}
 	return cel.NewEnv(

@@ -345,6 +345,8 @@ func txValue(req *protocol.Request) ref.Val {
 		types.String(tx.DestinationType),
 		types.Bool(verified),
 		decodedValue(v),
+		messageValue(v),
+		callValue(v),
 	)
 }
 

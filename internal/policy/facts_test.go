@@ -80,27 +80,26 @@ func readmeFactTable(t testing.TB) map[string]string {
 }
 
 // declaredTxFields lists every field path the CEL environment lets a rule
-// read under tx.
+// read under tx, walking nested objects and lists of objects.
 func declaredTxFields() []string {
 	var out []string
-	for _, n := range transactionObject.names {
-		out = append(out, "tx."+n)
+	var walk func(prefix string, o *objectType)
+	walk = func(prefix string, o *objectType) {
+		for _, n := range o.names {
+			path := prefix + "." + n
+			out = append(out, path)
+			t := o.fields[n].Type
+			if nested, ok := engineObjects[t.TypeName()]; ok {
+				walk(path, nested)
+			}
+			if t.TypeName() == "list" && len(t.Parameters()) == 1 {
+				if nested, ok := engineObjects[t.Parameters()[0].TypeName()]; ok {
+					walk(path+"[]", nested)
+				}
+			}
+		}
 	}
-	for _, n := range destinationObject.names {
-		out = append(out, "tx.destinations[]."+n)
-	}
-	for _, n := range decodedObject.names {
-		out = append(out, "tx.decoded."+n)
-	}
-	for _, n := range destinationObject.names {
-		out = append(out, "tx.decoded.destinations[]."+n)
-	}
-	for _, n := range inputObject.names {
-		out = append(out, "tx.decoded.inputs[]."+n)
-	}
-	for _, n := range outputObject.names {
-		out = append(out, "tx.decoded.outputs[]."+n)
-	}
+	walk("tx", transactionObject)
 	return out
 }
 
@@ -333,6 +332,14 @@ func renderFact(v ref.Val) string {
 			parts[i] = x.typ.names[i] + ":" + renderFact(f)
 		}
 		return "{" + strings.Join(parts, ",") + "}"
+	case traits.Mapper:
+		var parts []string
+		for it := x.Iterator(); it.HasNext() == types.True; {
+			k := it.Next()
+			parts = append(parts, renderFact(k)+":"+renderFact(x.Get(k)))
+		}
+		sort.Strings(parts)
+		return "map{" + strings.Join(parts, ",") + "}"
 	case traits.Lister:
 		var parts []string
 		for it := x.Iterator(); it.HasNext() == types.True; {

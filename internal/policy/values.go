@@ -2,6 +2,7 @@ package policy
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"reflect"
@@ -178,6 +179,15 @@ func newObjectType(name string, fieldNames []string, fieldTypes []*types.Type) *
 				return ok && o.typ == t
 			},
 			GetFrom: func(target any) (any, error) {
+				// An object that is itself an error value (tx.message on a
+				// transfer) passes its own error on, which says why the
+				// object is not set.
+				switch e := target.(type) {
+				case *types.Err:
+					return nil, errors.New(e.String())
+				case error:
+					return nil, e
+				}
 				o, ok := target.(*objectVal)
 				if !ok || o.typ != t {
 					return nil, fmt.Errorf("field %q read from a value that is not %s", n, name)

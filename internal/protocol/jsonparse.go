@@ -31,6 +31,14 @@ func parseJSON(data []byte) (any, error) {
 	return parseJSONString(string(data))
 }
 
+// ParseJSON is the strict reader request payloads are parsed with, for
+// JSON that arrives inside a request as text (EIP-712
+// raw_structured_data): duplicate keys, also by case, are refused, nesting
+// is bounded, and numbers are json.Number.
+func ParseJSON(data []byte) (any, error) {
+	return parseJSONString(string(data))
+}
+
 // parseJSONString is parseJSON over text already held as a string (the
 // JSON that request_detail and extra_info embed), without copying it.
 func parseJSONString(s string) (any, error) {

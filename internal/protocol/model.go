@@ -185,9 +185,11 @@ type Verification struct {
 	// description said (and v1, which has no chain_id, gets the entry's).
 	Token       string
 	CoboChainID string
-	// Chain is the decoder family: "evm", "tron" or "solana".
+	// Chain is the decoder family: "evm", "tron", "solana" or "utxo"; for
+	// a signed message the signing key's family ("evm", "utxo", "cosmos").
 	Chain string
-	// TxType is "legacy", "eip2930", "eip1559", "tron", "solana"...
+	// TxType is "legacy", "eip2930", "eip1559", "tron", "solana"...; for
+	// a signed message its kind ("eip191", "eip712", ...).
 	TxType string
 	// Method classifies the transaction: "native_transfer",
 	// "token_transfer", "token_transfer_from", "approve", "contract_call",
@@ -210,6 +212,14 @@ type Verification struct {
 	// meaningful when MaxFeeKnown.
 	MaxFee      decimal.Decimal
 	MaxFeeKnown bool
+	// Message is what a verified message-signing KEYSIGN (Transaction type
+	// MessageSign) signs; nil for transactions. Policy reads it as
+	// tx.message.
+	Message *MessageFacts
+	// Call is the decoded calldata of a verified EVM or TRON contract
+	// call; nil when the transaction calls no contract. Policy reads it as
+	// tx.call.
+	Call *CallFacts
 
 	// UTXO chains only (Chain "utxo"); empty elsewhere.
 	//
@@ -224,6 +234,85 @@ type Verification struct {
 	RBF      bool
 	Fee      decimal.Decimal
 	FeeKnown bool
+}
+
+// MessageFacts are the facts of a signed message, every one recomputed from
+// the message whose digest the node signs, except Signer.
+//
+// Values in Message and Undeclared are canonical: string (addresses
+// lower-case 0x hex, bytes 0x lower-case hex, strings as sent), bool,
+// decimal.Decimal (integers, exact), []any (arrays) and map[string]any
+// (structs, keyed by member name).
+type MessageFacts struct {
+	Kind string // "eip191", "eip712", "bip137", "bip322", "adr36"
+	// Text is the message as UTF-8 when TextValid (the bytes are valid
+	// UTF-8); Hex is the message bytes, 0x lower-case hex. Both are empty
+	// for EIP-712, whose message is structured.
+	Text      string
+	TextValid bool
+	Hex       string
+	// Signer is source.address: Cobo's description of who signs, not
+	// bound by the digest.
+	Signer string
+	// Domain, PrimaryType and Message are the EIP-712 typed data as hashed;
+	// Undeclared holds message members the types do not declare, which are
+	// not hashed (eth_signTypedData_v4 ignores them) and so bind nothing.
+	Domain      TypedDomain
+	PrimaryType string
+	Message     map[string]any
+	Undeclared  map[string]any
+	// Permit is set when the primary type is a recognised permit (ERC-2612
+	// Permit, Permit2 PermitSingle, PermitBatch, PermitTransferFrom,
+	// PermitBatchTransferFrom, matched by name and exact member list).
+	Permit *Permit
+	// Unlimited is true when any permitted amount is at least 2^160 - 1
+	// or the maximum of its type.
+	Unlimited bool
+}
+
+// TypedDomain is an EIP-712 domain: absent members are "".
+type TypedDomain struct {
+	Name              string
+	Version           string
+	ChainID           string // decimal
+	VerifyingContract string // lower-case 0x hex
+	Salt              string // 0x lower-case hex, 32 bytes
+}
+
+// Permit is one shape for every recognised permit type.
+type Permit struct {
+	Spender     string
+	Owner       string            // ERC-2612 owner; "" for Permit2 (the signer owns)
+	Tokens      []string          // lower-case token contracts
+	Amounts     []decimal.Decimal // base units, one per token
+	Expirations []decimal.Decimal // Permit2 allowance expirations; empty otherwise
+	Deadline    decimal.Decimal   // unix seconds: deadline or sigDeadline
+	// Nonce is the permit's nonce; NonceKnown is false for PermitBatch,
+	// whose nonces are per token (in Message).
+	Nonce      decimal.Decimal
+	NonceKnown bool
+}
+
+// CallFacts are a contract call's calldata decoded against an ABI
+// tssgate trusts (built-in or configured for the called contract).
+type CallFacts struct {
+	Contract  string // the called contract, canonical address
+	Selector  string // 0x + 8 lower-case hex digits; "" with under 4 bytes of calldata
+	Method    string // function name; "" when the selector is unknown
+	Signature string // canonical signature, e.g. "transfer(address,uint256)"; "" when unknown
+	// Args maps parameter names (arg0, arg1, … when unnamed) to canonical
+	// values as in MessageFacts; nil when the selector is unknown.
+	Args   map[string]any
+	Grants []Grant
+}
+
+// Grant is an allowance a call grants or revokes.
+type Grant struct {
+	Token   string          // the token contract or collection
+	Spender string          // who may spend
+	Amount  decimal.Decimal // base units; 0 for an all-token approval
+	All     bool            // unlimited amount (at least 2^160 - 1) or all tokens
+	Revoke  bool            // an approval of 0, or setApprovalForAll(…, false)
 }
 
 // UTXOInput is one input of a verified UTXO transaction. Outpoint is

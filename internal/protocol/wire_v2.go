@@ -418,16 +418,22 @@ type V2CosmosMessage struct {
 }
 
 // V2SafeTxExtraData describes a Safe{Wallet} transaction under EIP-712.
+// Removed from Cobo's API in v1.42.0, it still appears in older records.
+// Every member is Cobo's description and none is needed for the digest
+// (which is recomputed from structured_data), so the members whose JSON
+// type varies between records (operation is 0, "1", "Call" or
+// "DelegateCall"; safe_nonce a number or a string) are kept as raw JSON:
+// a record must decode whichever spelling it uses.
 type V2SafeTxExtraData struct {
-	To          string `json:"to"`
-	Value       string `json:"value"`
-	Data        string `json:"data"`
-	DomainHash  string `json:"domain_hash"`
-	MessageHash string `json:"message_hash"`
-	SafeAddress string `json:"safe_address"`
-	SafeTxHash  string `json:"safe_tx_hash"`
-	SafeNonce   Int    `json:"safe_nonce"`
-	Operation   Int    `json:"operation"`
+	To          string          `json:"to"`
+	Value       string          `json:"value"`
+	Data        string          `json:"data"`
+	DomainHash  string          `json:"domain_hash"`
+	MessageHash string          `json:"message_hash"`
+	SafeAddress string          `json:"safe_address"`
+	SafeTxHash  string          `json:"safe_tx_hash"`
+	SafeNonce   json.RawMessage `json:"safe_nonce"`
+	Operation   json.RawMessage `json:"operation"`
 }
 
 // V2TxInfo locates a deposit output.

@@ -1,7 +1,9 @@
 package txverify
 
 import (
+	"encoding/hex"
 	"fmt"
+	"math/big"
 	"testing"
 
 	"tssgate/internal/protocol"
@@ -86,6 +88,19 @@ func benchUTXO(b *testing.B, n int, kind string) {
 	}
 }
 
+func benchVerifyRequest(b *testing.B, reg *Registry, req *protocol.Request) {
+	b.Helper()
+	if res := reg.Verify(req); !res.Verified {
+		b.Fatalf("does not verify: %s", res.Reason)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if !reg.Verify(req).Verified {
+			b.Fatal("not verified")
+		}
+	}
+}
+
 // BenchmarkVerifyUTXO1 verifies a 1-input P2WPKH BTC payment (BIP-143).
 func BenchmarkVerifyUTXO1(b *testing.B) { benchUTXO(b, 1, "p2wpkh") }
 
@@ -99,3 +114,36 @@ func BenchmarkVerifyUTXO50Taproot(b *testing.B) { benchUTXO(b, 50, "p2tr") }
 // BenchmarkVerifyUTXO50Legacy verifies a 50-input P2PKH payment: the
 // legacy digest re-serializes the whole transaction per input.
 func BenchmarkVerifyUTXO50Legacy(b *testing.B) { benchUTXO(b, 50, "p2pkh") }
+
+// BenchmarkVerifyEIP712 verifies the BSC Safe record with both
+// structured_data and raw_structured_data (two parses, two digests).
+func BenchmarkVerifyEIP712(b *testing.B) {
+	v := loadMessageVectors(b)["eip712_cobo_safe_multisend_bsc"]
+	reg := bscRegistry(b)
+	benchVerifyRequest(b, reg, messageRequest(b, vectorDesc(v)))
+}
+
+// BenchmarkVerifyEIP191 verifies Cobo's EIP-191 example.
+func BenchmarkVerifyEIP191(b *testing.B) {
+	v := loadMessageVectors(b)["eip191_cobo_v1_doc_example"]
+	benchVerifyRequest(b, DefaultRegistry(), messageRequest(b, vectorDesc(v)))
+}
+
+// BenchmarkVerifyBIP322 verifies the P2TR vector (two BIP-341 digests).
+func BenchmarkVerifyBIP322(b *testing.B) {
+	v := loadMessageVectors(b)["bip322_simple_p2tr_no_prefix"]
+	benchVerifyRequest(b, DefaultRegistry(), messageRequest(b, vectorDesc(v)))
+}
+
+// BenchmarkVerifyCallTuple verifies an EVM call of Permit2's
+// permit(address,((address,uint160,uint48,uint48),address,uint256),bytes):
+// the token-method checks, the general decoder and its re-encoding, grants.
+func BenchmarkVerifyCallTuple(b *testing.B) {
+	data := hexWords(b, selectorOf("permit(address,((address,uint160,uint48,uint48),address,uint256),bytes)"),
+		w("1111111111111111111111111111111111111111"), w("4444444444444444444444444444444444444444"), w("3e8"), w("5"), w("0"),
+		w("2222222222222222222222222222222222222222"), w("9"), w("100"), w("41"), r("aa"), r(""), r(""))
+	spec := evmSpec{typ: 2, chainID: 1, nonce: 1, gas: 100000, tip: big.NewInt(1), fee: big.NewInt(gwei), to: alice, data: data}
+	d := desc{tokenID: "ETH", chainID: "ETH", destType: "EVM_Contract", address: alice, amount: "0", calldata: "0x" + hex.EncodeToString(data)}
+	d.rawTx, d.msgHashes = spec.hexTx(), []string{spec.hash()}
+	benchVerifyRequest(b, DefaultRegistry(), v2Request(b, d))
+}

@@ -256,7 +256,7 @@ func (t *evmTx) facts(r *Registry) *Facts {
 		return f
 	}
 	call := classifyCall(t.data)
-	f.Method, f.Selector = call.method, call.selector
+	f.Method, f.Selector, f.Contract = call.method, call.selector, to
 	if call.known() {
 		f.TokenContract = to
 	}

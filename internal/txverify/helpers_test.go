@@ -61,6 +61,8 @@ type desc struct {
 	rawTx     string
 	msgHashes []string
 	paths     []string // bip32_path_list; nil: one sample path per hash (testPathFor)
+
+	calldataInfo map[string]any // EVM_Contract / TRON_Contract calldata_info; nil: absent
 }
 
 // Sentinels for desc.chainID: the description has no chain_id key, or an
@@ -146,6 +148,9 @@ func v2Request(t testing.TB, d desc) *protocol.Request {
 			"address":          d.address,
 			"value":            d.amount,
 			"calldata":         d.calldata,
+		}
+		if d.calldataInfo != nil {
+			tx["destination"].(map[string]any)["calldata_info"] = d.calldataInfo
 		}
 	case "CustodialWallet":
 		tx["destination"] = map[string]any{

@@ -90,6 +90,7 @@ func assetKey(chain string, evmChainID *big.Int, contract string) string {
 type Registry struct {
 	byID    map[string]Token // key: upper-cased TokenID, so variants collide
 	byAsset map[string]Token // key: assetKey; one entry per asset
+	abis    abiSet           // configured contract ABIs (WithABIs)
 }
 
 // builtinTokens are DefaultRegistry's entries: the token_ids Cobo's own Go
@@ -147,7 +148,7 @@ func NewRegistry(tokens ...Token) (*Registry, error) {
 // token_id, a second native coin on EVM chain 1). Errors name the token,
 // and for an alias the entry it duplicates.
 func (r *Registry) With(tokens ...Token) (*Registry, error) {
-	out := &Registry{byID: make(map[string]Token, len(r.byID)+len(tokens)), byAsset: make(map[string]Token, len(r.byAsset)+len(tokens))}
+	out := &Registry{byID: make(map[string]Token, len(r.byID)+len(tokens)), byAsset: make(map[string]Token, len(r.byAsset)+len(tokens)), abis: r.abis}
 	for k, v := range r.byID {
 		out.byID[k] = v
 	}

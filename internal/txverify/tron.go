@@ -224,7 +224,7 @@ func (t *tronTx) facts(r *Registry) *Facts {
 		contract := tronAddr(t.contract)
 		f.Data = hex.EncodeToString(t.data)
 		call := classifyCall(t.data)
-		f.Method, f.Selector = call.method, call.selector
+		f.Method, f.Selector, f.Contract = call.method, call.selector, contract
 		if call.known() {
 			f.TokenContract = contract
 		}

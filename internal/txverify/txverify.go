@@ -37,6 +37,18 @@
 // computed by tssgate/internal/btc. Taproot script-path spends are never
 // verified: the spent script is not in the request (PROTOCOL.md 11.5).
 //
+// Message signing (Transaction type MessageSign; message.go, eip712.go)
+// verifies only when the single msg_hash_list entry is the digest
+// recomputed from the described message: EIP-191, EIP-712 typed data
+// (with permit recognition), BIP-137, BIP-322 "simple" and ADR-036. Bare
+// hashes (Raw_Message_Signature, BTC_EIP_191_Signature) and unknown
+// message types are always refused, never "unsupported".
+//
+// Contract calls (abidecode.go, abiregistry.go) are decoded for policy
+// against a configured or built-in ABI with a general strict decoder
+// (exact canonical re-encoding), with the allowances they grant; Cobo's
+// calldata_info must agree with the decoded call.
+//
 // Trust and failure model: everything in the request is untrusted. Verify
 // never panics (a recovered panic is a failure), and every failure, from
 // malformed hex to an amount that differs by one base unit, is a Result with
@@ -92,8 +104,10 @@ type Result struct {
 	// Field names what failed when Verified is false: "request",
 	// "bip32_path_list", "token_id", "chain_id", "destination_type",
 	// "unsigned_raw_tx", "msg_hash_list", "token", "method", "destination",
-	// "amount", "value", "calldata", "instruction" or "internal". Empty
-	// when verified.
+	// "amount", "value", "calldata", "calldata_info", "instruction" or
+	// "internal"; for message signing also "message", "structured_data",
+	// "raw_structured_data", "message_bip137", "message_bip322",
+	// "message_cosmos_adr36" or "source". Empty when verified.
 	Field string
 
 	// Reason says why verification failed, starting with Field, e.g.
@@ -115,7 +129,7 @@ type Result struct {
 
 // Facts are what the unsigned transaction's bytes say.
 type Facts struct {
-	Chain  string // ChainEVM, ChainTRON or ChainSolana
+	Chain  string // ChainEVM, ChainTRON, ChainSolana or ChainUTXO; for a signed message the key's family (also "cosmos")
 	TxType string // "legacy", "eip2930", "eip1559", "tron" or "solana" / "solana_v0"
 
 	// Method classifies the transaction: "native_transfer",
@@ -144,6 +158,10 @@ type Facts struct {
 
 	// Data is the EVM or TRON calldata, lower-case hex without 0x.
 	Data string
+
+	// Contract is the contract an EVM transaction with calldata or a TRON
+	// TriggerSmartContract calls; "" otherwise.
+	Contract string
 
 	// TokenContract is the called contract of an EVM or TRON call to a
 	// known token method (any Method above from token_transfer to
@@ -214,9 +232,16 @@ type Facts struct {
 	Fee      *big.Int
 
 	// Hashes are what the chain signs, lower-case hex without 0x: the
-	// Keccak-256 (EVM) or SHA-256 (TRON) hash, or the serialized message
-	// itself (Solana, EdDSA).
+	// Keccak-256 (EVM) or SHA-256 (TRON) hash, the serialized message
+	// itself (Solana, EdDSA), or a signed message's digest.
 	Hashes []string
+
+	// Message is the signed message of a MessageSign KEYSIGN (Method
+	// "sign_message"); nil for transactions.
+	Message *protocol.MessageFacts
+
+	// Call is the decoded calldata of a contract call; nil without one.
+	Call *protocol.CallFacts
 }
 
 // Destination is one recipient decoded from the bytes.
@@ -258,6 +283,11 @@ type claim struct {
 	msgHashes []string
 	paths     []string              // bip32_path_list, one per msg_hash_list entry
 	utxo      *protocol.V2RawTxInfo // v2 raw_tx_info, for UTXO chains
+
+	txType   string                             // transaction type (MessageSign, ContractCall, …)
+	dest     *protocol.V2TransactionDestination // v2 destination as sent; nil for v1
+	signer   string                             // v2 source.address: who signs a message (described)
+	callInfo *protocol.V2CalldataInfo           // v2 calldata_info: Cobo's decoding (described)
 }
 
 // Verify checks one KEYSIGN request against r. Other request types, a
@@ -305,9 +335,13 @@ func claimOf(req *protocol.Request) (*claim, *failure) {
 	}
 	switch w := req.Wire.(type) {
 	case *protocol.V2KeySign:
-		if w.Extra.Transaction != nil {
-			c.calldata = w.Extra.Transaction.Destination.Calldata
-			c.utxo = &w.Extra.Transaction.RawTxInfo
+		if t := w.Extra.Transaction; t != nil {
+			c.calldata = t.Destination.Calldata
+			c.utxo = &t.RawTxInfo
+			c.txType = t.Type
+			c.dest = &t.Destination
+			c.signer = t.Source.Address
+			c.callInfo = t.Destination.CalldataInfo
 		}
 	case *protocol.V1KeySign:
 		// The normalized model drops empty raw_tx entries; an empty one is
@@ -328,6 +362,9 @@ func (r *Registry) verify(c *claim) Result {
 	paths, f := checkSigningLists(c)
 	if f != nil {
 		return f.result(nil)
+	}
+	if isMessageClaim(c) {
+		return r.verifyMessage(c)
 	}
 	if c.tokenID == "" {
 		return fail("token_id", "description has no token_id").result(nil)
@@ -403,6 +440,16 @@ func (r *Registry) verify(c *claim) Result {
 	}
 	if f := check(); f != nil {
 		return f.result(facts)
+	}
+	if facts.Contract != "" {
+		call, f := r.callFacts(c, facts)
+		if f != nil {
+			return f.result(facts)
+		}
+		facts.Call = call
+	} else if i := c.callInfo; i != nil && (i.Method.Selector != "" || i.Method.Sig != "" || i.Method.Name != "") {
+		// Cobo describes a call the bytes do not make.
+		return fail("calldata_info", "describes method %s, but the transaction calls no contract", short(i.Method.Name+" "+i.Method.Sig)).result(facts)
 	}
 	return Result{Verified: true, Facts: facts, TokenID: tok.TokenID, ChainID: tok.ChainID}
 }
@@ -623,6 +670,9 @@ func (r Result) Verification() *protocol.Verification {
 		dests = append(dests, protocol.Destination{Address: d.Address, Amount: d.Amount, TokenAccount: d.TokenAccount})
 	}
 	v.Destinations = dests
+	if r.Verified {
+		v.Message, v.Call = f.Message, f.Call
+	}
 	switch {
 	case !r.Verified:
 	case len(v.Destinations) != len(f.Destinations):
