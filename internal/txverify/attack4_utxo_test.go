@@ -176,7 +176,11 @@ func (t a4Tx) legacy(code []byte) []byte {
 }
 
 // bip143 is the BIP-143 SIGHASH_ALL digest of the only input.
-func (t a4Tx) bip143(code []byte) []byte {
+func (t a4Tx) bip143(code []byte) []byte { return t.bip143ht(code, 1) }
+
+// bip143ht is the BIP-143 digest with a given 32-bit hash type (BCH:
+// ALL|FORKID, 0x41).
+func (t a4Tx) bip143ht(code []byte, hashType uint32) []byte {
 	var prev, seq a4Buf
 	prev.Write(t.prevHash[:])
 	prev.u32(t.vout)
@@ -192,7 +196,7 @@ func (t a4Tx) bip143(code []byte) []byte {
 	b.u32(0xffffffff)
 	b.Write(a4dsha(t.outputs()))
 	b.u32(0)
-	b.u32(1)
+	b.u32(hashType)
 	return a4dsha(b.Bytes())
 }
 
@@ -335,24 +339,41 @@ func TestAttack4SameBytesSameInputAndChangeFacts(t *testing.T) {
 // TestAttack4NoSegwitChainP2SHWitnessProgram: on Dogecoin (no segwit), a
 // P2SH whose redeem script is a witness program 0014<h> is not spent by a
 // witness: the redeem script runs as a plain script (it leaves <h> on the
-// stack, so it needs no signature at all). The BIP-143 digest the node
-// would sign commits to nothing on that chain, so the input's amount must
-// not be reported as signed, nor a fee derived from it.
+// stack, so it needs no signature at all). On Bitcoin Cash the same
+// output is spendable without a signature too (the 2019 "segwit
+// recovery" exemption). The digest the node would sign commits to
+// nothing there, so the input's amount must not be reported as signed,
+// nor a fee derived from it. (BCH accepts legacy base58 addresses on
+// input, so the same base58 encoder serves both.)
 func TestAttack4NoSegwitChainP2SHWitnessProgram(t *testing.T) {
 	h := bytes.Repeat([]byte{0x66}, 20)
 	redeem := a4v0(h)
 	dest := bytes.Repeat([]byte{0x55}, 20)
-	tx := a4Tx{vout: 0, amount: 500_000_000}
-	copy(tx.prevHash[:], a4dsha([]byte("doge")))
-	tx.outs = [][2]any{{a4p2pkh(dest), int64(100_000_000)}}
-	res := DefaultRegistry().Verify(a4Request(t, tx, tx.bip143(a4p2pkh(h)), a4Desc{
-		token: "DOGE", chain: "DOGE", coin: 3,
-		inAddr: a4base58check(0x16, a4hash160(redeem)), redeem: hex.EncodeToString(redeem),
-		dests: [][2]string{{a4base58check(0x1e, dest), "1"}},
-	}))
-	if res.Verified {
-		in := res.Facts.Inputs[0]
-		t.Errorf("DOGE P2SH(0014..) verified as %s, amount_signed=%v, tx_type %s, fee %v: no signature on Dogecoin commits to that amount",
-			in.ScriptType, in.AmountSigned, res.Facts.TxType, res.Facts.Fee)
+	cases := []struct {
+		token         string
+		coin          int
+		p2pkhV, p2shV byte
+		digest        func(a4Tx) []byte
+	}{
+		{"DOGE", 3, 0x1e, 0x16, func(tx a4Tx) []byte { return tx.bip143(a4p2pkh(h)) }},
+		// BCH signs P2SH inputs with the FORKID digest over the redeem script.
+		{"BCH", 145, 0x00, 0x05, func(tx a4Tx) []byte { return tx.bip143ht(redeem, 0x41) }},
+	}
+	for _, c := range cases {
+		t.Run(c.token, func(t *testing.T) {
+			tx := a4Tx{vout: 0, amount: 500_000_000}
+			copy(tx.prevHash[:], a4dsha([]byte(c.token)))
+			tx.outs = [][2]any{{a4p2pkh(dest), int64(100_000_000)}}
+			res := DefaultRegistry().Verify(a4Request(t, tx, c.digest(tx), a4Desc{
+				token: c.token, chain: c.token, coin: c.coin,
+				inAddr: a4base58check(c.p2shV, a4hash160(redeem)), redeem: hex.EncodeToString(redeem),
+				dests: [][2]string{{a4base58check(c.p2pkhV, dest), "1"}},
+			}))
+			if res.Verified && (res.Facts.Inputs[0].AmountSigned || res.Facts.Fee != nil) {
+				in := res.Facts.Inputs[0]
+				t.Errorf("%s P2SH(0014..) verified as %s, amount_signed=%v, tx_type %s, fee %v: no signature on this chain commits to that amount",
+					c.token, in.ScriptType, in.AmountSigned, res.Facts.TxType, res.Facts.Fee)
+			}
+		})
 	}
 }
