@@ -49,6 +49,22 @@ func Classify(pk []byte) (ScriptType, []byte) {
 	return ScriptNonStandard, nil
 }
 
+// IsWitnessProgram reports whether s has BIP-141's witness program form:
+// a version opcode (OP_0, OP_1..OP_16) followed by one direct push of 2
+// to 40 bytes, and nothing else. Where segwit is not in force (Dogecoin,
+// Bitcoin Cash) such a script, as a P2SH redeem script, runs as plain
+// script and leaves a true value on the stack, so the output needs no
+// signature: a verifier must not treat any digest as binding it.
+func IsWitnessProgram(s []byte) bool {
+	if len(s) < 4 || len(s) > 42 {
+		return false
+	}
+	if s[0] != 0x00 && (s[0] < 0x51 || s[0] > 0x60) {
+		return false
+	}
+	return int(s[1]) == len(s)-2
+}
+
 // Hash160 is RIPEMD-160 of SHA-256.
 func Hash160(b []byte) []byte {
 	s := sha256.Sum256(b)

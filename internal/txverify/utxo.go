@@ -22,10 +22,9 @@ import (
 // P2SH/P2WSH script. Each input's digest is recomputed by its type
 // (legacy SIGHASH_ALL, BIP-143 SIGHASH_ALL, BIP-341 SIGHASH_DEFAULT or
 // ALL, BCH's BIP-143 with ALL|FORKID), and msg_hash_list must be exactly
-// those digests, one per input. Outputs paying an input's own scriptPubKey
-// are change (bound: the signatures commit to both); every other output is
-// a destination, and the description's destinations must equal them as a
-// multiset.
+// those digests, one per input. Outputs paying any scriptPubKey of an
+// input's change class are change (see utxoInput.own); every other output
+// is a destination, and every destination must be described, once.
 
 // utxoDecimals is every supported UTXO chain's coin precision (satoshis).
 const utxoDecimals = 8
@@ -41,6 +40,17 @@ type utxoInput struct {
 	signed     bool     // the digest commits to amount
 	digests    [][]byte // acceptable digests (taproot: DEFAULT and ALL)
 	address    string   // canonical
+	// own is the input's change class: every scriptPubKey that an accepted
+	// description could name for this input's digest (same algorithm,
+	// same script code). Legacy and BIP-143 digests commit to the script
+	// code, not the spent scriptPubKey, so change decided by prevScript
+	// alone would follow Cobo's choice of spelling; decided by the class
+	// it follows the signed bytes. P2WPKH(h) and P2SH-P2WPKH(h) are one
+	// class; the other spellings of those codes (P2WSH or P2SH of the
+	// P2PKH script, P2SH-P2WSH) are refused as inputs and so are not
+	// change either: tssgate would never sign their spending, so paying
+	// them is paying away, and a policy must see it.
+	own [][]byte
 }
 
 func verifyUTXO(c *claim, tok Token) Result {
@@ -227,12 +237,17 @@ func utxoDigest(h *btc.SigHasher, net *btc.Network, i int, in *utxoInput, u prot
 		return fail("selected_utxos", "%s: redeem_script: %v", where, err)
 	}
 	typ, prog := btc.Classify(in.prevScript)
+	in.own = [][]byte{in.prevScript}
 	needRedeem := typ == btc.ScriptP2SH || typ == btc.ScriptP2WSH
 	if redeem == nil && needRedeem {
 		return fail("selected_utxos", "%s: redeem_script is absent, and the %s input's script cannot be recomputed without it", where, typ)
 	}
 	if redeem != nil && !needRedeem {
 		return fail("selected_utxos", "%s: redeem_script is set, but the spent output is %s, which has none", where, typ)
+	}
+	if (typ == btc.ScriptP2WPKH || typ == btc.ScriptP2WSH || typ == btc.ScriptP2TR) && !net.Segwit() {
+		// Unreachable: DecodeAddress gives no witness script on such a chain.
+		return fail("selected_utxos", "%s: %s has no segwit, so a %s output is spent without a signature", where, net.Name, typ)
 	}
 	var (
 		d   [32]byte
@@ -261,6 +276,10 @@ func utxoDigest(h *btc.SigHasher, net *btc.Network, i int, in *utxoInput, u prot
 		}
 		rt, rprog := btc.Classify(redeem)
 		switch {
+		case rt == btc.ScriptP2PKH:
+			return fail("selected_utxos", "%s: redeem_script is the P2PKH script of key hash %x; its digest is the one the P2PKH output of that key signs, so the bytes cannot tell which of the two is spent, and no wallet uses this wrapping", where, rprog)
+		case btc.IsWitnessProgram(redeem) && (forkID || !net.Segwit()):
+			return fail("selected_utxos", "%s: redeem_script %x is a witness program; %s has no segwit, so the output is spent without any signature and no digest commits to it", where, redeem, net.Name)
 		case forkID:
 			in.typ = string(btc.ScriptP2SH)
 			d, err = bip143(redeem)
@@ -269,8 +288,11 @@ func utxoDigest(h *btc.SigHasher, net *btc.Network, i int, in *utxoInput, u prot
 			in.typ = "p2sh-p2wpkh"
 			d, err = h.WitnessV0(i, btc.P2PKHScript(rprog), in.amount, btc.SigHashAll)
 			in.signed = true
-		case rt == btc.ScriptP2WSH || rt == btc.ScriptP2TR:
-			return fail("selected_utxos", "%s: a P2SH-wrapped %s input is not supported", where, rt)
+			in.own = append(in.own, redeem)
+		case btc.IsWitnessProgram(redeem):
+			// P2SH-P2WSH, P2SH-P2TR, and future witness versions (which
+			// segwit spends without any signature today).
+			return fail("selected_utxos", "%s: a P2SH-wrapped witness program (%x) other than P2WPKH is not supported", where, redeem)
 		default:
 			in.typ = string(btc.ScriptP2SH)
 			d, err = h.Legacy(i, redeem)
@@ -279,9 +301,13 @@ func utxoDigest(h *btc.SigHasher, net *btc.Network, i int, in *utxoInput, u prot
 		in.typ = string(typ)
 		d, err = h.WitnessV0(i, btc.P2PKHScript(prog), in.amount, btc.SigHashAll)
 		in.signed = true
+		in.own = append(in.own, btc.P2SHScript(btc.Hash160(in.prevScript)))
 	case btc.ScriptP2WSH:
 		if s := sha256.Sum256(redeem); !bytes.Equal(s[:], prog) {
 			return fail("selected_utxos", "%s: redeem_script does not hash to the P2WSH address", where)
+		}
+		if rt, rprog := btc.Classify(redeem); rt == btc.ScriptP2PKH {
+			return fail("selected_utxos", "%s: redeem_script (the witness script) is the P2PKH script of key hash %x; its digest is the one the P2WPKH output of that key signs, so the bytes cannot tell which is spent, and no wallet uses this wrapping", where, rprog)
 		}
 		in.typ = string(typ)
 		d, err = h.WitnessV0(i, redeem, in.amount, btc.SigHashAll)
@@ -359,8 +385,10 @@ func matchUTXOHashes(msgHashes []string, tx *btc.Tx, inputs []utxoInput) ([]stri
 func utxoOutputs(c *claim, net *btc.Network, tx *btc.Tx, inputs []utxoInput, facts *Facts) *failure {
 	own := func(script []byte) bool {
 		for _, in := range inputs {
-			if bytes.Equal(in.prevScript, script) {
-				return true
+			for _, s := range in.own {
+				if bytes.Equal(s, script) {
+					return true
+				}
 			}
 		}
 		return false
@@ -369,7 +397,7 @@ func utxoOutputs(c *claim, net *btc.Network, tx *btc.Tx, inputs []utxoInput, fac
 		script []byte
 		amount int64
 	}
-	var pays []payment
+	var pays, changeOuts []payment
 	for i, o := range tx.Outputs {
 		amt := decimal.FromBaseUnits(big.NewInt(o.Value), utxoDecimals)
 		typ, _ := btc.Classify(o.PkScript)
@@ -386,7 +414,9 @@ func utxoOutputs(c *claim, net *btc.Network, tx *btc.Tx, inputs []utxoInput, fac
 		}
 		change := own(o.PkScript)
 		facts.Outputs = append(facts.Outputs, protocol.UTXOOutput{Address: addr, Amount: amt, Change: change})
-		if !change {
+		if change {
+			changeOuts = append(changeOuts, payment{o.PkScript, o.Value})
+		} else {
 			pays = append(pays, payment{o.PkScript, o.Value})
 			facts.Destinations = append(facts.Destinations, destination(addr, big.NewInt(o.Value), utxoDecimals, true))
 		}
@@ -429,11 +459,16 @@ func utxoOutputs(c *claim, net *btc.Network, tx *btc.Tx, inputs []utxoInput, fac
 	}
 	// The description's destinations, less zero-amount entries to an
 	// input's own address (Cobo's form for self-transfers and RBF drops),
-	// must equal the payments as a multiset.
+	// must cover the payments as a multiset. An entry may also name a
+	// change output (a transfer to another address of the wallet's key,
+	// which Cobo lists as a destination): the facts do not follow it, as a
+	// script is change or not by the bytes alone, so the two kinds never
+	// compete for one entry.
 	if c.destType != "Address" {
 		return unsupportedDestinationType(c)
 	}
 	remaining := append([]payment(nil), pays...)
+	remainingChange := append([]payment(nil), changeOuts...)
 	for k, d := range c.dests {
 		script, err := btc.DecodeAddress(net, d.Address)
 		if err != nil {
@@ -446,13 +481,23 @@ func utxoOutputs(c *claim, net *btc.Network, tx *btc.Tx, inputs []utxoInput, fac
 		if !exact || !units.IsInt64() {
 			return fail("amount", "destination %d (%s): amount %s is not a whole number of satoshis", k, short(d.Address), d.Amount)
 		}
-		found := -1
-		for j, p := range remaining {
-			if bytes.Equal(p.script, script) && p.amount == units.Int64() {
-				found = j
-				break
+		find := func(ps []payment) int {
+			for j, p := range ps {
+				if bytes.Equal(p.script, script) && p.amount == units.Int64() {
+					return j
+				}
 			}
+			return -1
 		}
+		if own(script) {
+			j := find(remainingChange)
+			if j < 0 {
+				return fail("destination", "description pays %s %s, which is not an output of the transaction", short(d.Address), d.Amount)
+			}
+			remainingChange = append(remainingChange[:j], remainingChange[j+1:]...)
+			continue
+		}
+		found := find(remaining)
 		if found < 0 {
 			for _, p := range remaining {
 				if bytes.Equal(p.script, script) {
