@@ -188,29 +188,8 @@ func ParseTx(b []byte) (*Tx, error) {
 	r := &reader{b: b}
 	t := &Tx{Version: r.u32()}
 	r.bytes(2)
-	nIn := r.count(41)
-	if r.err == nil && nIn == 0 {
-		return nil, errors.New("transaction has no inputs")
-	}
-	t.Inputs = make([]TxIn, nIn)
-	for i := range t.Inputs {
-		in := &t.Inputs[i]
-		copy(in.PrevOut.Hash[:], r.bytes(32))
-		in.PrevOut.Index = r.u32()
-		in.ScriptSig = r.varBytes()
-		in.Sequence = r.u32()
-	}
-	nOut := r.count(9)
-	if r.err == nil && nOut == 0 {
-		return nil, errors.New("transaction has no outputs")
-	}
-	t.Outputs = make([]TxOut, nOut)
-	for i := range t.Outputs {
-		v := r.u64()
-		if r.err == nil && v > MaxMoney {
-			return nil, fmt.Errorf("output %d value %d is above the 21 million coin limit", i, v)
-		}
-		t.Outputs[i] = TxOut{Value: int64(v), PkScript: r.varBytes()}
+	if err := r.inputsOutputs(t); err != nil {
+		return nil, err
 	}
 	empty := true
 	for i := range t.Inputs {

@@ -129,31 +129,8 @@ func ParseUnsignedTx(b []byte) (*Tx, error) {
 		r.b = r.b[2:]
 		segwit = true
 	}
-	nIn := r.count(41) // outpoint 36 + script length 1 + sequence 4
-	if r.err == nil && nIn == 0 {
-		return nil, errors.New("transaction has no inputs")
-	}
-	t.Inputs = make([]TxIn, nIn)
-	for i := range t.Inputs {
-		in := &t.Inputs[i]
-		copy(in.PrevOut.Hash[:], r.bytes(32))
-		in.PrevOut.Index = r.u32()
-		in.ScriptSig = r.varBytes()
-		in.Sequence = r.u32()
-	}
-	nOut := r.count(9)
-	if r.err == nil && nOut == 0 {
-		return nil, errors.New("transaction has no outputs")
-	}
-	t.Outputs = make([]TxOut, nOut)
-	for i := range t.Outputs {
-		o := &t.Outputs[i]
-		v := r.u64()
-		if r.err == nil && v > MaxMoney {
-			return nil, fmt.Errorf("output %d value %d is above the 21 million coin limit", i, v)
-		}
-		o.Value = int64(v)
-		o.PkScript = r.varBytes()
+	if err := r.inputsOutputs(t); err != nil {
+		return nil, err
 	}
 	if segwit {
 		for i := range t.Inputs {
@@ -171,6 +148,37 @@ func ParseUnsignedTx(b []byte) (*Tx, error) {
 		return nil, fmt.Errorf("%d bytes after the transaction", len(r.b))
 	}
 	return t, nil
+}
+
+// inputsOutputs reads a transaction's inputs and outputs into t: at least
+// one of each, every output value at most MaxMoney. A read past the end
+// is left in r.err for the caller.
+func (r *reader) inputsOutputs(t *Tx) error {
+	nIn := r.count(41) // outpoint 36 + script length 1 + sequence 4
+	if r.err == nil && nIn == 0 {
+		return errors.New("transaction has no inputs")
+	}
+	t.Inputs = make([]TxIn, nIn)
+	for i := range t.Inputs {
+		in := &t.Inputs[i]
+		copy(in.PrevOut.Hash[:], r.bytes(32))
+		in.PrevOut.Index = r.u32()
+		in.ScriptSig = r.varBytes()
+		in.Sequence = r.u32()
+	}
+	nOut := r.count(9)
+	if r.err == nil && nOut == 0 {
+		return errors.New("transaction has no outputs")
+	}
+	t.Outputs = make([]TxOut, nOut)
+	for i := range t.Outputs {
+		v := r.u64()
+		if r.err == nil && v > MaxMoney {
+			return fmt.Errorf("output %d value %d is above the 21 million coin limit", i, v)
+		}
+		t.Outputs[i] = TxOut{Value: int64(v), PkScript: r.varBytes()}
+	}
+	return nil
 }
 
 // Serialize returns the legacy serialization (no marker, no witnesses):

@@ -622,22 +622,38 @@ func commitOne(q txQuerier, st *statements, head *chainHead, rec store.Record, u
 	return &rec, false, nil
 }
 
+// beginWrite takes the commit semaphore and begins a write transaction
+// (BEGIN IMMEDIATE), as a write outside the group commit (Probe, the
+// outpoint claims) must: serialized with the group commits of this
+// process and, through SQLite's lock, with other processes. done rolls
+// back whatever was not committed and releases the semaphore.
+func (s *Store) beginWrite(ctx context.Context) (_ *sql.Tx, done func(), err error) {
+	select {
+	case s.commitSem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, nil, fmt.Errorf("waiting for the commit semaphore (a commit in this process is stuck or slow): %w", ctx.Err())
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		<-s.commitSem
+		return nil, nil, fmt.Errorf("taking the write lock: %w", err)
+	}
+	return tx, func() {
+		tx.Rollback()
+		<-s.commitSem
+	}, nil
+}
+
 // Probe implements store.Store: it upserts the single write_probe row
 // through the same path as Commit (semaphore, BEGIN IMMEDIATE, a synced
 // commit).
 func (s *Store) Probe(ctx context.Context) (err error) {
 	defer wrap(&err, "write probe")
-	select {
-	case s.commitSem <- struct{}{}:
-	case <-ctx.Done():
-		return fmt.Errorf("waiting for the commit semaphore (a commit in this process is stuck or slow): %w", ctx.Err())
-	}
-	defer func() { <-s.commitSem }()
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, done, err := s.beginWrite(ctx)
 	if err != nil {
-		return fmt.Errorf("taking the write lock: %w", err)
+		return err
 	}
-	defer tx.Rollback()
+	defer done()
 	if _, err := tx.ExecContext(ctx, "INSERT INTO write_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at",
 		time.Now().UnixMicro()); err != nil {
 		return fmt.Errorf("writing: %w", err)
@@ -976,17 +992,11 @@ func (s *Store) ClaimOutpoints(ctx context.Context, claims []store.OutpointClaim
 	if err != nil || len(claims) == 0 {
 		return nil, err
 	}
-	select {
-	case s.commitSem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, fmt.Errorf("waiting for the commit semaphore: %w", ctx.Err())
-	}
-	defer func() { <-s.commitSem }()
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, done, err := s.beginWrite(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("taking the write lock: %w", err)
+		return nil, err
 	}
-	defer tx.Rollback()
+	defer done()
 	var conflicts []store.OutpointConflict
 	var fresh []store.OutpointClaim
 	for _, c := range claims {
@@ -1021,17 +1031,11 @@ func (s *Store) ClearOutpoint(ctx context.Context, outpoint string) (_ *store.Ou
 	if err := check.Outpoint(outpoint); err != nil {
 		return nil, err
 	}
-	select {
-	case s.commitSem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, fmt.Errorf("waiting for the commit semaphore: %w", ctx.Err())
-	}
-	defer func() { <-s.commitSem }()
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, done, err := s.beginWrite(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("taking the write lock: %w", err)
+		return nil, err
 	}
-	defer tx.Rollback()
+	defer done()
 	c, err := scanClaim(tx.QueryRowContext(ctx, "SELECT outpoint, amount, request_id, at FROM outpoint_claims WHERE outpoint = ?", outpoint))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: no claim for outpoint %s", store.ErrNotFound, outpoint)
