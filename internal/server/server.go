@@ -22,6 +22,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -261,7 +262,7 @@ func (s *Server) readToken(w http.ResponseWriter, r *http.Request) (string, prot
 			return "", protocol.StatusInvalidRequest, "content type must be application/x-www-form-urlencoded"
 		}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	body, err := readBody(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes), r.ContentLength)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -271,6 +272,9 @@ func (s *Server) readToken(w http.ResponseWriter, r *http.Request) (string, prot
 	}
 	if len(body) == 0 {
 		return "", protocol.StatusInvalidRequest, "empty request body"
+	}
+	if tok, ok := plainForm(body); ok {
+		return tok, protocol.StatusOK, ""
 	}
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
@@ -286,6 +290,51 @@ func (s *Server) readToken(w http.ResponseWriter, r *http.Request) (string, prot
 		return "", protocol.StatusInvalidRequest, fmt.Sprintf("form field %s given %d times", protocol.FormField, len(values))
 	}
 }
+
+// maxBodyHint bounds the buffer a declared Content-Length sizes up front:
+// a TSS Node's body is a few kilobytes, and a sender that declares a
+// megabyte and sends nothing must not make every connection hold one.
+const maxBodyHint = 64 << 10
+
+// readBody reads rd to its end, in one buffer when the declared length
+// (only a hint: the cap and the bytes sent decide) is plausible.
+func readBody(rd io.Reader, declared int64) ([]byte, error) {
+	if declared <= 0 || declared > maxBodyHint {
+		return io.ReadAll(rd)
+	}
+	// bytes.Buffer reads in chunks of at least MinRead: with that much
+	// room beyond the declared length it never grows for an honest body.
+	buf := bytes.NewBuffer(make([]byte, 0, declared+bytes.MinRead))
+	_, err := buf.ReadFrom(rd)
+	return buf.Bytes(), err
+}
+
+// plainForm returns the token of a body that is exactly
+// TSS_JWT_MSG=<token> with a token of base64url characters and dots, as
+// every TSS Node sends it: no character of such a body is special to form
+// encoding, so url.ParseQuery would return exactly this one value, and it
+// is read without it. Any other body takes the general path.
+func plainForm(body []byte) (string, bool) {
+	tok, ok := bytes.CutPrefix(body, []byte(protocol.FormField+"="))
+	if !ok || len(tok) == 0 {
+		return "", false
+	}
+	for _, c := range tok {
+		if !jwsChar[c] {
+			return "", false
+		}
+	}
+	return string(tok), true
+}
+
+// jwsChar reports the characters of a JWS compact serialization:
+// base64url's alphabet and the dot.
+var jwsChar = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") {
+		t[c] = true
+	}
+	return t
+}()
 
 // reply signs o as a CallbackResponse and writes it. A reply can only carry
 // APPROVE with status 0; anything else is forced to REJECT here, the last

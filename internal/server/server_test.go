@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -649,5 +650,51 @@ func TestApprovalWithUnenforcedLimitsFailsClosed(t *testing.T) {
 	_, resp := post(t, ts.URL+"/v2/check", form, formBody(goodToken(t, sampleRequest(t, protocol.V2, protocol.TypeKeySign, "k-1"))))
 	if resp.Status != protocol.StatusInternalError || resp.Approves() || !strings.Contains(resp.Error, "not enforced") {
 		t.Fatalf("reply %+v", resp)
+	}
+}
+
+// The plain-form shortcut reads exactly what url.ParseQuery reads, and
+// declines every body it could read differently.
+func TestPlainFormMatchesParseQuery(t *testing.T) {
+	tests := []struct {
+		name  string
+		body  string
+		plain bool
+	}{
+		{"token", "TSS_JWT_MSG=eyJhbGciOiJSUzI1NiJ9.eyJ4IjoxfQ.c2ln-_", true},
+		{"escaped", "TSS_JWT_MSG=abc%2Edef", false},
+		{"plus", "TSS_JWT_MSG=ab+cd", false},
+		{"two fields", "TSS_JWT_MSG=abc&TSS_JWT_MSG=def", false},
+		{"other field first", "x=1&TSS_JWT_MSG=abc", false},
+		{"semicolon", "TSS_JWT_MSG=abc;x=1", false},
+		{"empty value", "TSS_JWT_MSG=", false},
+		{"case", "tss_jwt_msg=abc", false},
+		{"space", "TSS_JWT_MSG= abc", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := plainForm([]byte(tc.body))
+			if ok != tc.plain {
+				t.Fatalf("plainForm(%q) ok = %v, want %v", tc.body, ok, tc.plain)
+			}
+			if !ok {
+				return
+			}
+			form, err := url.ParseQuery(tc.body)
+			if err != nil || len(form[protocol.FormField]) != 1 || form[protocol.FormField][0] != got {
+				t.Fatalf("plainForm(%q) = %q, url.ParseQuery reads %v (%v)", tc.body, got, form, err)
+			}
+		})
+	}
+}
+
+// readBody returns the body whatever Content-Length declared.
+func TestReadBodyIgnoresTheDeclaredLength(t *testing.T) {
+	body := strings.Repeat("a", 9000)
+	for _, declared := range []int64{-1, 0, 1, 8999, 9000, 9001, 100000, 1 << 30} {
+		got, err := readBody(strings.NewReader(body), declared)
+		if err != nil || string(got) != body {
+			t.Errorf("declared %d: %d bytes, %v", declared, len(got), err)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package token
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -297,42 +298,48 @@ func decodePackageData(raw json.RawMessage) ([]byte, error) {
 	if raw[0] != '"' {
 		return nil, payloadErr(reasonPayloadNotStr)
 	}
-	s, ok := plainString(raw)
-	if !ok {
+	var s []byte
+	if inner, ok := plainString(raw); ok {
+		s = inner
+	} else {
 		// Escapes: a JSON string still, decoded the slow way (and then
 		// refused below unless it decodes to base64).
-		if err := json.Unmarshal(raw, &s); err != nil {
+		var str string
+		if err := json.Unmarshal(raw, &str); err != nil {
 			return nil, payloadErr(reasonPayloadNotStr)
 		}
+		s = []byte(str)
 	}
-	if s == "" {
+	if len(s) == 0 {
 		return nil, payloadErr(reasonPayloadEmpty)
 	}
-	if strings.ContainsAny(s, "\r\n") {
+	if bytes.ContainsAny(s, "\r\n") {
 		return nil, payloadErr(reasonPayloadNotStd64)
 	}
-	data, err := base64.StdEncoding.Strict().DecodeString(s)
+	enc := base64.StdEncoding.Strict()
+	data := make([]byte, enc.DecodedLen(len(s)))
+	n, err := enc.Decode(data, s)
 	if err != nil {
 		return nil, payloadErr(reasonPayloadNotStd64)
 	}
-	return data, nil
+	return data[:n], nil
 }
 
-// plainString returns the contents of raw when it is a JSON string made
-// only of standard base64's characters (as every TSS Node writes
-// package_data): such a string means exactly its bytes, with no escape to
-// decode, so the JSON decoder is not needed.
-func plainString(raw json.RawMessage) (string, bool) {
+// plainString returns the contents of raw (not a copy) when it is a JSON
+// string made only of standard base64's characters (as every TSS Node
+// writes package_data): such a string means exactly its bytes, with no
+// escape to decode, so the JSON decoder is not needed.
+func plainString(raw json.RawMessage) ([]byte, bool) {
 	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
-		return "", false
+		return nil, false
 	}
 	inner := raw[1 : len(raw)-1]
 	for _, c := range inner {
 		if !base64Char[c] {
-			return "", false
+			return nil, false
 		}
 	}
-	return string(inner), true
+	return inner, true
 }
 
 // base64Char reports the characters of standard base64 and its padding.

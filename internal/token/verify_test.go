@@ -478,7 +478,7 @@ func TestPlainStringMatchesJSON(t *testing.T) {
 				return
 			}
 			var want string
-			if err := json.Unmarshal([]byte(tc.raw), &want); err != nil || got != want {
+			if err := json.Unmarshal([]byte(tc.raw), &want); err != nil || string(got) != want {
 				t.Fatalf("plainString(%s) = %q, encoding/json reads %q (%v)", tc.raw, got, want, err)
 			}
 		})
