@@ -2,9 +2,13 @@ package txverify
 
 import (
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"math/big"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/sha3"
 )
@@ -193,4 +197,53 @@ func mustHex5(t testing.TB, s string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// k5Ladder is typed data whose types form a ladder T0 -> T1 -> ... ->
+// T(levels-1), each rung with width members of the next type: a DAG whose
+// path count is width^(levels-1), in a few kilobytes of JSON.
+func k5Ladder(levels, width int) map[string]any {
+	types := map[string]any{}
+	for i := 0; i < levels-1; i++ {
+		ms := make([]any, width)
+		for j := range ms {
+			ms[j] = k5Member("m"+strconv.Itoa(j), "T"+strconv.Itoa(i+1))
+		}
+		types["T"+strconv.Itoa(i)] = ms
+	}
+	types["T"+strconv.Itoa(levels-1)] = []any{k5Member("v", "uint256")}
+	return k5Typed(types, "T0", map[string]any{})
+}
+
+// Attack: checkAcyclic walks every path of the type graph without
+// remembering visited types, bounded only by depth 16. Types T0..T12,
+// each with 64 members of the next type (about 21 KB of JSON, well under
+// the 1 MiB request cap), have 64^12 paths: parsing never ends, and each
+// such request pins a core (the message need not even be valid, it is
+// parsed after the types). Secure behaviour: a hostile description is
+// refused or hashed in time linear in its size (memoise checked types,
+// the way encodeType's dependency walk already does).
+func TestAttack5TypedTypeGraphExplodes(t *testing.T) {
+	typed := k5Ladder(13, 64)
+	b, _ := json.Marshal(typed)
+	req := typedRequest(t, typed, strings.Repeat("00", 32))
+	done := make(chan Result, 1)
+	start := time.Now()
+	go func() { done <- DefaultRegistry().Verify(req) }()
+	select {
+	case res := <-done:
+		if res.Verified {
+			t.Fatal("verified")
+		}
+		t.Logf("refused in %v: %s: %s", time.Since(start), res.Field, res.Reason)
+	case <-time.After(3 * time.Second):
+		// Measure the growth on small ladders to show it is the walk.
+		var took []string
+		for _, levels := range []int{3, 4} {
+			s := time.Now()
+			DefaultRegistry().Verify(typedRequest(t, k5Ladder(levels, 64), strings.Repeat("00", 32)))
+			took = append(took, fmt.Sprintf("%d levels %v", levels, time.Since(s).Round(time.Millisecond)))
+		}
+		t.Fatalf("a %d-byte structured_data is still being parsed after 3s (64 members per rung: %s; each rung multiplies by 64)", len(b), strings.Join(took, ", "))
+	}
 }
