@@ -247,3 +247,48 @@ func TestAttack5TypedTypeGraphExplodes(t *testing.T) {
 		t.Fatalf("a %d-byte structured_data is still being parsed after 3s (64 members per rung: %s; each rung multiplies by 64)", len(b), strings.Join(took, ", "))
 	}
 }
+
+// Resisted (regression): a "Permit" whose member list differs from
+// ERC-2612's (members swapped, a wider type) verifies as typed data but
+// is no permit, so a rule on tx.message.permit errors and rejects.
+func TestAttack5PermitByNameWithLyingMembers(t *testing.T) {
+	owner, spender := "0x1111111111111111111111111111111111111111", "0x2222222222222222222222222222222222222222"
+	aw := func(a string) []byte { return append(make([]byte, 12), mustHex5(t, a[2:])...) }
+	iw := func(n int64) []byte { out := make([]byte, 32); big.NewInt(n).FillBytes(out); return out }
+	domainT := "EIP712Domain(string name,address verifyingContract)"
+	verifying := "0x3333333333333333333333333333333333333333"
+	domainHash := k5(k5([]byte(domainT)), k5([]byte("n")), aw(verifying))
+	cases := []struct {
+		name    string
+		members []any
+		typeStr string
+		words   [][]byte
+	}{
+		{"owner and spender swapped",
+			[]any{k5Member("spender", "address"), k5Member("owner", "address"), k5Member("value", "uint256"), k5Member("nonce", "uint256"), k5Member("deadline", "uint256")},
+			"Permit(address spender,address owner,uint256 value,uint256 nonce,uint256 deadline)",
+			[][]byte{aw(spender), aw(owner), iw(5), iw(0), iw(9)}},
+		{"value as int256",
+			[]any{k5Member("owner", "address"), k5Member("spender", "address"), k5Member("value", "int256"), k5Member("nonce", "uint256"), k5Member("deadline", "uint256")},
+			"Permit(address owner,address spender,int256 value,uint256 nonce,uint256 deadline)",
+			[][]byte{aw(owner), aw(spender), iw(5), iw(0), iw(9)}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			typed := map[string]any{
+				"types":       map[string]any{"EIP712Domain": []any{k5Member("name", "string"), k5Member("verifyingContract", "address")}, "Permit": c.members},
+				"primaryType": "Permit",
+				"domain":      map[string]any{"name": "n", "verifyingContract": verifying},
+				"message":     map[string]any{"owner": owner, "spender": spender, "value": "5", "nonce": "0", "deadline": "9"},
+			}
+			digest := k5Digest(domainHash, k5(append([][]byte{k5([]byte(c.typeStr))}, c.words...)...))
+			res := DefaultRegistry().Verify(typedRequest(t, typed, strings.TrimPrefix(digest, "0x")))
+			if !res.Verified {
+				t.Fatalf("not verified (the independent digest disagrees?): %s", res.Reason)
+			}
+			if p := res.Facts.Message.Permit; p != nil {
+				t.Fatalf("recognised as a permit: %s", renderJSON(p))
+			}
+		})
+	}
+}
