@@ -66,13 +66,19 @@ func callValue(v *protocol.Verification) ref.Val {
 	if c.Args != nil {
 		args = canonicalToCEL(c.Args)
 	}
-	grants := make([]ref.Val, len(c.Grants))
-	for i, g := range c.Grants {
-		grants[i] = grantObject.newValue(types.String(normalizeAddress(g.Token)), types.String(normalizeAddress(g.Spender)),
-			newDec(g.Amount), types.Bool(g.All), types.Bool(g.Revoke))
+	// An unknown call's grants are unknown, not none: an error, so a
+	// rule "no unlimited grant" cannot pass on a call tssgate cannot read.
+	grants := ref.Val(types.NewErr("tx.call.grants is not set: selector %s is not in any ABI tssgate knows for this contract", c.Selector))
+	if c.Args != nil {
+		list := make([]ref.Val, len(c.Grants))
+		for i, g := range c.Grants {
+			list[i] = grantObject.newValue(types.String(normalizeAddress(g.Token)), types.String(normalizeAddress(g.Spender)),
+				newDec(g.Amount), types.Bool(g.All), types.Bool(g.Revoke))
+		}
+		grants = types.NewRefValList(types.DefaultTypeAdapter, list)
 	}
 	return callObject.newValue(types.String(normalizeAddress(c.Contract)), types.String(c.Selector), types.String(c.Method),
-		types.String(c.Signature), args, types.NewRefValList(types.DefaultTypeAdapter, grants))
+		types.String(c.Signature), args, grants)
 }
 
 func decimalList(ds []decimal.Decimal) ref.Val {

@@ -1,6 +1,7 @@
 package txverify
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -143,6 +144,16 @@ func (r *Registry) WithABIs(entries ...ABIEntry) (*Registry, error) {
 				keys = append(keys, chain+"|"+strings.ToLower(c))
 			}
 		}
+		for sel, f := range fns {
+			// Grants and tx.decoded.method follow the selector: a
+			// configured function sharing a built-in's selector (a
+			// keccak collision, found in hours for a chosen layout)
+			// under another signature would read an approve with other
+			// types and no grant.
+			if b, ok := builtinABI[sel]; ok && b.signature != f.signature {
+				return nil, fmt.Errorf("%s: function %s has the selector 0x%x of the built-in %s; a configured ABI may not give a built-in selector another signature", e.File, f.signature, sel, b.signature)
+			}
+		}
 		for _, k := range keys {
 			merged := map[[4]byte]abiSource{}
 			for sel, s := range target[k] {
@@ -199,6 +210,9 @@ var builtinABI = func() map[[4]byte]abiFunc {
 	tuple := func(name string, comps ...abiParam) abiParam {
 		return abiParam{name: name, typ: &abiT{kind: 't', comps: comps}}
 	}
+	list := func(elem abiParam) abiParam {
+		return abiParam{name: elem.name, typ: &abiT{kind: 'l', elem: elem.typ}}
+	}
 	fns := []abiFunc{
 		// ERC-20 (OpenZeppelin); approve and transferFrom share their
 		// selectors with ERC-721's approve(to, tokenId) and
@@ -224,6 +238,9 @@ var builtinABI = func() map[[4]byte]abiFunc {
 		newABIFunc("approve", []abiParam{p("token", "address"), p("spender", "address"), p("amount", "uint160"), p("expiration", "uint48")}),
 		newABIFunc("permit", []abiParam{p("owner", "address"),
 			tuple("permitSingle", tuple("details", p("token", "address"), p("amount", "uint160"), p("expiration", "uint48"), p("nonce", "uint48")), p("spender", "address"), p("sigDeadline", "uint256")),
+			p("signature", "bytes")}),
+		newABIFunc("permit", []abiParam{p("owner", "address"),
+			tuple("permitBatch", list(tuple("details", p("token", "address"), p("amount", "uint160"), p("expiration", "uint48"), p("nonce", "uint48"))), p("spender", "address"), p("sigDeadline", "uint256")),
 			p("signature", "bytes")}),
 		newABIFunc("transferFrom", []abiParam{p("from", "address"), p("to", "address"), p("amount", "uint160"), p("token", "address")}),
 	}
@@ -253,8 +270,9 @@ func (r *Registry) lookupABI(evmChainID *big.Int, contract string, sel [4]byte) 
 }
 
 // grantSignatures are the allowance-granting functions, by canonical
-// signature; grants are derived from the positional arguments, so a
-// configured ABI that renames parameters still yields them.
+// signature. Grants are derived from the selector's built-in layout and
+// the positional arguments: a configured ABI may rename parameters but
+// not give a built-in selector another signature (WithABIs refuses it).
 const (
 	sigApprove        = "approve(address,uint256)"
 	sigIncrease       = "increaseAllowance(address,uint256)"
@@ -263,19 +281,38 @@ const (
 	sigApprovalForAll = "setApprovalForAll(address,bool)"
 	sigPermit2Approve = "approve(address,address,uint160,uint48)"
 	sigPermit2Permit  = "permit(address,((address,uint160,uint48,uint48),address,uint256),bytes)"
+	sigPermit2Batch   = "permit(address,((address,uint160,uint48,uint48)[],address,uint256),bytes)"
 )
 
-// grantsOf derives the allowance grants of a decoded call.
-func grantsOf(contract string, sig string, vals []any, addr func([]byte) string) []protocol.Grant {
+// grantsOf derives the allowance grants of a decoded call to contract
+// with selector sel. erc20 says the token table knows contract as a
+// fungible token: approve(address,uint256) is shared by ERC-20
+// approve(spender, value) and ERC-721 approve(to, tokenId), and only
+// on an ERC-20 is an amount of 0 a revoke (on ERC-721 it grants token
+// #0). Elsewhere only approve(address(0), n) is a revoke: it clears
+// token n's approval on ERC-721 and names no spender on ERC-20.
+func grantsOf(sel [4]byte, erc20 bool, contract string, vals []any, addr func([]byte) string) []protocol.Grant {
+	b, ok := builtinABI[sel]
+	if !ok {
+		return []protocol.Grant{}
+	}
 	amount := func(v any) (decimal.Decimal, bool, bool) {
 		n := v.(*big.Int)
 		d := decimal.New(n, 0)
 		return d, d.Cmp(unlimitedFloor) >= 0, n.Sign() == 0
 	}
-	switch sig {
-	case sigApprove, sigIncrease:
+	switch b.signature {
+	case sigApprove:
 		a, all, zero := amount(vals[1])
-		return []protocol.Grant{{Token: contract, Spender: addr(vals[0].([]byte)), Amount: a, All: all, Revoke: zero && sig == sigApprove}}
+		spender := vals[0].([]byte)
+		revoke := zero
+		if !erc20 {
+			revoke = bytes.Equal(spender, make([]byte, 20))
+		}
+		return []protocol.Grant{{Token: contract, Spender: addr(spender), Amount: a, All: all, Revoke: revoke}}
+	case sigIncrease:
+		a, all, _ := amount(vals[1])
+		return []protocol.Grant{{Token: contract, Spender: addr(vals[0].([]byte)), Amount: a, All: all}}
 	case sigPermit:
 		a, all, zero := amount(vals[2])
 		return []protocol.Grant{{Token: contract, Spender: addr(vals[1].([]byte)), Amount: a, All: all, Revoke: zero}}
@@ -293,6 +330,17 @@ func grantsOf(contract string, sig string, vals []any, addr func([]byte) string)
 		details := single[0].([]any)
 		a, all, zero := amount(details[1])
 		return []protocol.Grant{{Token: addr(details[0].([]byte)), Spender: addr(single[1].([]byte)), Amount: a, All: all, Revoke: zero}}
+	case sigPermit2Batch:
+		batch := vals[1].([]any)
+		spender := addr(batch[1].([]byte))
+		list := batch[0].([]any)
+		out := make([]protocol.Grant, 0, len(list))
+		for _, e := range list {
+			details := e.([]any)
+			a, all, zero := amount(details[1])
+			out = append(out, protocol.Grant{Token: addr(details[0].([]byte)), Spender: spender, Amount: a, All: all, Revoke: zero})
+		}
+		return out
 	}
 	return []protocol.Grant{}
 }
@@ -322,7 +370,8 @@ func (r *Registry) callFacts(c *claim, facts *Facts) (*protocol.CallFacts, *fail
 				return nil, fail("calldata", "selector %s is %s, but %v", call.Selector, fn.signature, err)
 			}
 			call.Method, call.Signature, call.Args = fn.name, fn.signature, args
-			call.Grants = grantsOf(facts.Contract, fn.signature, vals, dec.addr)
+			_, erc20 := r.byAsset[assetKey(facts.Chain, chainID, facts.Contract)]
+			call.Grants = grantsOf(sel, erc20, facts.Contract, vals, dec.addr)
 		}
 	}
 	if f := checkCalldataInfo(c.callInfo, call, facts.Chain); f != nil {

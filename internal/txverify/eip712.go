@@ -50,6 +50,13 @@ const (
 	maxTypedMembers = 64
 	maxTypedDepth   = 16
 	maxTypedArray   = 1024
+	// maxTypedTotalMembers bounds the members of all types together, so
+	// the type checks and encodeType stay small whatever the per-type
+	// limits allow (64 types of 64 members would be 4096).
+	maxTypedTotalMembers = 512
+	// maxTypedDataBytes bounds one structured_data or raw_structured_data
+	// document: a Safe transaction with a long data field fits easily.
+	maxTypedDataBytes = 1 << 18
 )
 
 // isIdentifier reports whether s is a Solidity identifier:
@@ -152,11 +159,17 @@ func parseTypedData(v any) (*typedData, error) {
 			return nil, fmt.Errorf("types.EIP712Domain: member %s %s is not one EIP-712 defines", short(m.typ), m.name)
 		}
 	}
-	// Every referenced type must be declared, and no type may reach
-	// itself: a cyclic type has no finite encodeType.
+	// Every member type must be well formed and every referenced type
+	// declared; no type may reach itself (a cyclic type has no finite
+	// encodeType), and the type graph is walked once per type.
+	totalMembers := 0
 	for name, members := range td.types {
+		totalMembers += len(members)
 		for _, m := range members {
-			base := baseType(m.typ)
+			base, err := parseMemberType(m.typ)
+			if err != nil {
+				return nil, fmt.Errorf("types.%s.%s: %v", name, m.name, err)
+			}
 			if _, ok := atomicType(base); ok {
 				continue
 			}
@@ -165,10 +178,11 @@ func parseTypedData(v any) (*typedData, error) {
 			}
 		}
 	}
-	for name := range td.types {
-		if err := td.checkAcyclic(name, nil); err != nil {
-			return nil, err
-		}
+	if totalMembers > maxTypedTotalMembers {
+		return nil, fmt.Errorf("types declare %d members in all, more than %d", totalMembers, maxTypedTotalMembers)
+	}
+	if err := td.checkAcyclic(); err != nil {
+		return nil, err
 	}
 	pt, ok := root["primaryType"].(string)
 	if !ok || pt == "" {
@@ -190,22 +204,90 @@ func parseTypedData(v any) (*typedData, error) {
 	return td, nil
 }
 
-func (td *typedData) checkAcyclic(name string, path []string) error {
-	if slices.Contains(path, name) {
-		return fmt.Errorf("types: %s is cyclic (%s)", name, strings.Join(append(path, name), " -> "))
-	}
-	if len(path) > maxTypedDepth {
-		return fmt.Errorf("types: %s nests more than %d deep", name, maxTypedDepth)
-	}
-	path = append(path, name)
-	for _, m := range td.types[name] {
-		if _, ok := td.types[baseType(m.typ)]; ok {
-			if err := td.checkAcyclic(baseType(m.typ), path); err != nil {
+// checkAcyclic refuses a cyclic type graph, or one whose longest chain
+// of nested types is deeper than maxTypedDepth. Each type is coloured
+// white (unvisited), grey (on the current path) or black (done, with the
+// length of its longest chain known), so the walk is linear in types plus
+// members however many paths the graph has.
+func (td *typedData) checkAcyclic() error {
+	const (
+		white = iota
+		grey
+		black
+	)
+	colour := make(map[string]int, len(td.types))
+	height := make(map[string]int, len(td.types))
+	var path []string
+	var visit func(name string) error
+	visit = func(name string) error {
+		switch colour[name] {
+		case grey:
+			return fmt.Errorf("types: %s is cyclic (%s)", name, strings.Join(append(path, name), " -> "))
+		case black:
+			return nil
+		}
+		colour[name] = grey
+		path = append(path, name)
+		h := 0
+		for _, m := range td.types[name] {
+			b := baseType(m.typ)
+			if _, ok := td.types[b]; !ok {
+				continue
+			}
+			if err := visit(b); err != nil {
 				return err
 			}
+			h = max(h, height[b]+1)
+		}
+		if h > maxTypedDepth {
+			return fmt.Errorf("types: %s nests more than %d deep", name, maxTypedDepth)
+		}
+		path = path[:len(path)-1]
+		colour[name], height[name] = black, h
+		return nil
+	}
+	names := make([]string, 0, len(td.types))
+	for name := range td.types {
+		names = append(names, name)
+	}
+	// Sorted, so that the same document always gets the same error.
+	slices.Sort(names)
+	for _, name := range names {
+		if err := visit(name); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// parseMemberType checks a member's type string and returns its base
+// type: exactly an atomic type or an identifier (a struct name), followed
+// only by array suffixes "[]" or "[n]" with n canonical decimal, at least
+// 1 and at most maxTypedArray. The type string is written verbatim into
+// encodeType, so anything looser ("uint256[] x,uint256[]") could stand
+// for another member list with the same type hash.
+func parseMemberType(t string) (string, error) {
+	base, suffixes := t, ""
+	if i := strings.IndexByte(t, '['); i >= 0 {
+		base, suffixes = t[:i], t[i:]
+	}
+	if _, ok := atomicType(base); !ok && !isIdentifier(base) {
+		return "", fmt.Errorf("type %q is not an atomic type or a struct name", short(t))
+	}
+	for suffixes != "" {
+		end := strings.IndexByte(suffixes, ']')
+		if suffixes[0] != '[' || end < 0 {
+			return "", fmt.Errorf("type %q has a malformed array suffix", short(t))
+		}
+		if n := suffixes[1:end]; n != "" {
+			v, err := strconv.Atoi(n)
+			if err != nil || n[0] == '0' || v < 1 || v > maxTypedArray || strconv.Itoa(v) != n {
+				return "", fmt.Errorf("type %q: array length %q is not a decimal from 1 to %d", short(t), short(n), maxTypedArray)
+			}
+		}
+		suffixes = suffixes[end+1:]
+	}
+	return base, nil
 }
 
 // baseType strips every array suffix: "Person[][2]" -> "Person".

@@ -150,6 +150,10 @@ func (r *Registry) verifyMessage(c *claim) Result {
 		setMessageBytes(msg, messageKindADR36, m)
 		digests = [][32]byte{d}
 	}
+	if family == chainBitcoinMsg {
+		tok, _ := r.Lookup(tokenID)
+		msg.Signer = canonicalBitcoinSigner(tok.Network, c.signer)
+	}
 	facts.TxType = msg.Kind
 	got := normHex(c.msgHashes[0])
 	for _, d := range digests {
@@ -218,12 +222,28 @@ func decodeBase64Message(s string) ([]byte, *failure) {
 	if len(s) > maxMessageBytes*4/3+4 {
 		return nil, fail("message", "is longer than %d bytes", maxMessageBytes)
 	}
+	// encoding/base64 skips CR and LF even in strict mode; one message
+	// has one spelling, so only the alphabet and padding are accepted.
+	for i := 0; i < len(s); i++ {
+		if !base64Alphabet[s[i]] {
+			return nil, fail("message", "is not standard padded base64: byte %d is %q", i, s[i])
+		}
+	}
 	m, err := base64.StdEncoding.Strict().DecodeString(s)
 	if err != nil {
 		return nil, fail("message", "is not standard padded base64: %v", err)
 	}
 	return m, nil
 }
+
+// base64Alphabet reports the characters of standard base64 and its
+// padding.
+var base64Alphabet = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") {
+		t[c] = true
+	}
+	return t
+}()
 
 // decodeHexMessage reads a hex message field, with or without 0x.
 func decodeHexMessage(field, s string, emptyOK bool) ([]byte, *failure) {
@@ -340,6 +360,21 @@ func bip322Digests(network, signer string, m []byte) ([][32]byte, *failure) {
 	return out, nil
 }
 
+// canonicalBitcoinSigner is the one spelling of a described Bitcoin
+// signer: a segwit address (bech32 or bech32m, valid in one case only) in
+// lower case, so "BC1Q…" and "bc1q…" are one tx.message.signer. Anything
+// else is returned as described (base58check is case-sensitive).
+func canonicalBitcoinSigner(network, signer string) string {
+	net, ok := btc.NetworkByName(network)
+	if !ok || !net.Segwit() || !strings.HasPrefix(strings.ToLower(signer), net.HRP+"1") {
+		return signer
+	}
+	if _, err := btc.DecodeAddress(net, signer); err != nil {
+		return signer
+	}
+	return strings.ToLower(signer)
+}
+
 // adr36Digest is SHA-256 of ADR-036's canonical amino sign document.
 // The signer is embedded in JSON, so it must be plain bech32 (lower-case
 // letters and digits, a valid checksum): no character that would need
@@ -406,6 +441,9 @@ func verifyTypedMessage(d *protocol.V2TransactionDestination, msg *protocol.Mess
 	var results []*typedResult
 	var tds []*typedData
 	read := func(field string, data []byte) *failure {
+		if len(data) > maxTypedDataBytes {
+			return fail(field, "is %d bytes, more than %d", len(data), maxTypedDataBytes)
+		}
 		v, err := protocol.ParseJSON(data)
 		if err != nil {
 			return fail(field, "is not valid JSON: %v", err)
