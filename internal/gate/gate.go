@@ -8,6 +8,8 @@
 //	verify  the token against the configured TSS Node keys (token)
 //	decode  package_data into a protocol.Request (protocol)
 //	prove   a KEYSIGN's transaction bytes (the injected VerifyTx)
+//	claim   a verified UTXO KEYSIGN's input amounts against the first
+//	        claim of each outpoint (store; a conflict unverifies it)
 //	decide  the Decider (a policy, or decision.Default)
 //	record  the decision and its limit usage, atomically (store); a
 //	        request_id already recorded is answered from its record
