@@ -262,7 +262,10 @@ func (s *Server) readToken(w http.ResponseWriter, r *http.Request) (string, prot
 			return "", protocol.StatusInvalidRequest, "content type must be application/x-www-form-urlencoded"
 		}
 	}
-	body, err := readBody(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes), r.ContentLength)
+	// io.ReadAll grows with the bytes that arrive; a buffer sized by the
+	// declared Content-Length would let a sender that declares a length
+	// and sends nothing make each connection hold it.
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -289,24 +292,6 @@ func (s *Server) readToken(w http.ResponseWriter, r *http.Request) (string, prot
 	default:
 		return "", protocol.StatusInvalidRequest, fmt.Sprintf("form field %s given %d times", protocol.FormField, len(values))
 	}
-}
-
-// maxBodyHint bounds the buffer a declared Content-Length sizes up front:
-// a TSS Node's body is a few kilobytes, and a sender that declares a
-// megabyte and sends nothing must not make every connection hold one.
-const maxBodyHint = 64 << 10
-
-// readBody reads rd to its end, in one buffer when the declared length
-// (only a hint: the cap and the bytes sent decide) is plausible.
-func readBody(rd io.Reader, declared int64) ([]byte, error) {
-	if declared <= 0 || declared > maxBodyHint {
-		return io.ReadAll(rd)
-	}
-	// bytes.Buffer reads in chunks of at least MinRead: with that much
-	// room beyond the declared length it never grows for an honest body.
-	buf := bytes.NewBuffer(make([]byte, 0, declared+bytes.MinRead))
-	_, err := buf.ReadFrom(rd)
-	return buf.Bytes(), err
 }
 
 // plainForm returns the token of a body that is exactly

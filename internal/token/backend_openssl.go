@@ -66,6 +66,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"math/big"
 	"runtime"
 	"sync"
 	"unsafe"
@@ -83,23 +84,33 @@ func CryptoBackend() string {
 	return C.GoString(C.tssgate_version()) + " (reply signing; verification by the Go standard library)"
 }
 
-// opensslKey is a private key as OpenSSL holds it.
-type opensslKey struct{ pkey *C.EVP_PKEY }
+// opensslKey is a private key as OpenSSL holds it, with the values it was
+// converted from. OpenSSL's copy is freed when the opensslKey is garbage,
+// never while a signature holds it.
+type opensslKey struct {
+	pkey *C.EVP_PKEY
+	n, d *big.Int
+	e    int
+}
+
+// matches reports whether k still has the values ok was converted from:
+// a key changed in place is converted again, so that this build signs
+// with the key's values as crypto/rsa would.
+func (ok *opensslKey) matches(k *rsa.PrivateKey) bool {
+	return ok.e == k.E && ok.n.Cmp(k.N) == 0 && ok.d.Cmp(k.D) == 0
+}
 
 var (
 	opensslMu   sync.Mutex
 	opensslKeys = map[weak.Pointer[rsa.PrivateKey]]*opensslKey{}
 )
 
-// opensslKeyOf returns k converted for OpenSSL, once per key: the entry
-// is dropped, and OpenSSL's copy freed, when k is garbage (a key replaced
-// by a reload), so the cache holds only keys still in use.
-func opensslKeyOf(k *rsa.PrivateKey) (*opensslKey, error) {
-	wp := weak.Make(k)
-	opensslMu.Lock()
-	defer opensslMu.Unlock()
-	if ok := opensslKeys[wp]; ok != nil {
-		return ok, nil
+// newOpensslKey converts k for OpenSSL.
+func newOpensslKey(k *rsa.PrivateKey) (*opensslKey, error) {
+	if k.N == nil || k.D == nil || len(k.Primes) < 2 {
+		// x509.MarshalPKCS1PrivateKey needs the primes (it panics
+		// without them); crypto/rsa refuses such a key too.
+		return nil, errors.New("OpenSSL signing: the RSA private key lacks its modulus, exponent or primes")
 	}
 	der := x509.MarshalPKCS1PrivateKey(k)
 	pkey := C.tssgate_load((*C.uchar)(unsafe.Pointer(&der[0])), C.long(len(der)))
@@ -107,16 +118,34 @@ func opensslKeyOf(k *rsa.PrivateKey) (*opensslKey, error) {
 	if pkey == nil {
 		return nil, errors.New("OpenSSL refused the RSA private key")
 	}
-	ok := &opensslKey{pkey: pkey}
+	ok := &opensslKey{pkey: pkey, n: new(big.Int).Set(k.N), d: new(big.Int).Set(k.D), e: k.E}
+	runtime.AddCleanup(ok, func(p *C.EVP_PKEY) { C.EVP_PKEY_free(p) }, pkey)
+	return ok, nil
+}
+
+// opensslKeyOf returns k converted for OpenSSL, once per key (again if its
+// values changed): the cache entry is dropped when k is garbage (a key
+// replaced by a reload), so the cache holds only keys still in use.
+func opensslKeyOf(k *rsa.PrivateKey) (*opensslKey, error) {
+	wp := weak.Make(k)
+	opensslMu.Lock()
+	defer opensslMu.Unlock()
+	cached, had := opensslKeys[wp]
+	if had && cached.matches(k) {
+		return cached, nil
+	}
+	ok, err := newOpensslKey(k)
+	if err != nil {
+		return nil, err
+	}
 	opensslKeys[wp] = ok
-	runtime.AddCleanup(k, func(wp weak.Pointer[rsa.PrivateKey]) {
-		opensslMu.Lock()
-		defer opensslMu.Unlock()
-		if ok := opensslKeys[wp]; ok != nil {
-			C.EVP_PKEY_free(ok.pkey)
+	if !had {
+		runtime.AddCleanup(k, func(wp weak.Pointer[rsa.PrivateKey]) {
+			opensslMu.Lock()
+			defer opensslMu.Unlock()
 			delete(opensslKeys, wp)
-		}
-	}, wp)
+		}, wp)
+	}
 	return ok, nil
 }
 
@@ -138,7 +167,8 @@ func signDigest(k *rsa.PrivateKey, digest []byte) ([]byte, error) {
 		C.tssgate_error(code, &buf[0], C.size_t(len(buf)))
 		return nil, fmt.Errorf("OpenSSL signing failed: %s", C.GoString(&buf[0]))
 	}
-	runtime.KeepAlive(k)
+	// OpenSSL's copy of the key lives as long as ok does.
+	runtime.KeepAlive(ok)
 	if int(n) != len(sig) {
 		return nil, fmt.Errorf("OpenSSL signing returned %d bytes for a %d-byte modulus", n, len(sig))
 	}
