@@ -55,7 +55,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"io/fs"
 	"net"
 	"sort"
 	"strconv"
@@ -198,13 +197,7 @@ func open(ctx context.Context, pool *pgxpool.Pool, readOnly bool) (*Store, error
 }
 
 // migrations are the embedded migrations, in order.
-func migrations() ([]migrate.Migration, error) {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	return migrate.Load(sub)
-}
+func migrations() ([]migrate.Migration, error) { return migrate.Load(migrationFiles, "migrations") }
 
 // checkCurrent reads the schema version without writing anything.
 func (s *Store) checkCurrent(ctx context.Context) error {

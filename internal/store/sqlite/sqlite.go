@@ -52,7 +52,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -245,13 +244,7 @@ func openDB(abs, extra string) (*Store, error) {
 }
 
 // migrations are the embedded migrations, in order.
-func migrations() ([]migrate.Migration, error) {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	return migrate.Load(sub)
-}
+func migrations() ([]migrate.Migration, error) { return migrate.Load(migrationFiles, "migrations") }
 
 // checkCurrent reads the schema version without writing anything.
 func (s *Store) checkCurrent(ctx context.Context) error {

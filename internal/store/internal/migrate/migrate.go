@@ -30,12 +30,16 @@ type Migration struct {
 	SQL string
 }
 
-// Load reads the "*.sql" files at the root of fsys, named
-// "NNNN_description.sql", and returns them in Version order. Versions must
-// run 1, 2, 3 ... without gaps or duplicates: a hole would mean a binary
-// built from a half-edited tree, and refusing it is cheaper than a schema
-// nobody can reason about.
-func Load(fsys fs.FS) ([]Migration, error) {
+// Load reads the "*.sql" files in directory dir of fsys (each store embeds
+// its own), named "NNNN_description.sql", and returns them in Version
+// order. Versions must run 1, 2, 3 ... without gaps or duplicates: a hole
+// would mean a binary built from a half-edited tree, and refusing it is
+// cheaper than a schema nobody can reason about.
+func Load(fsys fs.FS, dir string) ([]Migration, error) {
+	fsys, err := fs.Sub(fsys, dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening migrations directory %q: %w", dir, err)
+	}
 	names, err := fs.Glob(fsys, "*.sql")
 	if err != nil {
 		return nil, fmt.Errorf("listing migrations: %w", err)
