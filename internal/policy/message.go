@@ -101,18 +101,9 @@ func canonicalToCEL(v any) ref.Val {
 		return types.Bool(x)
 	case decimal.Decimal:
 		return newDec(x)
-	case []any:
-		out := make([]ref.Val, len(x))
-		for i, e := range x {
-			out[i] = canonicalToCEL(e)
-		}
-		return types.NewRefValList(types.DefaultTypeAdapter, out)
-	case map[string]any:
-		out := make(map[ref.Val]ref.Val, len(x))
-		for k, e := range x {
-			out[types.String(k)] = canonicalToCEL(e)
-		}
-		return types.NewRefValMap(types.DefaultTypeAdapter, out)
+	}
+	if c, ok := containerToCEL(v, canonicalToCEL); ok {
+		return c
 	}
 	return types.NewErr("unsupported value of Go type %T", v)
 }

@@ -473,20 +473,31 @@ func jsonToCEL(v any) ref.Val {
 			return types.NewErr("number %s cannot be read exactly: %v", truncate(string(x), 40), err)
 		}
 		return newDec(d)
+	}
+	if c, ok := containerToCEL(v, jsonToCEL); ok {
+		return c
+	}
+	return types.NewErr("unsupported JSON value of Go type %T", v)
+}
+
+// containerToCEL converts a []any or map[string]any into a CEL list or map,
+// each element by elem, and reports whether v was one of them.
+func containerToCEL(v any, elem func(any) ref.Val) (ref.Val, bool) {
+	switch x := v.(type) {
 	case []any:
 		out := make([]ref.Val, len(x))
 		for i, e := range x {
-			out[i] = jsonToCEL(e)
+			out[i] = elem(e)
 		}
-		return types.NewRefValList(types.DefaultTypeAdapter, out)
+		return types.NewRefValList(types.DefaultTypeAdapter, out), true
 	case map[string]any:
 		out := make(map[ref.Val]ref.Val, len(x))
 		for k, e := range x {
-			out[types.String(k)] = jsonToCEL(e)
+			out[types.String(k)] = elem(e)
 		}
-		return types.NewRefValMap(types.DefaultTypeAdapter, out)
+		return types.NewRefValMap(types.DefaultTypeAdapter, out), true
 	}
-	return types.NewErr("unsupported JSON value of Go type %T", v)
+	return nil, false
 }
 
 func stringList(ss []string, normalize bool) ref.Val {
