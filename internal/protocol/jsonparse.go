@@ -179,19 +179,10 @@ func (p *jsonParser) object(depth int) (any, error) {
 			return nil, err
 		}
 		obj[key] = v
-		p.skipSpace()
-		if p.pos >= len(p.s) {
-			return nil, io.ErrUnexpectedEOF
-		}
-		switch p.s[p.pos] {
-		case ',':
-			p.pos++
-			p.skipSpace()
-		case '}':
-			p.pos++
+		if done, err := p.next('}', "after object key:value pair"); err != nil {
+			return nil, err
+		} else if done {
 			return obj, nil
-		default:
-			return nil, p.errorAt("after object key:value pair")
 		}
 	}
 }
@@ -210,21 +201,31 @@ func (p *jsonParser) array(depth int) (any, error) {
 			return nil, err
 		}
 		arr = append(arr, v)
-		p.skipSpace()
-		if p.pos >= len(p.s) {
-			return nil, io.ErrUnexpectedEOF
-		}
-		switch p.s[p.pos] {
-		case ',':
-			p.pos++
-			p.skipSpace()
-		case ']':
-			p.pos++
+		if done, err := p.next(']', "after array element"); err != nil {
+			return nil, err
+		} else if done {
 			return arr, nil
-		default:
-			return nil, p.errorAt("after array element")
 		}
 	}
+}
+
+// next reads what follows a member or element: a comma (more follow), or
+// closer (done); anything else is an error naming where it stands.
+func (p *jsonParser) next(closer byte, where string) (done bool, err error) {
+	p.skipSpace()
+	if p.pos >= len(p.s) {
+		return false, io.ErrUnexpectedEOF
+	}
+	switch p.s[p.pos] {
+	case ',':
+		p.pos++
+		p.skipSpace()
+		return false, nil
+	case closer:
+		p.pos++
+		return true, nil
+	}
+	return false, p.errorAt(where)
 }
 
 // number reads a number by RFC 8259's grammar and keeps its text.
