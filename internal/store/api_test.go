@@ -11,7 +11,8 @@ import (
 )
 
 // TestPublicAPI pins what package store exports: the domain types, the
-// Store interface, the sentinel errors, RequestHashOf and Monitor. The logic
+// Store interface, the sentinel errors, RequestHashOf, Monitor and the
+// freeze types (Freezer, the chain rows of an operator freeze, freeze ids). The logic
 // the SQLite and PostgreSQL stores share (the chain hash, validation, the
 // limit decision, migrations) lives under internal/, where the compiler
 // keeps it to the store's own sub-packages; an exported helper reappearing
@@ -22,9 +23,10 @@ func TestPublicAPI(t *testing.T) {
 		"ActionApprove", "ActionReject",
 		"Break",
 		"DefaultProbeInterval", "DefaultProbeTimeout",
-		"ErrConflict", "ErrInvalid", "ErrNotFound", "ErrOutcomeUnknown", "ErrSchemaTooNew",
-		"Filter", "LimitUse", "Monitor", "NewMonitor", "OutpointClaim", "OutpointConflict", "Record", "RequestHashOf",
-		"Store", "Usage", "ValidOutpoint", "VerifyReport",
+		"ErrConflict", "ErrInvalid", "ErrLifted", "ErrNotFound", "ErrOutcomeUnknown", "ErrSchemaTooNew",
+		"Filter", "Freeze", "FreezeRecord", "Freezer", "LiftSignature", "LimitUse", "MaxFreezeReason", "Monitor",
+		"NewFreezeID", "NewMonitor", "OutpointClaim", "OutpointConflict", "Record", "RequestHashOf", "RuleFrozen",
+		"Store", "UnfreezeRecord", "Usage", "ValidFreezeID", "ValidOutpoint", "VerifyReport",
 	}
 	got := exportedNames(t, ".")
 	if !slices.Equal(got, want) {

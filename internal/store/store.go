@@ -207,7 +207,13 @@ type Store interface {
 	//  1. If rec.RequestID is already recorded: with the same RequestHash
 	//     Commit returns the existing record and existed=true, writing and
 	//     counting nothing; with a different one it returns ErrConflict.
-	//  2. If rec.Action is APPROVE, each LimitUse is checked against the
+	//  2. If rec.Action is APPROVE of any Type but PING and a freeze is
+	//     active (Freezer), the decision becomes a REJECT under RuleFrozen
+	//     naming the oldest active freeze (its id, operator, time and reason,
+	//     and how many others are active) and no limit is
+	//     checked or consumed. The freeze is read in the same transaction,
+	//     so a freeze committed before this Commit began is always seen.
+	//  3. If rec.Action is (still) APPROVE, each LimitUse is checked against the
 	//     ledger (internal/check.Limit) over the entries after
 	//     ReceivedAt-Window, read as the difference of two running totals
 	//     (internal/check.Window), so the check costs the same however
@@ -217,7 +223,7 @@ type Store interface {
 	//     from check.Limit) and no ledger entry is written for any limit;
 	//     otherwise one ledger entry per checked limit is written. uses are
 	//     ignored for a REJECT.
-	//  3. The row is appended to the hash chain.
+	//  4. The row is appended to the hash chain.
 	//
 	// Errors: ErrInvalid (wrapped) for a record or use the store refuses,
 	// ErrConflict (wrapped), ErrOutcomeUnknown (wrapped), or a database
@@ -279,6 +285,12 @@ type Store interface {
 	// ErrNotFound (wrapped) when no claim is recorded; ErrInvalid
 	// (wrapped) for a malformed outpoint.
 	ClearOutpoint(ctx context.Context, outpoint string) (*OutpointClaim, error)
+
+	// Freezer is the freeze memory; Commit enforces it (step 2 above is
+	// preceded by it: while any freeze is active, an APPROVE of any Type
+	// but PING is stored as a REJECT under RuleFrozen naming the freeze,
+	// and no ledger entry is written).
+	Freezer
 
 	// Close releases the database handle. The Store must not be used
 	// afterwards.

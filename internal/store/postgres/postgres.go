@@ -476,6 +476,13 @@ func (s *Store) commit(ctx context.Context, b budget, rec *store.Record, uses []
 	reads.Queue(settingsQuery, millis(b.of(lockShare)), millis(b.of(statementShare)))
 	reads.Queue("SELECT pg_advisory_xact_lock($1)", s.commitLock)
 	reads.Queue("SELECT "+recordColumns+" FROM decisions WHERE request_id = $1", rec.RequestID)
+	// The freeze check rides in the same round trip, under the lock, so
+	// a freeze committed by any replica before this lock was granted is
+	// seen; only an approval that a freeze could turn asks.
+	freezable := check.Frozen(rec)
+	if freezable {
+		reads.Queue(frozenQuery)
+	}
 	var checked []store.LimitUse
 	if rec.Action == store.ActionApprove {
 		checked = uses
@@ -484,7 +491,7 @@ func (s *Store) commit(ctx context.Context, b budget, rec *store.Record, uses []
 		reads.Queue(limitQuery, limitArgs(rec, u)...)
 	}
 	reads.Queue("SELECT seq, hash FROM decisions ORDER BY seq DESC LIMIT 1")
-	consume, existing, lastSeq, lastHash, err := s.readLocked(ctx, b, conn, reads, rec, checked)
+	consume, existing, lastSeq, lastHash, err := s.readLocked(ctx, b, conn, reads, rec, freezable, checked)
 	if err != nil {
 		return nil, false, nil, err
 	}
@@ -560,10 +567,12 @@ func release(ctx context.Context, conn *pgxpool.Conn) {
 
 // readLocked reads the results of the pipeline commit queued: the
 // transaction's start, the lock,
-// the request_id lookup (existing, nil when absent), one limitQuery per
+// the request_id lookup (existing, nil when absent), with freezable the
+// freeze check (an active freeze turns rec into a REJECT, and the limit
+// results are then read and ignored), one limitQuery per
 // use in checked (the ledger entries to write, or none after turning rec
 // into a REJECT) and the chain head.
-func (s *Store) readLocked(ctx context.Context, b budget, conn *pgxpool.Conn, reads *pgx.Batch, rec *store.Record, checked []store.LimitUse) (
+func (s *Store) readLocked(ctx context.Context, b budget, conn *pgxpool.Conn, reads *pgx.Batch, rec *store.Record, freezable bool, checked []store.LimitUse) (
 	consume []check.Entry, existing *store.Record, lastSeq int64, lastHash string, err error) {
 	br := conn.SendBatch(ctx, reads)
 	defer br.Close()
@@ -583,9 +592,25 @@ func (s *Store) readLocked(ctx context.Context, b budget, conn *pgxpool.Conn, re
 		return nil, nil, 0, "", explain(ctx, err, "looking up request_id", b)
 	}
 	rows := &pipelined{br: br}
-	consume, err = checkLimits(ctx, rows, rec, checked)
-	if err != nil {
-		return nil, nil, 0, "", explain(ctx, err, "checking limits", b)
+	frozen := false
+	if freezable {
+		var oldest store.Freeze
+		var active int
+		err := br.QueryRow().Scan(&oldest.ID, &oldest.Reason, &oldest.By, &oldest.At, &active)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+		case err != nil:
+			return nil, nil, 0, "", explain(ctx, err, "reading active freezes", b)
+		default:
+			frozen = true
+			rec.Action, rec.Rule, rec.Reason = store.ActionReject, store.RuleFrozen, check.FrozenReason(oldest, active)
+		}
+	}
+	if !frozen {
+		consume, err = checkLimits(ctx, rows, rec, checked)
+		if err != nil {
+			return nil, nil, 0, "", explain(ctx, err, "checking limits", b)
+		}
 	}
 	for ; rows.read < len(checked); rows.read++ { // the limits after a REJECT
 		if _, err := br.Exec(); err != nil {

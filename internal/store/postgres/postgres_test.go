@@ -221,3 +221,25 @@ func TestCrashChild(t *testing.T) {
 	}
 	storetest.CrashChild(t, s)
 }
+
+// TestFreezeReplicas: a freeze recorded through one replica is seen by the
+// other's next commit, and concurrent commits on both are ordered against it.
+func TestFreezeReplicas(t *testing.T) {
+	s1, dsn := openTest(t)
+	s2, err := Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatalf("second replica: %v", err)
+	}
+	t.Cleanup(func() { s2.Close() })
+	storetest.FreezeReplicas(t, s1, s2)
+}
+
+func TestFreezeRaceReplicas(t *testing.T) {
+	s1, dsn := openTest(t)
+	s2, err := Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatalf("second replica: %v", err)
+	}
+	t.Cleanup(func() { s2.Close() })
+	storetest.FreezeRace(t, s1, s2)
+}

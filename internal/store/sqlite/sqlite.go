@@ -104,7 +104,7 @@ type Store struct {
 // pool (database/sql prepares each on a connection once, on first use
 // there, and keeps it).
 type statements struct {
-	get, head, counted, newest, before, insertDecision, insertLedger *sql.Stmt
+	get, head, counted, newest, before, insertDecision, insertLedger, frozen *sql.Stmt
 }
 
 // prepare prepares s.st, after migrations (a statement prepared against
@@ -125,6 +125,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&st.before, beforeQuery},
 		{&st.insertDecision, insertDecisionQuery},
 		{&st.insertLedger, insertLedgerQuery},
+		{&st.frozen, frozenQuery},
 	}
 	for _, q := range list {
 		stmt, err := s.db.PrepareContext(ctx, q.sql)
@@ -536,8 +537,9 @@ func (s *Store) runBatch(batch []*pending) {
 	defer tx.Rollback()
 	q := txQuerier{ctx: ctx, tx: tx}
 	var head chainHead
+	var fz freezeState
 	for i, p := range live {
-		rec, existed, err := commitOne(q, s.st, &head, p.rec, p.uses)
+		rec, existed, err := commitOne(q, s.st, &head, &fz, p.rec, p.uses)
 		if err != nil && !errors.Is(err, store.ErrConflict) {
 			fail(err)
 			return
@@ -563,8 +565,11 @@ type chainHead struct {
 }
 
 // commitOne runs one decision's part of a group commit in tx: the
-// idempotency lookup, the limit check, the chain head and the inserts.
-func commitOne(q txQuerier, st *statements, head *chainHead, rec store.Record, uses []store.LimitUse) (*store.Record, bool, error) {
+// idempotency lookup, the freeze check (read once per group commit, by
+// its first member that approves, since the batch's transaction holds the
+// write lock that Freeze and Unfreeze take too), the limit check, the
+// chain head and the inserts.
+func commitOne(q txQuerier, st *statements, head *chainHead, fz *freezeState, rec store.Record, uses []store.LimitUse) (*store.Record, bool, error) {
 	existing, err := scanRecord(q.row(st.get, rec.RequestID))
 	switch {
 	case err == nil:
@@ -577,6 +582,14 @@ func commitOne(q txQuerier, st *statements, head *chainHead, rec store.Record, u
 		return nil, false, fmt.Errorf("looking up request_id: %w", err)
 	}
 
+	if check.Frozen(&rec) {
+		if err := fz.read(q, st); err != nil {
+			return nil, false, err
+		}
+		if fz.active > 0 {
+			rec.Action, rec.Rule, rec.Reason = store.ActionReject, store.RuleFrozen, check.FrozenReason(fz.oldest, fz.active)
+		}
+	}
 	var consume []check.Entry
 	if rec.Action == store.ActionApprove {
 		consume, err = checkLimits(q, st, &rec, uses)

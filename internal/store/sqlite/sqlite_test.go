@@ -310,3 +310,25 @@ func TestProbeHeldWriteLock(t *testing.T) {
 		t.Errorf("Probe after the lock was released: %v", err)
 	}
 }
+
+// TestFreezeTwoHandles: a freeze recorded through one handle (the freeze
+// command, a second process) is seen by the other's next group commit.
+func TestFreezeTwoHandles(t *testing.T) {
+	s1, path := openTest(t)
+	s2, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s2.Close() })
+	storetest.FreezeReplicas(t, s1, s2)
+}
+
+func TestFreezeRaceTwoHandles(t *testing.T) {
+	s1, path := openTest(t)
+	s2, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s2.Close() })
+	storetest.FreezeRace(t, s1, s2)
+}
