@@ -14,6 +14,11 @@
 //	record  the decision and its limit usage, atomically (store); a
 //	        request_id already recorded is answered from its record
 //	        instead (replay), and so is one whose evaluation failed
+//	freeze  while an operator freeze is active, the store records a new
+//	        approval (of anything but a PING) as a REJECT under
+//	        RuleFrozen, in the commit's transaction, and a retry of an
+//	        approval recorded before the freeze is answered REJECT too
+//	        (the record stays; nothing is re-signed)
 //
 // The rules a custody team reasons about live here: what a request_id
 // stands for (canonicalRequest), when a transaction counts once against a
@@ -65,6 +70,11 @@ const (
 	// RuleReplayTooOld rejects a retry of an approval older than
 	// ReplayMaxAge.
 	RuleReplayTooOld = "builtin:replay-too-old"
+	// RuleFrozen rejects every key task while an operator freeze is
+	// active: a new approval (the store's Commit turns it) and a retry of
+	// an approval recorded before the freeze (the gate refuses to re-sign
+	// it). A PING still approves.
+	RuleFrozen = store.RuleFrozen
 )
 
 // Config configures a Gate. Verifier is required; everything else has a
@@ -345,7 +355,35 @@ func (g *Gate) replay(ctx context.Context, req *protocol.Request, canonical []by
 	if hash := store.RequestHashOf(canonical); rec.RequestHash != hash {
 		return g.reusedID(req.ID, slog.String("recorded_hash", rec.RequestHash), slog.String("request_hash", hash)), true
 	}
-	return g.recorded(req, rec), true
+	return g.unlessFrozen(ctx, req, g.recorded(req, rec)), true
+}
+
+// unlessFrozen answers a retry whose record approves (a the recorded
+// answer) with a REJECT while a freeze is active: the record stays an
+// APPROVE, but nothing is signed again until the freeze is lifted. Only
+// this rare path reads the freezes; a new decision is turned by Commit,
+// in its transaction. A store that cannot tell is a status 30.
+func (g *Gate) unlessFrozen(ctx context.Context, req *protocol.Request, a answer) answer {
+	if a.action != protocol.ActionApprove || req.Type == protocol.TypePing {
+		return a
+	}
+	active, err := g.cfg.Store.ActiveFreezes(ctx)
+	if err != nil {
+		g.log.Error("reading active freezes for a retry of an approval; not re-signing it", slog.String("request_id", req.ID), slog.Any("error", err))
+		return failure(protocol.StatusInternalError, "freeze state unavailable", err)
+	}
+	if len(active) == 0 {
+		return a
+	}
+	f := active[0]
+	g.log.Warn("retry of an approval refused: signing is frozen", slog.String("request_id", req.ID), slog.String("freeze_id", f.ID))
+	a.action, a.rule = protocol.ActionReject, RuleFrozen
+	a.reason = fmt.Sprintf("request_id %s was approved before freeze %s (by %s: %s); it is not re-signed while signing is frozen",
+		req.ID, f.ID, f.By, f.Reason)
+	if len(active) > 1 {
+		a.reason += fmt.Sprintf(" (and %d more active freezes)", len(active)-1)
+	}
+	return a
 }
 
 // recorded is the answer to a retry of the same request: the recorded
@@ -427,8 +465,9 @@ func (g *Gate) record(ctx context.Context, o Outcome, req *protocol.Request, can
 		return failure(protocol.StatusInternalError, "recording the decision failed", err)
 	}
 	if existed {
-		// A retry: the record answers, under the replay rules.
-		return g.recorded(req, stored)
+		// A retry: the record answers, under the replay rules, and not
+		// with a signature while frozen.
+		return g.unlessFrozen(ctx, req, g.recorded(req, stored))
 	}
 	a := fromRecord(stored)
 	a.shadow, a.keepShadow = o.Shadow, true

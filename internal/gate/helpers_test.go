@@ -165,7 +165,7 @@ func openSQLite(t *testing.T) *sqlite.Store {
 // faultyStore is a real store whose Get or Commit fails on demand.
 type faultyStore struct {
 	store.Store
-	getErr, commitErr, claimErr error
+	getErr, commitErr, claimErr, freezeErr error
 	// commitThenErr commits for real and then reports commitErr.
 	commitThenErr bool
 }
@@ -175,6 +175,13 @@ func (f *faultyStore) Get(ctx context.Context, id string) (*store.Record, error)
 		return nil, f.getErr
 	}
 	return f.Store.Get(ctx, id)
+}
+
+func (f *faultyStore) ActiveFreezes(ctx context.Context) ([]store.Freeze, error) {
+	if f.freezeErr != nil {
+		return nil, f.freezeErr
+	}
+	return f.Store.ActiveFreezes(ctx)
 }
 
 func (f *faultyStore) ClaimOutpoints(ctx context.Context, claims []store.OutpointClaim) ([]store.OutpointConflict, error) {
