@@ -133,6 +133,8 @@ type Metrics struct {
 	batchSize     prometheus.Histogram
 	reloads       *prometheus.CounterVec
 	policyInfo    *prometheus.GaugeVec
+	frozen        prometheus.Gauge
+	frozenRejects prometheus.Counter
 
 	mu       sync.Mutex
 	keys     map[string]*keyState // by key name; replaced whole under mu
@@ -270,6 +272,12 @@ func New(opts Options) *Metrics {
 		Help: "The policy version in force (1), \"none\" without a policy file."}, []string{"version"})
 	f(m.policyInfo)
 	m.SetPolicyVersion(opts.PolicyVersion)
+	m.frozen = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: "frozen",
+		Help: "1 while an operator freeze is active (every key task but PING is rejected), else 0; polled from the store about once a second."})
+	f(m.frozen)
+	m.frozenRejects = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "frozen_rejections_total",
+		Help: "Key tasks answered REJECT because signing is frozen (new decisions and retries of recorded approvals)."})
+	f(m.frozenRejects)
 	ready := opts.Ready
 	if ready == nil {
 		ready = func() bool { return true }
@@ -426,6 +434,9 @@ func (m *Metrics) ObserveReply(o *gate.Outcome, latency time.Duration) {
 		if o.Limit != "" {
 			m.limitRejects.WithLabelValues(o.Limit).Inc()
 		}
+		if o.Rule == gate.RuleFrozen && !o.Approves() {
+			m.frozenRejects.Inc()
+		}
 	case protocol.StatusInvalidToken, protocol.StatusInvalidRequest:
 		if o.Cause != nil && (errors.Is(o.Cause, token.ErrInvalid) || errors.Is(o.Cause, token.ErrPayload)) {
 			key := token.FailedKey(o.Cause)
@@ -464,6 +475,15 @@ func (m *Metrics) decisionCounter(rule string, ai int) prometheus.Counter {
 	next[rule] = c
 	m.ruleCache[ai].Store(&next)
 	return c
+}
+
+// SetFrozen sets the freeze gauge: 1 when active freezes exist, else 0.
+func (m *Metrics) SetFrozen(active int) {
+	if active > 0 {
+		m.frozen.Set(1)
+		return
+	}
+	m.frozen.Set(0)
 }
 
 // VerificationFailed counts one KEYSIGN whose transaction did not verify:
