@@ -77,6 +77,9 @@ type Config struct {
 	MetricsListen string
 	// HeadLogInterval is how often serve logs the decision log's head hash.
 	HeadLogInterval time.Duration
+	// AdminTokenFile holds the bearer token of POST /admin/freeze on the
+	// metrics listener; empty means no admin endpoint.
+	AdminTokenFile string
 
 	// origins records where each setting's value came from, by setting
 	// name; keyOrigins does the same for each entry of TSSNodeKeys. They
@@ -503,6 +506,18 @@ func buildSettings() []*setting {
 		help:  "how often serve logs the decision log's head hash (for anchoring off the machine), 1s-24h",
 		check: durRange(func(c *Config) time.Duration { return c.HeadLogInterval }, time.Second, 24*time.Hour, "1s", "24h")}
 	x.get, x.set = durSetting(func(c *Config) *time.Duration { return &c.HeadLogInterval }, "1m")
+	add(x)
+
+	x = &setting{name: "admin_token_file", yaml: "tssgate.admin_token_file", env: "TSSGATE_ADMIN_TOKEN_FILE", flag: "admin-token-file", arg: "FILE",
+		def:  "none (no admin endpoint)",
+		help: "file (mode 0600 or stricter) holding the bearer token of POST /admin/freeze on the metrics listener",
+		check: func(c *Config) string {
+			if c.AdminTokenFile != "" && c.MetricsListen == "" {
+				return "the admin endpoint is served on the metrics listener, and metrics_listen is empty"
+			}
+			return ""
+		}}
+	x.get, x.set = strSetting(func(c *Config) *string { return &c.AdminTokenFile })
 	add(x)
 
 	timeout := func(name, flagName, help string, dst func(c *Config) *time.Duration, lo, hi time.Duration, loText, hiText string) {

@@ -11,6 +11,7 @@
 //	tssgate policy check FILE   validate a policy file
 //	tssgate policy test FILE TESTS.yaml   run policy-as-code tests
 //	tssgate audit ...           read the decision log
+//	tssgate freeze --reason T   stop all signing at once (unfreeze lifts it)
 //	tssgate version             print the version, VCS revision and crypto build
 //
 // Every command and subcommand answers --help and -h with its own usage.
@@ -52,6 +53,10 @@ Usage:
                               run policy-as-code tests against a policy
   tssgate audit list|show|export|verify|limits
                               read the decision log
+  tssgate freeze --reason TEXT | --list
+                              stop all signing at once, on every replica
+  tssgate unfreeze --id ID [--key FILE | --import SIG]
+                              lift a freeze (with governance: approver signatures)
   tssgate version             print the version, VCS revision and crypto build
 
 Run 'tssgate COMMAND --help' for a command's flags.
@@ -76,6 +81,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runPolicy(rest, stdout, stderr)
 	case "audit":
 		return runAudit(ctx, rest, stdout, stderr)
+	case "freeze":
+		return runFreeze(ctx, rest, stdout, stderr)
+	case "unfreeze":
+		return runUnfreeze(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fs := newFlagSet("version")
 		if code, done := parseFlags(fs, rest, versionUsage, stdout, stderr); done {

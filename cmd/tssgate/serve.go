@@ -169,8 +169,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	defer signal.Stop(hup)
 	go rl.onSignal(ctx, hup)
 	go logHeads(ctx, st, cfg.HeadLogInterval, log)
+	go watchFreezes(ctx, st, rl.m, freezePoll, log)
 	if mln != nil {
-		msrv := &http.Server{Handler: metricsMux(rl.m), ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second, ErrorLog: server.ErrorLog(log)}
+		msrv := &http.Server{Handler: metricsMux(rl.m, adminHandler(pre.adminToken, st, log)), ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second, ErrorLog: server.ErrorLog(log)}
 		go func() {
 			if err := msrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error("metrics server stopped", slog.Any("error", err))
@@ -217,6 +218,7 @@ type prepared struct {
 	devPub      string   // dev mode: the simulated node's public key path
 	policy      *policy.Policy
 	verifyTx    protocol.TxVerifier
+	adminToken  string // the admin endpoint's bearer token; "" without one
 }
 
 // prepareServe checks the key files and their types, the TLS pair, the
@@ -297,6 +299,13 @@ func prepareServe(cfg Config) (*prepared, error) {
 	pre.verifyTx = verifyTx
 	if err := checkStoreDSN(cfg.StoreDSN()); err != nil {
 		return nil, cfg.origin("store").errorf("store", "%v", err)
+	}
+	if cfg.AdminTokenFile != "" {
+		tok, err := readAdminToken(cfg.AdminTokenFile)
+		if err != nil {
+			return nil, cfg.origin("admin_token_file").errorf("admin_token_file", "%v", err)
+		}
+		pre.adminToken = tok
 	}
 	return pre, nil
 }
@@ -483,10 +492,14 @@ func verifyField(reason string) string {
 	return field
 }
 
-// metricsMux serves /metrics and nothing else on the metrics listener.
-func metricsMux(m *metrics.Metrics) http.Handler {
+// metricsMux serves /metrics on the metrics listener, and POST
+// /admin/freeze when admin is not nil (an admin token is configured).
+func metricsMux(m *metrics.Metrics, admin http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
+	if admin != nil {
+		mux.Handle("/admin/freeze", admin)
+	}
 	return mux
 }
 
