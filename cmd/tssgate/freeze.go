@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	iofs "io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -118,30 +117,21 @@ func recordFreeze(ctx context.Context, st store.Store, reason, by string) (*stor
 }
 
 // openWritableStore opens the configured store for an operator command
-// that writes (freeze, unfreeze): an existing store only (a missing SQLite
-// file is an error naming it, never created, nor its folder), opened for
-// writing as serve opens it (which migrates an older schema).
+// that writes (freeze, unfreeze). The store must exist (a missing SQLite
+// file is an error naming it, never created, nor its folder) and be at
+// exactly this binary's schema: a store at an older schema has not been
+// served by a tssgate that enforces freezes, so a freeze recorded there
+// (after migrating it) would stop nothing on a server still running; the
+// command refuses instead of claiming signing is frozen.
 func openWritableStore(ctx context.Context, cfg Config) (store.Store, error) {
-	dsn := cfg.StoreDSN()
-	path, isSQLite, err := sqliteFile(dsn)
+	ro, err := openExistingStore(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+		return nil, err
 	}
-	if isSQLite {
-		fi, err := os.Stat(path)
-		if errors.Is(err, iofs.ErrNotExist) {
-			return nil, fmt.Errorf("no decision store at %s (from %s): 'tssgate serve' creates it; give --store or --data-dir for another", path, cfg.origin(storeOriginName(cfg)))
-		}
-		if err != nil {
-			return nil, fmt.Errorf("store: %w", err)
-		}
-		if fi.IsDir() {
-			return nil, fmt.Errorf("store: %s is a directory, not a SQLite file", path)
-		}
-	}
-	st, err := backend.Open(ctx, dsn)
+	ro.Close()
+	st, err := backend.Open(ctx, cfg.StoreDSN())
 	if err != nil {
-		return nil, fmt.Errorf("opening store %s: %w", backend.Redact(dsn), err)
+		return nil, fmt.Errorf("opening store %s: %w", backend.Redact(cfg.StoreDSN()), err)
 	}
 	return st, nil
 }

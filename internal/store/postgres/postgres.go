@@ -20,6 +20,12 @@
 // before it releases its locks. Probe takes the same lock; reads take none,
 // except the read-back of an in-doubt commit (below).
 //
+// Freezes: an approval's first round trip also reads the active freezes
+// (one more statement in the same pipeline, after the lock), so a freeze
+// committed by any replica before the lock was granted turns it into a
+// builtin:frozen REJECT; Freeze and Unfreeze take the commit lock too, so
+// the chain orders every decision against them.
+//
 // Bounded waits: no write waits longer than its caller can. Commit and
 // Probe take their budget from the context's deadline (DefaultDeadline when
 // it has none): lock_timeout is half of it and statement_timeout a little

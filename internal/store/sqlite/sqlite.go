@@ -38,6 +38,12 @@
 // the semaphore serializes every writer and ledger times never decrease
 // per key (internal/check.LedgerTime).
 //
+// Freezes: a group commit reads the active freezes once (one statement of
+// a partial index, only when a member approves), under the write lock, so
+// a freeze that committed before the batch began turns every approval in
+// it (but a PING's) into a builtin:frozen REJECT. Freeze, Unfreeze and
+// AddLiftSignature take the same write path as a commit.
+//
 // Probe takes the same semaphore and the same BEGIN IMMEDIATE write lock as
 // Commit and rewrites one row of the write_probe table, so a held write
 // lock, a full disk and a failing write or fsync all fail it.
