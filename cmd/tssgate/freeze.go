@@ -410,6 +410,9 @@ func readAdminToken(path string) (string, error) {
 // maxAdminBody bounds a POST /admin/freeze body.
 const maxAdminBody = 4096
 
+// adminFreezeTimeout bounds recording one admin freeze.
+const adminFreezeTimeout = 10 * time.Second
+
 // adminHandler serves POST /admin/freeze with the bearer token tok, or is
 // nil when tok is empty (no admin endpoint). The token is compared in
 // constant time (as SHA-256 digests, so its length does not leak either).
@@ -453,7 +456,11 @@ func adminHandler(tok string, st store.Store, log *slog.Logger) http.Handler {
 			reply(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("reason must be 1 to %d bytes", store.MaxFreezeReason)})
 			return
 		}
-		f, rec, err := recordFreeze(r.Context(), st, reason, "admin-endpoint")
+		// An authenticated freeze is recorded even if the caller hangs up
+		// meanwhile: a pager's client timing out must not cancel it.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), adminFreezeTimeout)
+		defer cancel()
+		f, rec, err := recordFreeze(ctx, st, reason, "admin-endpoint")
 		if err != nil {
 			log.Error("admin freeze failed: signing is NOT frozen", slog.Any("error", err))
 			status := http.StatusInternalServerError

@@ -39,21 +39,24 @@ type sample struct {
 	err   error
 }
 
-// loadUntil sends distinct KEYSIGNs to node one after the other until stop
-// is closed, and returns every reply.
-func loadUntil(t *testing.T, node *simulate.Node, first int, stop <-chan struct{}) []sample {
-	t.Helper()
-	var out []sample
+// load sends distinct KEYSIGNs to one node, one after the other, until
+// stop is closed, counting replies as they come.
+type load struct {
+	mu      sync.Mutex
+	samples []sample
+}
+
+func (l *load) run(t *testing.T, node *simulate.Node, first int, stop <-chan struct{}) {
 	for i := first; ; i++ {
 		select {
 		case <-stop:
-			return out
+			return
 		default:
 		}
 		req, err := simulate.NewRequest(protocol.V2, protocol.TypeKeySign, nil, readTxExtra(t, i))
 		if err != nil {
 			t.Error(err)
-			return out
+			return
 		}
 		s := sample{sent: time.Now()}
 		res, err := node.Check(context.Background(), protocol.V2, req)
@@ -61,7 +64,37 @@ func loadUntil(t *testing.T, node *simulate.Node, first int, stop <-chan struct{
 			s.reply = res.Response
 		}
 		s.err = err
-		out = append(out, s)
+		l.mu.Lock()
+		l.samples = append(l.samples, s)
+		l.mu.Unlock()
+	}
+}
+
+// sentAfter counts the replies to requests sent after at (every reply
+// when at is zero).
+func (l *load) sentAfter(at time.Time) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, s := range l.samples {
+		if s.sent.After(at) {
+			n++
+		}
+	}
+	return n
+}
+
+// waitLoads waits until every load has n replies to requests sent after at.
+func waitLoads(t *testing.T, loads []*load, at time.Time, n int) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for _, l := range loads {
+		for l.sentAfter(at) < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("the load made fewer than %d decisions after %s", n, at.Format(time.RFC3339Nano))
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
 	}
 }
 
@@ -126,24 +159,27 @@ func freezeUnderLoad(t *testing.T, processes int, dsn string) {
 	}
 
 	stop := make(chan struct{})
-	results := make([][]sample, len(nodes))
+	loads := make([]*load, len(nodes))
 	var wg sync.WaitGroup
 	for i, n := range nodes {
-		wg.Go(func() { results[i] = loadUntil(t, n, (i+1)*10000, stop) })
+		loads[i] = &load{}
+		wg.Go(func() { loads[i].run(t, n, (i+1)*10000, stop) })
 	}
-	time.Sleep(300 * time.Millisecond) // load running on every replica
+	stopLoad := sync.OnceFunc(func() { close(stop); wg.Wait() })
+	t.Cleanup(stopLoad)
+	waitLoads(t, loads, time.Time{}, 5) // load running on every replica
 	code, out, errOut := runCmd(t, append([]string{"freeze", "--reason", "drill: load test"}, storeArgs...)...)
 	frozenAt := time.Now()
 	id := strings.TrimSpace(out)
 	if code != 0 || !freezeIDRE.MatchString(id) {
-		close(stop)
-		wg.Wait()
 		t.Fatalf("freeze: exit %d, stdout %q, stderr %s", code, out, errOut)
 	}
-	time.Sleep(500 * time.Millisecond) // load continues while frozen
-	close(stop)
-	wg.Wait()
-
+	waitLoads(t, loads, frozenAt, 5) // the load goes on while frozen
+	stopLoad()
+	results := make([][]sample, len(loads))
+	for i, l := range loads {
+		results[i] = l.samples
+	}
 	for i, rs := range results {
 		before, after := 0, 0
 		for _, s := range rs {

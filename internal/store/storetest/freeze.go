@@ -293,7 +293,10 @@ func testFreezeConcurrent(t *testing.T, open func(t *testing.T) store.Store) {
 // in the middle of the traffic. The stores must be empty.
 func FreezeRace(t *testing.T, stores ...store.Store) {
 	t.Helper()
-	const workers, maxEach = 8, 400
+	const workers = 8
+	// Each worker commits until it sees the freeze; the deadline only
+	// bounds a broken store that never shows it.
+	deadline := time.Now().Add(30 * time.Second)
 	const id, reason = "abababababababab", "race drill"
 	use := store.LimitUse{Limit: "race", Key: "k", Window: time.Hour, Amount: dec("1"), MaxAmount: decPtr("1000000")}
 	var wg sync.WaitGroup
@@ -306,8 +309,8 @@ func FreezeRace(t *testing.T, stores ...store.Store) {
 		s := stores[w%len(stores)]
 		wg.Go(func() {
 			signalled := false
-			for i := range maxEach {
-				got, _, err := s.Commit(context.Background(), NewRecord(fmt.Sprintf("racer-%d-%03d", w, i)), []store.LimitUse{use})
+			for i := 0; time.Now().Before(deadline); i++ {
+				got, _, err := s.Commit(context.Background(), NewRecord(fmt.Sprintf("racer-%d-%05d", w, i)), []store.LimitUse{use})
 				mu.Lock()
 				if err != nil {
 					errs = append(errs, err)
