@@ -22,8 +22,8 @@ func TestPublicAPI(t *testing.T) {
 		"ActionApprove", "ActionReject",
 		"Break",
 		"DefaultProbeInterval", "DefaultProbeTimeout",
-		"ErrConflict", "ErrInvalid", "ErrNotFound", "ErrOutcomeUnknown", "ErrSchemaTooNew",
-		"Filter", "LimitUse", "Monitor", "NewMonitor", "OutpointClaim", "OutpointConflict", "Record", "RequestHashOf",
+		"ErrConflict", "ErrGovernanceChanged", "ErrInvalid", "ErrNotFound", "ErrOutcomeUnknown", "ErrSchemaTooNew",
+		"Filter", "GovernanceState", "LimitUse", "Monitor", "NewMonitor", "OutpointClaim", "OutpointConflict", "Record", "RequestHashOf",
 		"Store", "Usage", "ValidOutpoint", "VerifyReport",
 	}
 	got := exportedNames(t, ".")
