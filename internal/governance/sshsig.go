@@ -85,7 +85,7 @@ func SignWith(key ed25519.PrivateKey, message []byte) []byte {
 }
 
 // Sign signs message with the OpenSSH private key in privateKeyFile
-// (unencrypted Ed25519, as ssh-keygen -t ed25519 -N '' writes) and returns
+// (unencrypted Ed25519: ssh-keygen -t ed25519 with an empty passphrase) and returns
 // the armored SSHSIG signature. Errors name the file: unreadable, not a
 // private key, passphrase-protected (sign with ssh-keygen -Y sign and
 // import the signature instead), or not Ed25519.
@@ -229,4 +229,3 @@ func (r *reader) string() ([]byte, bool) {
 	r.b = r.b[n:]
 	return s, true
 }
-
