@@ -16,7 +16,9 @@ const manifestHeader = "tssgate-manifest v1"
 // Item is one line of a manifest: a kind ("policy", "list" or
 // "governance"), the full lower-case hex SHA-256 of the file and its name.
 type Item struct {
-	Kind, SHA256, Name string
+	Kind   string `json:"kind"`
+	SHA256 string `json:"sha256"`
+	Name   string `json:"name"`
 }
 
 // Manifest is what approvers sign: the exact bytes of Text. Its SHA256 is
