@@ -219,7 +219,8 @@ func (g *policyGate) admit(p *policy.Policy) (*policyLoad, error) {
 	return &load, nil
 }
 
-// inForce reads the governance in force from the store.
+// inForce reads the governance in force from the store, parsing it again
+// only when it changed.
 func (g *policyGate) inForce() (*governance.Governance, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), governTimeout)
 	defer cancel()
@@ -232,13 +233,18 @@ func (g *policyGate) inForce() (*governance.Governance, error) {
 	if g.cached != nil && g.cached.SHA256 == cur.SHA256 {
 		return g.cached, nil
 	}
-	gov, err := governance.Parse("governance in force", cur.Content)
+	gov, err := governance.InForce(ctx, staticGovernance{cur})
 	if err != nil {
-		return nil, fmt.Errorf("the governance in force in the store does not parse: %w", err)
+		return nil, err
 	}
 	g.cached = gov
 	return gov, nil
 }
+
+// staticGovernance serves one GovernanceState already read.
+type staticGovernance struct{ g *store.GovernanceState }
+
+func (s staticGovernance) Governance(context.Context) (*store.GovernanceState, error) { return s.g, nil }
 
 // readGovernanceFile is serve's early check of the governance file, before
 // anything is created.
