@@ -244,7 +244,9 @@ func (g *policyGate) inForce() (*governance.Governance, error) {
 // staticGovernance serves one GovernanceState already read.
 type staticGovernance struct{ g *store.GovernanceState }
 
-func (s staticGovernance) Governance(context.Context) (*store.GovernanceState, error) { return s.g, nil }
+func (s staticGovernance) Governance(context.Context) (*store.GovernanceState, error) {
+	return s.g, nil
+}
 
 // readGovernanceFile is serve's early check of the governance file, before
 // anything is created.
