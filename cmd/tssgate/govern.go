@@ -47,10 +47,11 @@ func establishGovernance(ctx context.Context, st store.Store, path string, file 
 		prev := ""
 		switch {
 		case errors.Is(err, store.ErrNotFound):
-			fmt.Fprintf(stdout, "tssgate: governance %s (sha256 %s) adopted on first use: %d of %d approvers must sign\n", path, file.SHA256, file.Threshold, len(file.Approvers))
 		case err != nil:
 			return nil, fmt.Errorf("reading the governance in force: %w", err)
 		case cur.SHA256 == file.SHA256:
+			fmt.Fprintf(stdout, "tssgate: governance %s in force (sha256 %s, adopted %s at decision %d): %d of %d approvers must sign\n",
+				path, file.SHA256, cur.AdoptedAt.Format(time.RFC3339), cur.Seq, file.Threshold, len(file.Approvers))
 			return file, nil
 		default:
 			inForce, err := governance.Parse("governance in force (seq "+fmt.Sprint(cur.Seq)+")", cur.Content)
@@ -71,7 +72,6 @@ func establishGovernance(ctx context.Context, st store.Store, path string, file 
 				return nil, fmt.Errorf("%w; refused (the governance in force stays; restore its file or collect the signatures)", err)
 			}
 			prev = cur.SHA256
-			fmt.Fprintf(stdout, "tssgate: governance change to %s (sha256 %s) signed by %s: adopting\n", path, file.SHA256, signerNames(res.Signers))
 		}
 		req, _ := json.Marshal(map[string]any{
 			"operator_action":   "governance",
@@ -104,6 +104,13 @@ func establishGovernance(ctx context.Context, st store.Store, path string, file 
 		}
 		log.Info("governance adopted", slog.String("path", path), slog.String("sha256", file.SHA256),
 			slog.String("previous_sha256", prev), slog.Int64("seq", stored.Seq))
+		if prev == "" {
+			fmt.Fprintf(stdout, "tssgate: governance %s (sha256 %s) adopted on first use (decision %d): %d of %d approvers must sign\n",
+				path, file.SHA256, stored.Seq, file.Threshold, len(file.Approvers))
+		} else {
+			fmt.Fprintf(stdout, "tssgate: governance change to %s (sha256 %s) signed by %s adopted (decision %d)\n",
+				path, file.SHA256, signerNames(res.Signers), stored.Seq)
+		}
 		return file, nil
 	}
 }
