@@ -35,9 +35,23 @@ const governTimeout = 10 * time.Second
 // quorum of the governance in force over its manifest; otherwise serve
 // refuses to start, at every start, since the store still holds the old
 // one. Each adoption is a chain row, committed with it.
+//
+// Without a governance file, a store that holds a governance in force is
+// refused too: turning governance off is the loosest change of all, and
+// editing the configuration must not be enough for it.
 func establishGovernance(ctx context.Context, st store.Store, path string, file *governance.Governance, log *slog.Logger, stdout io.Writer) (*governance.Governance, error) {
 	if file == nil {
-		return nil, nil
+		qctx, cancel := context.WithTimeout(ctx, governTimeout)
+		cur, err := st.Governance(qctx)
+		cancel()
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return nil, nil
+		case err != nil:
+			return nil, fmt.Errorf("reading the governance in force: %w", err)
+		}
+		return nil, fmt.Errorf("no governance file is configured, but this store has a governance in force (sha256 %s, adopted %s at decision %d): policies here need its approvers' signatures, and governance cannot be turned off by configuration; configure tssgate.governance (--governance) with that file",
+			cur.SHA256, cur.AdoptedAt.Format(time.RFC3339), cur.Seq)
 	}
 	for attempt := 0; ; attempt++ {
 		qctx, cancel := context.WithTimeout(ctx, governTimeout)

@@ -349,3 +349,32 @@ func testGovernanceChange(t *testing.T, dsn string) {
 		t.Fatalf("policy with one signature under the new governance: started %v\n%s", started, errOut)
 	}
 }
+
+// Once a governance is in force, removing tssgate.governance from the
+// configuration does not turn it off: serve refuses to start. A broken
+// governance file is refused before anything is created, naming file,
+// line and field.
+func TestServeGovernanceCannotBeTurnedOff(t *testing.T) {
+	g := newGovernedServe(t, "")
+	g.sign(t, g.pol, g.alice, g.bob)
+	if started, out, errOut := serveStarts(t, g.args()...); !started {
+		t.Fatalf("first start: %s%s", out, errOut)
+	}
+	noGov := []string{"--listen", "127.0.0.1:0", "--dev", "--data-dir", g.dir, "--policy", g.pol}
+	started, _, errOut := serveStarts(t, noGov...)
+	if started || !strings.Contains(errOut, "governance cannot be turned off by configuration") {
+		t.Fatalf("serve without the governance file on a governed store: started %v\n%s", started, errOut)
+	}
+
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "governance.yaml")
+	writeAtomically(t, bad, "threshold: 3\napprovers:\n  - {name: alice, key: \""+g.alice.pub+"\"}\n")
+	data := filepath.Join(dir, "data")
+	started, _, errOut = serveStarts(t, "--listen", "127.0.0.1:0", "--dev", "--data-dir", data, "--governance", bad)
+	if started || !strings.Contains(errOut, "governance.yaml:1: threshold: must be between 1 and the number of approvers (1), got 3") {
+		t.Fatalf("serve with a broken governance file: started %v\n%s", started, errOut)
+	}
+	if _, err := os.Stat(data); !os.IsNotExist(err) {
+		t.Fatalf("a refused governance file left a data folder behind: %v", err)
+	}
+}
