@@ -1,5 +1,7 @@
 // Package store owns tssgate's durable memory: the decision log, idempotency
-// by request_id, and the velocity-limit ledger.
+// by request_id, the velocity-limit ledger, the outpoint claims and the
+// governance in force (the governance file adopted on first use, changed
+// only by AdoptGovernance's compare-and-set, each adoption a chain row).
 //
 // Every decision tssgate answers is one Record. Records form a hash chain:
 // each row's Hash covers its own content and the previous row's Hash, so an
