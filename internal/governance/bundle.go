@@ -67,27 +67,60 @@ func ReadBundle(path string) ([][]byte, error) {
 
 // AddToBundle adds the armored signature sig, made by signer (named in
 // the comment line before it; "" for an unknown key) over the manifest
-// with manifestSHA, to the bundle at path, creating it with mode 0644. A
-// signature already in the bundle by the same key is replaced, so that
-// re-signing a changed manifest leaves one signature per approver. The
-// file is replaced atomically (a temporary file renamed over it).
+// with manifestSHA, to the bundle at path, creating it with mode 0644.
+// A new signer's signature is appended; one already in the bundle by the
+// same key is replaced, so that re-signing a changed manifest leaves one
+// signature per approver. The file is replaced atomically (a temporary
+// file renamed over it). A bundle that does not split is an error, and is
+// left as it is.
 func AddToBundle(path string, sig []byte, signer, manifestSHA string) error {
 	parsed, err := ParseSignature(sig)
 	if err != nil {
 		return err
 	}
-	existing, err := ReadBundle(path)
+	old, err := readLimited(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		old, err = nil, nil
+	}
+	if err != nil {
+		return fmt.Errorf("signature bundle: %w", err)
+	}
+	existing, err := SplitBundle(filepath.Base(path), old)
 	if err != nil {
 		return err
 	}
-	var b bytes.Buffer
-	b.WriteString("# tssgate signature bundle: armored SSH signatures (namespace " + Namespace + ") over the manifest\n")
+	replaces := false
 	for _, e := range existing {
 		if s, err := ParseSignature(e); err == nil && s.Key.Equal(parsed.Key) {
-			continue
+			replaces = true
 		}
-		b.WriteString("\n")
-		b.Write(e)
+	}
+	var b bytes.Buffer
+	switch {
+	case len(old) == 0:
+		b.WriteString("# tssgate signature bundle: armored SSH signatures (namespace " + Namespace + ") over the manifest\n")
+	case !replaces:
+		// Appending keeps the file as it is, comments included.
+		b.Write(old)
+		if !bytes.HasSuffix(old, []byte("\n")) {
+			b.WriteString("\n")
+		}
+	default:
+		// Replacing rewrites it: each kept signature gets a comment with
+		// its key (the original comments cannot be matched to blocks).
+		b.WriteString("# tssgate signature bundle: armored SSH signatures (namespace " + Namespace + ") over the manifest\n")
+		for _, e := range existing {
+			s, err := ParseSignature(e)
+			if err == nil && s.Key.Equal(parsed.Key) {
+				continue
+			}
+			if err == nil {
+				fmt.Fprintf(&b, "\n# kept: signature by key %s\n", Fingerprint(s.Key))
+			} else {
+				b.WriteString("\n# kept: a signature that does not parse\n")
+			}
+			b.Write(e)
+		}
 	}
 	who := signer
 	if who == "" {
