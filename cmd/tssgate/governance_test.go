@@ -202,10 +202,16 @@ func testServeGovernance(t *testing.T, dsn string) {
 		t.Fatalf("serve with M-1 signatures: started %v, stderr:\n%s", started, errOut)
 	}
 	g.sign(t, g.pol, g.bob)
-	url, stdout, logs := startServeLogs(t, g.args()[2:]...)
+	url, stdout, logs := startServeLogs(t, g.args("--metrics-listen", "127.0.0.1:0")[2:]...)
 	if !strings.Contains(stdout.String(), "signed by alice, bob (2 of 2 required)") {
 		t.Fatalf("start-up does not name the signers:\n%s", stdout.String())
 	}
+	mm := metricsRE.FindStringSubmatch(stdout.String())
+	if mm == nil {
+		t.Fatalf("no metrics address on stdout:\n%s", stdout.String())
+	}
+	failures := series("tssgate_reloads_total", "subject", "policy", "result", "failure")
+	before := scrape(t, mm[1])
 	sim := func(typ, id string) int {
 		code, _, _ := runCmd(t, "simulate", "--url", url, "--type", typ, "--request-id", id,
 			"--node-key", filepath.Join(g.dir, devNodeDir, devNodePriv), "--server-pub", filepath.Join(g.dir, token.PublicKeyFile))
@@ -226,6 +232,9 @@ func testServeGovernance(t *testing.T, dsn string) {
 	}
 	if !strings.Contains(logs.String(), "not enough approver signatures") {
 		t.Fatalf("the refusal is not logged:\n%s", logs.String())
+	}
+	if d := delta(t, before, scrape(t, mm[1]), failures); d < 1 {
+		t.Fatalf("the refusal is not counted: %s moved by %v", failures, d)
 	}
 	if sim("keysign", "k2") != 0 {
 		t.Fatal("the old, signed policy stopped deciding after an unsigned change")
