@@ -3,8 +3,10 @@ package governance
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"os"
 	"os/exec"
@@ -215,11 +217,9 @@ func TestSHA256Signature(t *testing.T) {
 	}
 }
 
-func sha256Sum(b []byte) []byte {
-	s := sha256New()
-	s.Write(b)
-	return s.Sum(nil)
-}
+func sha256Sum(b []byte) []byte { s := sha256.Sum256(b); return s[:] }
+
+func hexSHA(b []byte) string { return hex.EncodeToString(sha256Sum(b)) }
 
 func must(t *testing.T, err error) {
 	t.Helper()
