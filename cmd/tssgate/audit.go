@@ -24,7 +24,8 @@ sqlite:./tssgate-data/tssgate.db). It never creates a store or a data
 folder: a missing store is an error naming its path.
 
   list     decisions, newest first: --since --until --type --action --rule --limit, --json for JSON lines
-  show ID  one decision in full (the decoded request, hashes, shadow outcomes)
+  show ID  one decision in full (the decoded request, hashes, shadow outcomes, and
+           policy_load: the load of its policy version with the signers of its manifest)
   export   every decision as JSON lines, oldest first, streaming (constant memory)
   verify   walk the hash chain; exit 1 and name the first broken link (--head HASH, --head-file FILE: the chain must contain that anchored head; --json)
   backup   --out FILE: a consistent online copy of the SQLite store (while serve runs), whose chain is then verified
@@ -43,7 +44,7 @@ Run 'tssgate audit COMMAND --help' for a command's flags.
 // auditCommands are the audit subcommands with their one-line usage.
 var auditCommands = map[string]string{
 	"list":   "Usage: tssgate audit list [flags]\n\nLists decisions, newest first.\n",
-	"show":   "Usage: tssgate audit show [flags] REQUEST_ID\n\nPrints one decision in full as JSON.\n",
+	"show":   "Usage: tssgate audit show [flags] REQUEST_ID\n\nPrints one decision in full as JSON, with policy_load: the chain row that put its\npolicy version in force (manifest sha256, signers, governance sha256).\n",
 	"export": "Usage: tssgate audit export [flags]\n\nWrites every decision as JSON lines, oldest first.\n",
 	"verify": "Usage: tssgate audit verify [flags]\n\nWalks the hash chain; exit 1 names the first broken link, or an anchored head\n(--head, --head-file) the chain does not contain. --json prints\n{decisions, head, first_broken}.\n",
 	"backup": "Usage: tssgate audit backup --out FILE [flags]\n\nCopies the SQLite store consistently while serve runs (VACUUM INTO, never a\nfile copy), then verifies the copy's chain. FILE must not exist. For\nPostgreSQL use pg_dump (see the README).\n",
@@ -74,6 +75,18 @@ type auditRecord struct {
 	PrevHash      string          `json:"prev_hash"`
 	Hash          string          `json:"hash"`
 	Request       json.RawMessage `json:"request,omitempty"`
+	// PolicyLoad is, in audit show, the load of the policy version that
+	// made the decision: the POLICY row serve committed before using it,
+	// with the signers of its manifest.
+	PolicyLoad *policyLoadJSON `json:"policy_load,omitempty"`
+}
+
+// policyLoadJSON is a POLICY row as audit show prints it.
+type policyLoadJSON struct {
+	Seq        int64     `json:"seq"`
+	RequestID  string    `json:"request_id"`
+	ReceivedAt time.Time `json:"received_at"`
+	policyLoad
 }
 
 func toAudit(r *store.Record, withRequest bool) auditRecord {
@@ -258,7 +271,11 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return fail("no decision for request_id %q", fs.Arg(0))
 		}
 		if err == nil {
-			out, _ := json.MarshalIndent(toAudit(r, true), "", "  ")
+			a := toAudit(r, true)
+			if a.PolicyLoad, err = findPolicyLoad(ctx, st, r); err != nil {
+				return fail("finding the load of policy %s: %v", r.PolicyVersion, err)
+			}
+			out, _ := json.MarshalIndent(a, "", "  ")
 			_, err = fmt.Fprintln(w, string(out))
 		}
 	case "export":
@@ -295,6 +312,32 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return fail("%v", err)
 	}
 	return 0
+}
+
+// findPolicyLoad returns the newest POLICY row before r that put r's
+// policy version in force, or nil (a decision by the built-in default, an
+// operator row, or a log older than policy-load rows).
+func findPolicyLoad(ctx context.Context, st store.Store, r *store.Record) (*policyLoadJSON, error) {
+	if r.Version == "operator" || r.PolicyVersion == "" {
+		return nil, nil
+	}
+	var found *policyLoadJSON
+	errFound := errors.New("found")
+	err := st.List(ctx, store.Filter{Rule: rulePolicy, Newest: true}, func(p *store.Record) error {
+		if p.Seq >= r.Seq || p.PolicyVersion != r.PolicyVersion || p.Type != "POLICY" {
+			return nil
+		}
+		pl := &policyLoadJSON{Seq: p.Seq, RequestID: p.RequestID, ReceivedAt: p.ReceivedAt}
+		if err := json.Unmarshal(p.Request, &pl.policyLoad); err != nil {
+			return fmt.Errorf("POLICY row %d: %w", p.Seq, err)
+		}
+		found = pl
+		return errFound
+	})
+	if err != nil && !errors.Is(err, errFound) {
+		return nil, err
+	}
+	return found, nil
 }
 
 // settingNames maps flag names to the names of their settings.

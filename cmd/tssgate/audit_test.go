@@ -56,10 +56,12 @@ func TestAuditCommands(t *testing.T) {
 	}
 
 	code, out, errOut := audit("list")
-	if code != 0 || strings.Count(out, "\n") != 5 || !strings.Contains(out, "eth-daily") || !strings.Contains(out, "small-eth") {
+	// Five decisions after the policy's load, which serve records first.
+	if code != 0 || strings.Count(out, "\n") != 6 || !strings.Contains(out, "eth-daily") || !strings.Contains(out, "small-eth") ||
+		!strings.Contains(out, "POLICY   operator:policy:") {
 		t.Fatalf("list: exit %d\n%s%s", code, out, errOut)
 	}
-	code, out, _ = audit("list", "--action", "reject", "--json")
+	code, out, _ = audit("list", "--action", "reject", "--type", "KEYSIGN", "--json")
 	var rec auditRecord
 	if code != 0 || strings.Count(out, "\n") != 1 || json.Unmarshal([]byte(out), &rec) != nil || rec.RequestID != "k3" || rec.Rule != "eth-daily" ||
 		!strings.Contains(rec.Reason, "0.00025") {
@@ -71,6 +73,19 @@ func TestAuditCommands(t *testing.T) {
 	code, out, _ = audit("show", "k1")
 	if code != 0 || !strings.Contains(out, `"request": {`) || !strings.Contains(out, `"node_key": "dev-simulated-node"`) || !strings.Contains(out, `"hash": "`) {
 		t.Fatalf("show k1: %d %s", code, out)
+	}
+	// The decision names the load of its policy: unsigned, no governance.
+	var shown struct {
+		PolicyVersion string `json:"policy_version"`
+		PolicyLoad    *struct {
+			Seq     int64  `json:"seq"`
+			Signers []any  `json:"signers"`
+			Policy  string `json:"policy_version"`
+		} `json:"policy_load"`
+	}
+	if err := json.Unmarshal([]byte(out), &shown); err != nil || shown.PolicyLoad == nil || shown.PolicyLoad.Seq != 1 ||
+		shown.PolicyLoad.Signers == nil || len(shown.PolicyLoad.Signers) != 0 || shown.PolicyLoad.Policy != shown.PolicyVersion {
+		t.Fatalf("show k1: policy_load missing or wrong (%v): %s", err, out)
 	}
 	if code, _, errOut = audit("show", "nope"); code != 1 || !strings.Contains(errOut, "no decision") {
 		t.Fatalf("show nope: %d %s", code, errOut)
@@ -86,14 +101,14 @@ func TestAuditCommands(t *testing.T) {
 		}
 		lines++
 	}
-	if code != 0 || lines != 5 {
+	if code != 0 || lines != 6 {
 		t.Fatalf("export: exit %d, %d lines", code, lines)
 	}
 	code, out, _ = audit("limits", "--policy", pol)
 	if code != 0 || !strings.Contains(out, "eth-daily") || !strings.Contains(out, "amount 0.0002 / 0.00025") || !strings.Contains(out, "count 2") {
 		t.Fatalf("limits: %d %s", code, out)
 	}
-	if code, out, _ = audit("verify"); code != 0 || !strings.Contains(out, "chain intact: 5 decisions") {
+	if code, out, _ = audit("verify"); code != 0 || !strings.Contains(out, "chain intact: 6 decisions") {
 		t.Fatalf("verify: %d %s", code, out)
 	}
 

@@ -61,6 +61,10 @@ type Config struct {
 	Policy string
 	// PolicyPoll is how often the policy file is checked for changes.
 	PolicyPoll time.Duration
+	// Governance is the governance file (threshold and approvers); empty
+	// means policies load unsigned. When set, a policy loads only with a
+	// bundle (POLICY.yaml.sigs) meeting the governance in force's threshold.
+	Governance string
 	// Tokens extend the built-in token table of KEYSIGN verification.
 	Tokens []txverify.Token
 	// ABIs are the contract ABIs calls are decoded with (tssgate.abis),
@@ -486,6 +490,12 @@ func buildSettings() []*setting {
 		help:  "how often the policy file and its lists are checked for changes, 10ms-1h",
 		check: durRange(func(c *Config) time.Duration { return c.PolicyPoll }, 10*time.Millisecond, time.Hour, "10ms", "1h")}
 	x.get, x.set = durSetting(func(c *Config) *time.Duration { return &c.PolicyPoll }, "2s")
+	add(x)
+
+	x = &setting{name: "governance", yaml: "tssgate.governance", env: "TSSGATE_GOVERNANCE", flag: "governance", arg: "FILE",
+		def:  "none: policies load unsigned",
+		help: "governance file (threshold and approvers' ssh-ed25519 keys): a policy then loads only with POLICY.yaml.sigs signed by threshold approvers"}
+	x.get, x.set = strSetting(func(c *Config) *string { return &c.Governance })
 	add(x)
 
 	x = &setting{name: "metrics_listen", yaml: "tssgate.metrics_listen", env: "TSSGATE_METRICS_LISTEN", flag: "metrics-listen", arg: "ADDR",

@@ -11,9 +11,11 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
+	"tssgate/internal/governance"
 	"tssgate/internal/metrics"
 	"tssgate/internal/store"
 	"tssgate/internal/store/backend"
@@ -219,15 +221,65 @@ type quorum interface {
 	Sign(keyFile string, message []byte) ([]byte, error)
 }
 
-// governanceRequired reports whether cfg configures governance
-// (tssgate.governance). The integrator wires it to that setting; until
-// then no configuration can name a governance file.
-var governanceRequired = func(cfg Config) bool { return false }
+// governanceRequired reports whether lifting a freeze needs a quorum:
+// when cfg names a governance file (tssgate.governance), and also when
+// the store holds a governance in force whatever cfg says, so that
+// editing the configuration cannot turn a governed lift into a plain
+// one. A store that cannot tell is an error (fail closed). A variable so
+// that tests can stand in for it.
+var governanceRequired = func(ctx context.Context, cfg Config, st store.Store) (bool, error) {
+	if cfg.Governance != "" {
+		return true, nil
+	}
+	_, err := st.Governance(ctx)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, store.ErrNotFound):
+		return false, nil
+	}
+	return false, fmt.Errorf("reading the governance in force: %w", err)
+}
 
-// newQuorum builds the quorum of the governance in force for cfg and st.
-// nil means this build cannot verify approver signatures: unfreeze then
-// refuses to lift anything while governance is required (fail closed).
-var newQuorum func(ctx context.Context, cfg Config, st store.Store) (quorum, error)
+// newQuorum builds the quorum of the governance in force in st (never
+// the configured file: a change of it counts only once serve adopted it
+// with a quorum). nil means this build cannot verify approver
+// signatures: unfreeze then refuses to lift anything while governance is
+// required (fail closed).
+var newQuorum = func(ctx context.Context, _ Config, st store.Store) (quorum, error) {
+	g, err := governance.InForce(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	return govQuorum{g}, nil
+}
+
+// govQuorum is quorum over a governance.Governance.
+type govQuorum struct{ g *governance.Governance }
+
+// Verify counts a signature over message, or over message and a newline
+// (what `echo "unfreeze ID" > m; ssh-keygen -Y sign ... m` signs): both
+// name the same freeze, and no other message has either spelling.
+func (q govQuorum) Verify(message []byte, armoredSigs [][]byte) ([]string, bool, error) {
+	seen := map[string]bool{}
+	var signers []string
+	for _, m := range [][]byte{message, append(slices.Clip(message), '\n')} {
+		names, _, _ := q.g.Quorum(m, armoredSigs)
+		for _, n := range names {
+			if !seen[n] {
+				seen[n] = true
+				signers = append(signers, n)
+			}
+		}
+	}
+	slices.Sort(signers)
+	return signers, len(signers) >= q.g.Threshold, nil
+}
+
+// Sign implements quorum.
+func (govQuorum) Sign(keyFile string, message []byte) ([]byte, error) {
+	return governance.Sign(keyFile, message)
+}
 
 // unfreezeMessage is what approvers sign to lift freeze id: exactly
 // "unfreeze <id>", no newline.
@@ -262,16 +314,19 @@ func runUnfreeze(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if err != nil {
 		return fail("%v", err)
 	}
-	required := governanceRequired(cfg)
-	if !required && (*keyFile != "" || *importFile != "") {
-		fmt.Fprintf(stderr, "unfreeze: --key and --import add approver signatures, and no governance is configured: lifting is a plain local command here\n")
-		return 2
-	}
 	st, err := openWritableStore(ctx, cfg)
 	if err != nil {
 		return fail("%v", err)
 	}
 	defer st.Close()
+	required, err := governanceRequired(ctx, cfg, st)
+	if err != nil {
+		return fail("%v (the freeze is still active)", err)
+	}
+	if !required && (*keyFile != "" || *importFile != "") {
+		fmt.Fprintf(stderr, "unfreeze: --key and --import add approver signatures, and no governance is configured: lifting is a plain local command here\n")
+		return 2
+	}
 	f, err := st.GetFreeze(ctx, *id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):

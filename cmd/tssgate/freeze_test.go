@@ -457,7 +457,7 @@ func withGovernance(t *testing.T, q quorum) {
 	t.Helper()
 	oldReq, oldNew := governanceRequired, newQuorum
 	t.Cleanup(func() { governanceRequired, newQuorum = oldReq, oldNew })
-	governanceRequired = func(Config) bool { return true }
+	governanceRequired = func(context.Context, Config, store.Store) (bool, error) { return true, nil }
 	newQuorum = nil
 	if q != nil {
 		newQuorum = func(context.Context, Config, store.Store) (quorum, error) { return q, nil }

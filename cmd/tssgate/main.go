@@ -10,6 +10,8 @@
 //	tssgate simulate  [flags]   act as a TSS Node against a running tssgate
 //	tssgate policy check FILE   validate a policy file
 //	tssgate policy test FILE TESTS.yaml   run policy-as-code tests
+//	tssgate policy manifest|sign|verify FILE   M-of-N signatures of a policy
+//	tssgate governance manifest|sign|verify FILE   the same for a governance change
 //	tssgate audit ...           read the decision log
 //	tssgate freeze --reason T   stop all signing at once (unfreeze lifts it)
 //	tssgate version             print the version, VCS revision and crypto build
@@ -51,6 +53,10 @@ Usage:
   tssgate policy check FILE   validate a policy file and print its summary
   tssgate policy test FILE TESTS.yaml
                               run policy-as-code tests against a policy
+  tssgate policy manifest|sign|verify FILE
+                              what approvers sign, add a signature, check the quorum
+  tssgate governance manifest|sign|verify FILE
+                              the same for a change of the governance file
   tssgate audit list|show|export|verify|limits
                               read the decision log
   tssgate freeze --reason TEXT | --list
@@ -85,6 +91,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runFreeze(ctx, rest, stdout, stderr)
 	case "unfreeze":
 		return runUnfreeze(ctx, rest, stdout, stderr)
+	case "governance":
+		return runGovernance(rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fs := newFlagSet("version")
 		if code, done := parseFlags(fs, rest, versionUsage, stdout, stderr); done {

@@ -11,6 +11,11 @@ const policyUsage = `Usage:
   tssgate policy check FILE              validate a policy file and print a summary
   tssgate policy test [--config FILE] FILE TESTS.yaml
                                          run policy-as-code tests against a policy
+  tssgate policy manifest FILE           print what approvers sign (full hashes of the policy and its lists)
+  tssgate policy sign --key FILE|--import SIG [--governance FILE] FILE
+                                         add a signature to FILE.sigs
+  tssgate policy verify [--governance FILE] FILE
+                                         name who signed FILE.sigs; exit 1 unless the threshold is met
 
 check compiles every rule and list exactly as 'tssgate serve --policy' does
 and prints the rules, lists (with sizes) and the version hash that decisions
@@ -98,6 +103,8 @@ func runPolicy(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		return 0
+	case "manifest", "sign", "verify":
+		return runSigning("policy", args[0], args[1:], stdout, stderr)
 	case "help", "--help", "-h", "-help":
 		fmt.Fprint(stdout, policyUsage)
 		return 0

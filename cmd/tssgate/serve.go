@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"tssgate/internal/governance"
 	"tssgate/internal/metrics"
 	"tssgate/internal/policy"
 	"tssgate/internal/protocol"
@@ -152,6 +153,28 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	// Which build is running matters for capacity planning and for FIPS
 	// questions; say it once, where the operator reads the other facts.
 	fmt.Fprintf(stdout, "tssgate: RSA by %s\n", token.CryptoBackend())
+	// The governance in force, then the policy under it: a policy that is
+	// not signed by its quorum, or whose load cannot be recorded, is not
+	// served at all.
+	gov, err := establishGovernance(ctx, st, cfg.Governance, pre.govFile, log, stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "serve: governance: %v\n", err)
+		return 1
+	}
+	if pre.policy != nil {
+		pre.gate = &policyGate{st: st, path: cfg.Policy, govern: gov != nil}
+		load, err := pre.gate.admit(pre.policy)
+		if err != nil {
+			fmt.Fprintf(stderr, "serve: policy %s refused: %v\n", cfg.Policy, err)
+			return 1
+		}
+		if gov != nil {
+			fmt.Fprintf(stdout, "tssgate: policy manifest sha256 %s signed by %s (%d of %d required)\n",
+				load.ManifestSHA256, signerNames(load.Signers), len(load.Signers), gov.Threshold)
+		}
+	} else if gov != nil {
+		fmt.Fprintln(stdout, "tssgate: governance is configured without a policy: every key task is rejected")
+	}
 	if err := pre.createKeys(cfg, log); err != nil {
 		fmt.Fprintf(stderr, "serve: %v\n", err)
 		return 1
@@ -218,7 +241,9 @@ type prepared struct {
 	devPub      string   // dev mode: the simulated node's public key path
 	policy      *policy.Policy
 	verifyTx    protocol.TxVerifier
-	adminToken  string // the admin endpoint's bearer token; "" without one
+	adminToken  string                 // the admin endpoint's bearer token; "" without one
+	govFile     *governance.Governance // the configured governance file, nil without
+	gate        *policyGate            // set once the store is open, with a policy
 }
 
 // prepareServe checks the key files and their types, the TLS pair, the
@@ -292,6 +317,11 @@ func prepareServe(cfg Config) (*prepared, error) {
 		}
 		pre.policy = p
 	}
+	gov, err := readGovernanceFile(cfg)
+	if err != nil {
+		return nil, err
+	}
+	pre.govFile = gov
 	verifyTx, err := txVerifier(cfg.Tokens, cfg.ABIs)
 	if err != nil {
 		return nil, err
@@ -365,6 +395,13 @@ func buildServer(cfg Config, log *slog.Logger, stdout io.Writer, st store.Store,
 	)
 	if p := pre.policy; p != nil {
 		holder = policy.NewHolder(cfg.Policy, p)
+		if g := pre.gate; g != nil {
+			var watch []string
+			if g.govern {
+				watch = append(watch, governance.BundlePath(cfg.Policy))
+			}
+			holder.SetGate(g.check, watch...)
+		}
 		decider = holder
 		fmt.Fprintf(stdout, "tssgate: policy %s (version %s)\n", cfg.Policy, p.Version())
 		for _, w := range p.Summary().Warnings {

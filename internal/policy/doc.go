@@ -3,7 +3,10 @@
 // It is the policy engine behind the decision pipeline's Decider seam: a
 // YAML file of ordered CEL rules, compiled once at load into an immutable
 // Policy, evaluated per request under cost limits, reloaded atomically by a
-// Holder, and tested with RunTests. The seam types (Decision, LimitUse,
+// Holder (whose gate, SetGate, lets serve refuse a policy without its
+// approvers' signatures before it is used), and tested with RunTests. A
+// Policy's Sources are the full hashes of the exact bytes it was compiled
+// from, which internal/governance signs. The seam types (Decision, LimitUse,
 // ShadowOutcome, Decider and the built-in Default that approves only PING
 // when no policy is configured) belong to package decision; policy names
 // them by alias. It imports protocol (the decoded request), decimal (exact

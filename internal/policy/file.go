@@ -171,8 +171,9 @@ func (p *parser) read(path string) ([]byte, error) {
 }
 
 type listFile struct {
-	path string
-	data []byte // nil when reading failed
+	path    string // resolved against the policy's directory
+	written string // as the policy names it
+	data    []byte // nil when reading failed
 }
 
 func (p *parser) addf(line int, rule, list, format string, args ...any) {
@@ -418,11 +419,12 @@ func (p *parser) parseLists(n *yaml.Node) []listSpec {
 					p.addf(fv.Line, "", name, "file: must be a path, got %s", describeNode(fv))
 					return
 				}
+				written := path
 				if !filepath.IsAbs(path) {
 					path = filepath.Join(p.baseDir, path)
 				}
 				l.file = path
-				l.entries = p.readListFile(name, fv.Line, path)
+				l.entries = p.readListFile(name, fv.Line, path, written)
 			})
 			if !sawFile {
 				p.addf(v.Line, "", name, "a list is either a sequence of strings or {file: path}")
@@ -439,9 +441,9 @@ func (p *parser) parseLists(n *yaml.Node) []listSpec {
 // '#' at the start of a line or after whitespace) are skipped; an entry
 // with inner whitespace is refused, since it is most likely two entries run
 // together.
-func (p *parser) readListFile(name string, line int, path string) []string {
+func (p *parser) readListFile(name string, line int, path, written string) []string {
 	data, err := p.read(path)
-	p.files = append(p.files, listFile{path: path, data: data})
+	p.files = append(p.files, listFile{path: path, written: written, data: data})
 	if err != nil {
 		p.addf(line, "", name, "file: %v", err)
 		return nil

@@ -28,6 +28,35 @@ type Holder struct {
 	err      error
 	watched  []string // files the last load read or tried to read
 	observer func(p *Policy, err error)
+	gate     func(p *Policy) error // nil: every loaded policy is used
+	extra    []string              // files watched besides the policy's own
+}
+
+// SetGate makes every later reload, by Reload or Watch, pass a newly
+// loaded policy to gate before using it: an error keeps the current
+// policy serving and is the reload's error (recorded for Err, given to the
+// observer, returned or logged), as a policy that fails to load is. The
+// gate is how serve requires a signed policy and records each policy it
+// puts in force before using it. extra are files the gate reads (the
+// signature bundle), which Watch polls too, so that adding a signature
+// reloads. It runs under the reload lock.
+func (h *Holder) SetGate(gate func(p *Policy) error, extra ...string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.gate = gate
+	h.extra = append([]string(nil), extra...)
+	h.watched = h.withExtra(h.watched)
+}
+
+// withExtra returns files followed by the gate's extra files.
+func (h *Holder) withExtra(files []string) []string {
+	out := append([]string(nil), files...)
+	for _, e := range h.extra {
+		if !slices.Contains(out, e) {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // SetObserver makes fn learn of every reload from now on, by Reload or
@@ -88,7 +117,10 @@ func (h *Holder) Reload() error {
 // differs from the one serving before.
 func (h *Holder) reloadLocked() (changed bool, err error) {
 	p, files, err := load(h.path)
-	h.watched = files
+	h.watched = h.withExtra(files)
+	if err == nil && h.gate != nil {
+		err = h.gate(p)
+	}
 	if err != nil {
 		h.err = err
 		if h.observer != nil {

@@ -247,3 +247,73 @@ func TestHolderConcurrent(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+// A gate that refuses keeps the current policy, and the refusal is the
+// reload's error; the gate's extra file is watched, so that a change to
+// it alone reloads.
+func TestHolderGate(t *testing.T) {
+	h, dir := newHolder(t, map[string]string{"policy.yaml": holderPolicyB, "nodes.txt": "node-a\n"})
+	sigs := filepath.Join(dir, "policy.yaml.sigs")
+	var mu sync.Mutex
+	allow, calls := false, 0
+	h.SetGate(func(p *Policy) error {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		if !allow {
+			return errors.New("not signed")
+		}
+		return nil
+	}, sigs)
+	writeFile(t, filepath.Join(dir, "policy.yaml"), holderPolicyA)
+	if err := h.Reload(); err == nil || !strings.Contains(err.Error(), "not signed") {
+		t.Fatalf("Reload with a refusing gate: %v", err)
+	}
+	if got := ruleOf(t, h); got != "rule-b" {
+		t.Fatalf("a refused policy is serving: rule %q", got)
+	}
+	if h.Err() == nil {
+		t.Fatal("Err is nil after a refused reload")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go h.Watch(ctx, 10*time.Millisecond, nil)
+	// Watch's first reload (it starts without a baseline) is refused too;
+	// then, with nothing changed, it does not reload again.
+	waitCalls := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			mu.Lock()
+			c := calls
+			mu.Unlock()
+			if c >= n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("gate called %d times, want %d", c, n)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	waitCalls(2)
+	mu.Lock()
+	allow = true
+	mu.Unlock()
+	time.Sleep(100 * time.Millisecond)
+	if got := ruleOf(t, h); got != "rule-b" {
+		t.Fatalf("Watch reloaded without a change: rule %q", got)
+	}
+	// Only the gate's file changes: Watch reloads, now allowed.
+	writeFile(t, sigs, "signed\n")
+	deadline := time.Now().Add(10 * time.Second)
+	for ruleOf(t, h) != "rule-a" {
+		if time.Now().After(deadline) {
+			t.Fatal("a change of the gate's file did not reload the policy")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if h.Err() != nil {
+		t.Fatalf("Err after an allowed reload: %v", h.Err())
+	}
+}

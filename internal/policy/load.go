@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -31,6 +33,8 @@ type Policy struct {
 	limits        []*limit // file order
 	lists         *objectVal
 	listSummaries []ListSummary
+	// sources are the files compiled, with their full hashes (Sources).
+	sources []SourceFile
 	// files are the files the policy was built from (the policy file when
 	// loaded by path, then its list files): what Watch polls.
 	files []string
@@ -104,7 +108,36 @@ func parseWith(ps *parser, data []byte) (*Policy, []string, error) {
 		return nil, listPaths, &LoadError{Issues: issues}
 	}
 	pol.version = versionOf(data, ps.files)
+	pol.sources = sourcesOf(name, data, ps.files)
 	return pol, listPaths, nil
+}
+
+// SourceFile is one file a policy was built from: its name and the full
+// SHA-256 of the exact bytes compiled. A signed manifest
+// (internal/governance) is built from these, so what is signed is what
+// runs, never a second read of the files.
+type SourceFile struct {
+	// Kind is "policy" for the policy file, "list" for a list file.
+	Kind string
+	// Name is the policy file's name (as given to Parse: the base name
+	// for Load), or a list file's path as the policy writes it.
+	Name string
+	// SHA256 is the lower-case hex SHA-256 of the file's bytes.
+	SHA256 string
+}
+
+// Sources returns the policy file and then every list file it names, in
+// the order the policy names them, each with the full SHA-256 of the
+// bytes this Policy was compiled from.
+func (p *Policy) Sources() []SourceFile { return append([]SourceFile(nil), p.sources...) }
+
+func sourcesOf(name string, data []byte, files []listFile) []SourceFile {
+	sum := func(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
+	out := []SourceFile{{Kind: "policy", Name: name, SHA256: sum(data)}}
+	for _, f := range files {
+		out = append(out, SourceFile{Kind: "list", Name: f.written, SHA256: sum(f.data)})
+	}
+	return out
 }
 
 // compile builds the CEL environment and every rule's program.

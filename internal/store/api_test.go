@@ -23,8 +23,8 @@ func TestPublicAPI(t *testing.T) {
 		"ActionApprove", "ActionReject",
 		"Break",
 		"DefaultProbeInterval", "DefaultProbeTimeout",
-		"ErrConflict", "ErrInvalid", "ErrLifted", "ErrNotFound", "ErrOutcomeUnknown", "ErrSchemaTooNew",
-		"Filter", "Freeze", "FreezeRecord", "Freezer", "LiftSignature", "LimitUse", "MaxFreezeReason", "Monitor",
+		"ErrConflict", "ErrGovernanceChanged", "ErrInvalid", "ErrLifted", "ErrNotFound", "ErrOutcomeUnknown", "ErrSchemaTooNew",
+		"Filter", "Freeze", "FreezeRecord", "Freezer", "GovernanceState", "LiftSignature", "LimitUse", "MaxFreezeReason", "Monitor",
 		"NewFreezeID", "NewMonitor", "OutpointClaim", "OutpointConflict", "Record", "RequestHashOf", "RuleFrozen",
 		"Store", "UnfreezeRecord", "Usage", "ValidFreezeID", "ValidOutpoint", "VerifyReport",
 	}

@@ -1,5 +1,7 @@
 // Package store owns tssgate's durable memory: the decision log, idempotency
-// by request_id, and the velocity-limit ledger.
+// by request_id, the velocity-limit ledger, the outpoint claims and the
+// governance in force (the governance file adopted on first use, changed
+// only by AdoptGovernance's compare-and-set, each adoption a chain row).
 //
 // Every decision tssgate answers is one Record. Records form a hash chain:
 // each row's Hash covers its own content and the previous row's Hash, so an
@@ -292,10 +294,51 @@ type Store interface {
 	// and no ledger entry is written).
 	Freezer
 
+	// Governance returns the governance in force: the governance file the
+	// store adopted last (trust on first use, then only changes the caller
+	// proved to have a quorum). ErrNotFound (wrapped) when none was ever
+	// adopted.
+	Governance(ctx context.Context) (*GovernanceState, error)
+
+	// AdoptGovernance makes g the governance in force, as a compare-and-set
+	// on the one in force: in one transaction, serialized against Commit
+	// (across replicas too), it fails with ErrGovernanceChanged (wrapped)
+	// unless the SHA256 of the governance in force is prev ("" for none),
+	// then appends rec to the hash chain as Commit would (rec must be a
+	// REJECT: it approves nothing; no limit is checked) and stores g with
+	// the row's Seq and rec's ReceivedAt as its adoption. It returns the
+	// row as stored. The store does not check signatures: the caller
+	// adopts a change only after proving the quorum of the governance in
+	// force. ErrInvalid (wrapped) for a bad g (empty Content, or SHA256 not
+	// its hash) or rec, ErrConflict (wrapped) when rec's RequestID is
+	// already recorded; on any error nothing changed (on PostgreSQL a lost
+	// COMMIT answer leaves it unknown: the caller must not proceed, and
+	// Governance tells).
+	AdoptGovernance(ctx context.Context, prev string, g GovernanceState, rec Record) (*Record, error)
+
 	// Close releases the database handle. The Store must not be used
 	// afterwards.
 	Close() error
 }
+
+// GovernanceState is the governance in force as the store keeps it.
+type GovernanceState struct {
+	// SHA256 is the lower-case hex SHA-256 of Content.
+	SHA256 string
+	// Content is the governance file's bytes.
+	Content []byte
+	// AdoptedAt is when it was adopted (the chain row's ReceivedAt).
+	AdoptedAt time.Time
+	// Seq is the chain row that records its adoption. Set by
+	// AdoptGovernance.
+	Seq int64
+}
+
+// ErrGovernanceChanged is returned (wrapped) by AdoptGovernance when the
+// governance in force is not the one the caller checked the change
+// against (another replica adopted one meanwhile). Nothing is written;
+// the caller reads the governance in force again and decides anew.
+var ErrGovernanceChanged = errors.New("store: the governance in force changed")
 
 // OutpointClaim is the amount a verified UTXO KEYSIGN claimed for one
 // spent output (selected_utxos[].value). Outpoint is "txid:vout", the txid

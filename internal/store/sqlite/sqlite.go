@@ -1080,3 +1080,67 @@ func scanClaim(row *sql.Row) (*store.OutpointClaim, error) {
 	c.Amount, c.At = d, time.UnixMicro(at).UTC()
 	return &c, nil
 }
+
+// Governance implements store.Store.
+func (s *Store) Governance(ctx context.Context) (*store.GovernanceState, error) {
+	var g store.GovernanceState
+	var at int64
+	err := s.db.QueryRowContext(ctx, "SELECT sha256, content, adopted_at, seq FROM governance WHERE id = 1").Scan(&g.SHA256, &g.Content, &at, &g.Seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: no governance adopted", store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: reading the governance in force: %w", err)
+	}
+	g.AdoptedAt = time.UnixMicro(at).UTC()
+	return &g, nil
+}
+
+// AdoptGovernance implements store.Store, through the same write path as
+// Probe (the commit semaphore, BEGIN IMMEDIATE), so that the check of the
+// governance in force, the chain row and the new governance are one
+// transaction serialized with every Commit.
+func (s *Store) AdoptGovernance(ctx context.Context, prev string, g store.GovernanceState, rec store.Record) (_ *store.Record, err error) {
+	defer wrap(&err, "adopting governance")
+	if err := check.Governance(g); err != nil {
+		return nil, err
+	}
+	if rec.Action != store.ActionReject {
+		return nil, fmt.Errorf("%w: a governance record must be a REJECT", store.ErrInvalid)
+	}
+	rec, err = check.Prepare(rec, nil)
+	if err != nil {
+		return nil, err
+	}
+	tx, done, err := s.beginWrite(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	var cur string
+	switch err := tx.QueryRowContext(ctx, "SELECT sha256 FROM governance WHERE id = 1").Scan(&cur); {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return nil, fmt.Errorf("reading the governance in force: %w", err)
+	}
+	if cur != prev {
+		return nil, fmt.Errorf("%w: in force %q, expected %q", store.ErrGovernanceChanged, cur, prev)
+	}
+	var head chainHead
+	stored, existed, err := commitOne(txQuerier{ctx: ctx, tx: tx}, s.st, &head, &freezeState{}, rec, nil)
+	if err != nil {
+		return nil, err
+	}
+	if existed {
+		return nil, fmt.Errorf("%w: request_id %q is already recorded", store.ErrConflict, rec.RequestID)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO governance (id, sha256, content, adopted_at, seq) VALUES (1, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET sha256 = excluded.sha256, content = excluded.content, adopted_at = excluded.adopted_at, seq = excluded.seq`,
+		g.SHA256, g.Content, stored.ReceivedAt.UnixMicro(), stored.Seq); err != nil {
+		return nil, fmt.Errorf("writing the governance: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("committing: %w", err)
+	}
+	return stored, nil
+}

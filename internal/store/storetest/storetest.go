@@ -66,6 +66,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ProbeConcurrentWithCommits", testProbeConcurrent},
 		{"OutpointClaims", testOutpointClaims},
 		{"OutpointClaimsConcurrent", testOutpointClaimsConcurrent},
+		{"Governance", testGovernance},
+		{"GovernanceConcurrent", testGovernanceConcurrent},
 	}
 	tests = append(tests, freezeCases...)
 	for _, tt := range tests {

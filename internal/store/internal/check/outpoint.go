@@ -1,6 +1,8 @@
 package check
 
 import (
+	"fmt"
+
 	"tssgate/internal/store"
 	"tssgate/internal/store/internal/chain"
 )
@@ -44,4 +46,16 @@ func Claims(claims []store.OutpointClaim) ([]store.OutpointClaim, error) {
 		out[i] = c
 	}
 	return out, nil
+}
+
+// Governance validates a GovernanceState for AdoptGovernance: a non-empty
+// Content whose SHA-256 is SHA256. Errors wrap store.ErrInvalid.
+func Governance(g store.GovernanceState) error {
+	if len(g.Content) == 0 {
+		return fmt.Errorf("%w: empty governance content", store.ErrInvalid)
+	}
+	if store.RequestHashOf(g.Content) != g.SHA256 {
+		return fmt.Errorf("%w: governance sha256 is not the SHA-256 of its content", store.ErrInvalid)
+	}
+	return nil
 }

@@ -1,0 +1,228 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"tssgate/internal/governance"
+	"tssgate/internal/policy"
+)
+
+const policyManifestUsage = `Usage: tssgate policy manifest FILE
+
+Prints the manifest of the policy FILE: the full SHA-256 of the policy
+file and of every list file it names, with their names. It is what
+approvers sign (tssgate policy sign, or ssh-keygen -Y sign -n
+tssgate-policy) and what serve checks against FILE.sigs when
+tssgate.governance is configured:
+
+  tssgate-manifest v1
+  policy <sha256> <policy file name>
+  list <sha256> <list file as the policy names it>
+
+The policy is compiled first (as 'policy check' does): a policy that does
+not load has no manifest. Exit 1 on any error.
+`
+
+const policySignUsage = `Usage: tssgate policy sign (--key FILE | --import SIG) [--governance FILE | --config FILE] POLICY.yaml
+
+Adds a signature over the policy's manifest to its bundle POLICY.yaml.sigs
+(created if missing; a signature by the same key is replaced).
+
+  --key FILE     sign with an OpenSSH Ed25519 private key (unencrypted)
+  --import SIG   add a signature made elsewhere, e.g.
+                   tssgate policy manifest POLICY.yaml > m
+                   ssh-keygen -Y sign -f KEY -n tssgate-policy m   # writes m.sig
+                   tssgate policy sign --import m.sig POLICY.yaml
+
+The governance file (--governance, or tssgate.governance of --config)
+names the approvers: --import requires it and refuses a signature that is
+not valid for the current manifest or not by an approver; --key uses it
+to refuse a key no approver holds, and warns when none is given.
+`
+
+const policyVerifyUsage = `Usage: tssgate policy verify [--governance FILE | --config FILE] POLICY.yaml
+
+Checks POLICY.yaml.sigs against the policy's current manifest and the
+governance file (--governance, or tssgate.governance of --config): names
+each approver who signed, reports every signature that does not count and
+why, and exits 0 only when the threshold is met (1 otherwise, 2 on usage
+errors). Serve checks the governance in force in its store, which is this
+file unless a change is pending.
+`
+
+const governanceUsage = `Usage:
+  tssgate governance manifest NEW.yaml
+  tssgate governance sign (--key FILE | --import SIG) [--governance CURRENT | --config FILE] NEW.yaml
+  tssgate governance verify [--governance CURRENT | --config FILE] NEW.yaml
+
+A governance file (threshold, approvers) is changed like a policy: threshold
+approvers of the governance in force (CURRENT: --governance, or
+tssgate.governance of --config) sign the new file's manifest
+("governance <sha256> <name>") into NEW.yaml.sigs. Serve adopts the new
+file at start only with that quorum; without it serve refuses to start
+and the governance in force stays, at every start.
+`
+
+// runSigning runs policy manifest|sign|verify (kind "policy") and
+// governance manifest|sign|verify (kind "governance").
+func runSigning(kind, sub string, args []string, stdout, stderr io.Writer) int {
+	name := kind + " " + sub
+	fs := newFlagSet(name)
+	var usage string
+	var key, imp *string
+	var sf *settingFlags
+	switch sub {
+	case "manifest":
+		usage = policyManifestUsage
+	case "sign":
+		usage = policySignUsage
+		key = fs.String("key", "", "OpenSSH Ed25519 private key to sign with")
+		imp = fs.String("import", "", "an armored SSH signature (ssh-keygen -Y sign -n tssgate-policy) to add")
+	case "verify":
+		usage = policyVerifyUsage
+	}
+	if kind == "governance" {
+		usage = governanceUsage
+	}
+	if sub != "manifest" {
+		sf = addSettingFlags(fs, "config", "governance")
+	}
+	if code, done := parseFlags(fs, args, usage, stdout, stderr); done {
+		return code
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintf(stderr, "tssgate %s: want one FILE\nRun 'tssgate %s --help' for usage.\n", name, name)
+		return 2
+	}
+	target := fs.Arg(0)
+	if sub == "sign" && (*key == "") == (*imp == "") {
+		fmt.Fprintf(stderr, "tssgate %s: give exactly one of --key FILE and --import SIG\n", name)
+		return 2
+	}
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "tssgate %s: %s\n", name, fmt.Sprintf(format, a...))
+		return 1
+	}
+	m, err := manifestOf(kind, target)
+	if err != nil {
+		return fail("%v", err)
+	}
+	if sub == "manifest" {
+		stdout.Write(m.Text)
+		return 0
+	}
+	var gov *governance.Governance
+	cfg, err := loadSettings(sf, osEnvironment())
+	if err != nil {
+		return fail("%v", err)
+	}
+	if cfg.Governance != "" {
+		if gov, err = governance.Load(cfg.Governance); err != nil {
+			return fail("%v", err)
+		}
+	}
+	bundle := governance.BundlePath(target)
+	switch sub {
+	case "verify":
+		if gov == nil {
+			fmt.Fprintf(stderr, "tssgate %s: the governance file is required (--governance FILE or tssgate.governance in --config): it names the approvers\n", name)
+			return 2
+		}
+		sigs, err := governance.ReadBundle(bundle)
+		if err != nil {
+			return fail("%v", err)
+		}
+		res := gov.Check(m.Text, sigs)
+		fmt.Fprintf(stdout, "manifest sha256 %s (%s)\n", m.SHA256(), target)
+		for _, s := range res.Signers {
+			fmt.Fprintf(stdout, "signed by %s (%s)\n", s.Name, s.Fingerprint)
+		}
+		for _, p := range res.Problems {
+			fmt.Fprintf(stdout, "NOT COUNTED: %s\n", p)
+		}
+		if !res.Met {
+			fmt.Fprintf(stdout, "threshold NOT met: %d of %d required approvers signed (%s)\n", len(res.Signers), res.Threshold, bundle)
+			return 1
+		}
+		fmt.Fprintf(stdout, "threshold met: %d of %d required approvers signed\n", len(res.Signers), res.Threshold)
+		return 0
+	case "sign":
+		var sig []byte
+		if *imp != "" {
+			if gov == nil {
+				fmt.Fprintf(stderr, "tssgate %s: --import needs the governance file (--governance FILE or tssgate.governance in --config) to check the signer\n", name)
+				return 2
+			}
+			if sig, err = os.ReadFile(*imp); err != nil {
+				return fail("--import: %v", err)
+			}
+		} else {
+			if sig, err = governance.Sign(*key, m.Text); err != nil {
+				return fail("%v", err)
+			}
+		}
+		parsed, err := governance.ParseSignature(sig)
+		if err != nil {
+			return fail("%s: %v", *imp, err)
+		}
+		if err := parsed.Verify(m.Text); err != nil {
+			return fail("the signature is not valid for the current manifest of %s (sha256 %s): %v; nothing added", target, m.SHA256(), err)
+		}
+		signer := ""
+		if gov != nil {
+			ap, ok := gov.Approver(parsed.Key)
+			if !ok {
+				return fail("key %s is not an approver's in %s; nothing added", governance.Fingerprint(parsed.Key), cfg.Governance)
+			}
+			signer = ap.Name
+		} else {
+			fmt.Fprintf(stderr, "tssgate %s: WARNING: no governance file given: the signer is not checked against the approvers\n", name)
+		}
+		if err := governance.AddToBundle(bundle, sig, signer, m.SHA256()); err != nil {
+			return fail("%v", err)
+		}
+		who := signer
+		if who == "" {
+			who = governance.Fingerprint(parsed.Key)
+		}
+		fmt.Fprintf(stdout, "added the signature of %s over manifest sha256 %s to %s\n", who, m.SHA256(), bundle)
+		return 0
+	}
+	return 2
+}
+
+// manifestOf builds the manifest of a policy or governance file.
+func manifestOf(kind, path string) (*governance.Manifest, error) {
+	if kind == "governance" {
+		g, err := governance.Load(path)
+		if err != nil {
+			return nil, err
+		}
+		return governance.GovernanceManifest(g)
+	}
+	p, err := policy.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	return governance.PolicyManifest(p)
+}
+
+// runGovernance dispatches tssgate governance SUBCOMMAND.
+func runGovernance(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, governanceUsage)
+		return 2
+	}
+	switch args[0] {
+	case "manifest", "sign", "verify":
+		return runSigning("governance", args[0], args[1:], stdout, stderr)
+	case "help", "--help", "-h", "-help":
+		fmt.Fprint(stdout, governanceUsage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "governance: unknown subcommand %q\n\n%s", args[0], strings.TrimSpace(governanceUsage)+"\n")
+	return 2
+}

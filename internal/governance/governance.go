@@ -1,0 +1,291 @@
+package governance
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/crypto/ssh"
+	"gopkg.in/yaml.v3"
+)
+
+// maxFileSize bounds a governance, bundle or key file: a governance file
+// of a hundred approvers is a few kilobytes; the bound only stops a wrong
+// path from being read into memory.
+const maxFileSize = 1 << 20
+
+// Approver is one person who may sign: a name unique in its governance
+// file and an Ed25519 public key unique in it.
+type Approver struct {
+	// Name is how logs, the decision log and verify name the approver.
+	Name string
+	// Key is the approver's Ed25519 public key.
+	Key ed25519.PublicKey
+	// Fingerprint is the key's OpenSSH SHA-256 fingerprint
+	// ("SHA256:..."), as ssh-keygen -l prints it.
+	Fingerprint string
+}
+
+// Governance is a parsed governance file: who may sign, and how many must.
+// It is immutable once parsed.
+type Governance struct {
+	// Name is the file's base name, as its manifest names it.
+	Name string
+	// SHA256 is the lower-case hex SHA-256 of the file's bytes.
+	SHA256 string
+	// Content is the file's bytes, as the store keeps the governance in
+	// force.
+	Content []byte
+	// Threshold is how many distinct approvers must sign.
+	Threshold int
+	// Approvers are the file's approvers in file order.
+	Approvers []Approver
+}
+
+// Error is a problem in a governance file: the file, the line (0 when
+// none applies) and the field, then what is wrong.
+type Error struct {
+	File  string
+	Line  int
+	Field string
+	Msg   string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	if e.Field != "" {
+		b.WriteString(e.Field + ": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Load reads and parses the governance file at path (see Parse).
+func Load(path string) (*Governance, error) {
+	data, err := readLimited(path)
+	if err != nil {
+		return nil, fmt.Errorf("governance file: %w", err)
+	}
+	return Parse(filepath.Base(path), data)
+}
+
+// Parse parses a governance file's bytes; name is how errors and the
+// manifest name it. It returns an *Error for: YAML that is not a mapping
+// of exactly threshold and approvers; an approver without a name or key,
+// or with another field; a key that is not one "ssh-ed25519 BASE64
+// [comment]" line; duplicate names or keys; a threshold below 1 or above
+// the number of approvers.
+func Parse(name string, data []byte) (*Governance, error) {
+	errAt := func(line int, field, format string, a ...any) error {
+		return &Error{File: name, Line: line, Field: field, Msg: fmt.Sprintf(format, a...)}
+	}
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errAt(0, "", "empty file: want threshold and approvers")
+		}
+		return nil, errAt(0, "", "not YAML: %v", err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, errAt(extra.Line, "", "more than one YAML document")
+	}
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	if root.Kind != yaml.MappingNode {
+		return nil, errAt(root.Line, "", "want a mapping with threshold and approvers")
+	}
+	g := &Governance{Name: name, Content: append([]byte(nil), data...)}
+	sum := sha256.Sum256(data)
+	g.SHA256 = hex.EncodeToString(sum[:])
+	var thresholdNode, approversNode *yaml.Node
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		switch k.Value {
+		case "threshold":
+			if thresholdNode != nil {
+				return nil, errAt(k.Line, "threshold", "given twice")
+			}
+			thresholdNode = v
+		case "approvers":
+			if approversNode != nil {
+				return nil, errAt(k.Line, "approvers", "given twice")
+			}
+			approversNode = v
+		default:
+			return nil, errAt(k.Line, k.Value, "unknown field; a governance file has threshold and approvers")
+		}
+	}
+	if approversNode == nil {
+		return nil, errAt(root.Line, "approvers", "missing")
+	}
+	if approversNode.Kind != yaml.SequenceNode || len(approversNode.Content) == 0 {
+		return nil, errAt(approversNode.Line, "approvers", "want a non-empty list of {name, key}")
+	}
+	names, keys := map[string]int{}, map[string]string{}
+	for i, a := range approversNode.Content {
+		field := fmt.Sprintf("approvers[%d]", i)
+		if a.Kind != yaml.MappingNode {
+			return nil, errAt(a.Line, field, "want a mapping {name, key}")
+		}
+		var ap Approver
+		var keyLine int
+		for j := 0; j+1 < len(a.Content); j += 2 {
+			k, v := a.Content[j], a.Content[j+1]
+			if v.Kind != yaml.ScalarNode || v.Tag != "!!str" {
+				return nil, errAt(v.Line, field+"."+k.Value, "want a string")
+			}
+			switch k.Value {
+			case "name":
+				if ap.Name != "" {
+					return nil, errAt(k.Line, field+".name", "given twice")
+				}
+				ap.Name = strings.TrimSpace(v.Value)
+				if ap.Name == "" || strings.ContainsAny(ap.Name, "\r\n\t ,") {
+					return nil, errAt(v.Line, field+".name", "want a non-empty name without spaces, tabs, commas or newlines, got %q", v.Value)
+				}
+			case "key":
+				if ap.Key != nil {
+					return nil, errAt(k.Line, field+".key", "given twice")
+				}
+				key, err := ParsePublicKey(v.Value)
+				if err != nil {
+					return nil, errAt(v.Line, field+".key", "%v", err)
+				}
+				ap.Key, keyLine = key, v.Line
+			default:
+				return nil, errAt(k.Line, field+"."+k.Value, "unknown field; an approver has name and key")
+			}
+		}
+		if ap.Name == "" {
+			return nil, errAt(a.Line, field+".name", "missing")
+		}
+		if ap.Key == nil {
+			return nil, errAt(a.Line, field+".key", "missing")
+		}
+		if first, dup := names[ap.Name]; dup {
+			return nil, errAt(a.Line, field+".name", "duplicate name %q (also approvers[%d])", ap.Name, first)
+		}
+		names[ap.Name] = i
+		if other, dup := keys[string(ap.Key)]; dup {
+			return nil, errAt(keyLine, field+".key", "the same key as approver %q: one key is one approver", other)
+		}
+		keys[string(ap.Key)] = ap.Name
+		ap.Fingerprint = Fingerprint(ap.Key)
+		g.Approvers = append(g.Approvers, ap)
+	}
+	if thresholdNode == nil {
+		return nil, errAt(root.Line, "threshold", "missing")
+	}
+	if thresholdNode.Kind != yaml.ScalarNode || thresholdNode.Tag != "!!int" {
+		return nil, errAt(thresholdNode.Line, "threshold", "want an integer, got %q", thresholdNode.Value)
+	}
+	var t int
+	if err := thresholdNode.Decode(&t); err != nil {
+		return nil, errAt(thresholdNode.Line, "threshold", "want an integer: %v", err)
+	}
+	if t < 1 || t > len(g.Approvers) {
+		return nil, errAt(thresholdNode.Line, "threshold", "must be between 1 and the number of approvers (%d), got %d", len(g.Approvers), t)
+	}
+	g.Threshold = t
+	return g, nil
+}
+
+// ParsePublicKey parses one OpenSSH public key line ("ssh-ed25519 BASE64
+// [comment]", as in id_ed25519.pub) and returns the Ed25519 key. Other
+// key types are refused: tssgate verifies Ed25519 signatures only.
+func ParsePublicKey(line string) (ed25519.PublicKey, error) {
+	line = strings.TrimSpace(line)
+	if strings.ContainsAny(line, "\r\n") {
+		return nil, errors.New("want one OpenSSH public key line")
+	}
+	pk, _, options, rest, err := ssh.ParseAuthorizedKey([]byte(line))
+	if err != nil {
+		return nil, fmt.Errorf("not an OpenSSH public key line (want \"ssh-ed25519 AAAA... comment\"): %v", err)
+	}
+	if len(options) > 0 || len(rest) > 0 {
+		return nil, errors.New("want exactly one public key, without authorized_keys options")
+	}
+	if pk.Type() != ssh.KeyAlgoED25519 {
+		return nil, fmt.Errorf("key type %s: only ssh-ed25519 keys are accepted", pk.Type())
+	}
+	return keyFromWire(pk.Marshal())
+}
+
+// keyFromWire reads an SSH wire-format public key blob that must be
+// ssh-ed25519 with 32 key bytes, and nothing after it.
+func keyFromWire(blob []byte) (ed25519.PublicKey, error) {
+	r := reader{b: blob}
+	typ, ok1 := r.string()
+	key, ok2 := r.string()
+	if !ok1 || !ok2 || len(r.b) != 0 {
+		return nil, errors.New("malformed public key blob")
+	}
+	if string(typ) != ssh.KeyAlgoED25519 {
+		return nil, fmt.Errorf("key type %q: only ssh-ed25519 keys are accepted", typ)
+	}
+	if len(key) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("ssh-ed25519 key of %d bytes, want %d", len(key), ed25519.PublicKeySize)
+	}
+	return ed25519.PublicKey(append([]byte(nil), key...)), nil
+}
+
+// wireKey is an Ed25519 key's SSH wire format.
+func wireKey(k ed25519.PublicKey) []byte {
+	var b []byte
+	b = appendString(b, []byte(ssh.KeyAlgoED25519))
+	return appendString(b, k)
+}
+
+// Fingerprint is k's OpenSSH SHA-256 fingerprint, "SHA256:" and the
+// unpadded base64 of the SHA-256 of the key's wire format, as ssh-keygen
+// -l prints it.
+func Fingerprint(k ed25519.PublicKey) string {
+	pk, err := ssh.NewPublicKey(k)
+	if err != nil {
+		return "invalid key"
+	}
+	return ssh.FingerprintSHA256(pk)
+}
+
+// Approver returns the approver holding key, if any.
+func (g *Governance) Approver(key ed25519.PublicKey) (Approver, bool) {
+	for _, a := range g.Approvers {
+		if a.Key.Equal(key) {
+			return a, true
+		}
+	}
+	return Approver{}, false
+}
+
+// readLimited reads a whole file, refusing anything over maxFileSize.
+func readLimited(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxFileSize {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxFileSize)
+	}
+	return data, nil
+}
