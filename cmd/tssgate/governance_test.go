@@ -387,3 +387,56 @@ func TestServeGovernanceCannotBeTurnedOff(t *testing.T) {
 		t.Fatalf("a refused governance file left a data folder behind: %v", err)
 	}
 }
+
+// TestGovernedUnfreeze: with a governance in force, lifting a freeze needs
+// the threshold of approvers' signatures over "unfreeze ID" (one made with
+// tssgate, one with ssh-keygen over echo's line); a configuration without
+// the governance setting does not make the lift plain; a signature for
+// another freeze counts for nothing.
+func TestGovernedUnfreeze(t *testing.T) {
+	g := newGovernedServe(t, "")
+	g.sign(t, g.pol, g.alice, g.bob)
+	// A start adopts the governance (trust on first use).
+	url, _, _ := startServeLogs(t, g.args()[2:]...)
+	if readyz(t, url) != http.StatusOK {
+		t.Fatal("not ready")
+	}
+	freeze := func() string {
+		code, out, errOut := runCmd(t, "freeze", "--data-dir", g.dir, "--reason", "incident drill")
+		if code != 0 {
+			t.Fatalf("freeze: exit %d %s%s", code, out, errOut)
+		}
+		return strings.TrimSpace(out)
+	}
+	id, other := freeze(), freeze()
+	unfreeze := func(extra ...string) (int, string) {
+		code, out, errOut := runCmd(t, append([]string{"unfreeze", "--data-dir", g.dir, "--id", id}, extra...)...)
+		return code, out + errOut
+	}
+	// No governance setting: the store's governance still applies.
+	if code, out := unfreeze(); code == 0 || !strings.Contains(out, "do not meet the governance threshold") {
+		t.Fatalf("a plain unfreeze under governance: exit %d %s", code, out)
+	}
+	if code, out := unfreeze("--key", g.alice.priv); code == 0 || !strings.Contains(out, "recorded alice's signature") {
+		t.Fatalf("unfreeze with one of two signatures: exit %d %s", code, out)
+	}
+	// bob signs the other freeze's message: refused, not kept.
+	m := filepath.Join(t.TempDir(), "m")
+	writeAtomically(t, m, "unfreeze "+other+"\n")
+	if code, out := unfreeze("--import", sshSignFile(t, g.bob, m)); code == 0 || !strings.Contains(out, "nothing recorded") {
+		t.Fatalf("a signature for another freeze: exit %d %s", code, out)
+	}
+	// alice again counts once.
+	if code, out := unfreeze("--key", g.alice.priv); code == 0 {
+		t.Fatalf("alice twice lifted the freeze: %s", out)
+	}
+	m = filepath.Join(t.TempDir(), "m")
+	writeAtomically(t, m, "unfreeze "+id+"\n")
+	if code, out := unfreeze("--import", sshSignFile(t, g.bob, m)); code != 0 || !strings.Contains(out, "lifted freeze "+id+" with the signatures of alice, bob") {
+		t.Fatalf("unfreeze with two signatures: exit %d %s", code, out)
+	}
+	code, out, errOut := runCmd(t, "freeze", "--data-dir", g.dir, "--list")
+	if code != 0 || strings.Contains(out, id) || !strings.Contains(out, other) {
+		t.Fatalf("freeze --list after the lift: exit %d %s%s", code, out, errOut)
+	}
+}
