@@ -180,3 +180,8 @@ func FormatWindow(d time.Duration) string {
 	}
 	return s
 }
+
+// Uses validates the limit uses of an APPROVE as Prepare does, for a
+// ledger that takes uses without a Record (the in-memory ledger of
+// internal/store/memledger). Errors wrap store.ErrInvalid.
+func Uses(uses []store.LimitUse) error { return checkUses(uses) }
