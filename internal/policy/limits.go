@@ -273,16 +273,9 @@ func (p *Policy) limitUses(ctx context.Context, act *activation) ([]LimitUse, *D
 				return reject(l, fmt.Errorf("key[%d] evaluated to %s, not string or int", i, out.Type().TypeName()))
 			}
 		}
-		key, err := json.Marshal(parts)
+		key, err := limitKey(parts)
 		if err != nil {
 			return reject(l, err)
-		}
-		if len(key) > maxLimitKeyBytes {
-			// A key can hold described values of any size (a 4 KB
-			// wallet_id); the ledger indexes keys, and an index entry has
-			// a size limit. The hash keeps one bucket per value.
-			sum := sha256.Sum256(key)
-			key = []byte("sha256:" + hex.EncodeToString(sum[:]))
 		}
 		out, _, err := l.amount.ContextEval(ctx, act)
 		if err != nil {
@@ -301,7 +294,53 @@ func (p *Policy) limitUses(ctx context.Context, act *activation) ([]LimitUse, *D
 			// decimals) is a recorded REJECT, not an unrecordable approval.
 			return reject(l, fmt.Errorf("amount cannot be recorded in the limit ledger: %v", err))
 		}
-		uses = append(uses, LimitUse{Limit: l.name, Key: string(key), Window: l.window, Amount: amt.d, MaxAmount: l.maxAmount, MaxCount: l.maxCount})
+		uses = append(uses, LimitUse{Limit: l.name, Key: key, Window: l.window, Amount: amt.d, MaxAmount: l.maxAmount, MaxCount: l.maxCount})
 	}
 	return uses, nil, nil
+}
+
+// limitKey is the ledger key of a limit's key values (strings and int64s):
+// their JSON array, or, when that is longer than maxLimitKeyBytes,
+// "sha256:" and the hex SHA-256 of it. A key can hold described values of
+// any size (a 4 KB wallet_id); the ledger indexes keys, and an index entry
+// has a size limit. The hash keeps one bucket per value.
+func limitKey(parts []any) (string, error) {
+	key, err := json.Marshal(parts)
+	if err != nil {
+		return "", err
+	}
+	if len(key) > maxLimitKeyBytes {
+		sum := sha256.Sum256(key)
+		return "sha256:" + hex.EncodeToString(sum[:]), nil
+	}
+	return string(key), nil
+}
+
+// LimitUses returns the velocity limits an approval of req would consume
+// under p, whatever p's rules decide for it: what `tssgate policy replay`
+// counts for the approvals recorded before the replayed period, under the
+// candidate's limits, keys and amounts. req is evaluated at its
+// ReceivedAt (which must be set) with its Verification as the pipeline
+// set it. A limit whose when, key or amount fails to evaluate is an error
+// naming it (its usage cannot be known), and so is a done ctx.
+func (p *Policy) LimitUses(ctx context.Context, req *protocol.Request) (uses []LimitUse, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			uses, err = nil, fmt.Errorf("policy: internal error evaluating limits: %v", r)
+		}
+	}()
+	if req == nil || req.ReceivedAt.IsZero() {
+		return nil, fmt.Errorf("policy: LimitUses needs a request with its received time")
+	}
+	if len(p.limits) == 0 {
+		return nil, nil
+	}
+	uses, rejected, err := p.limitUses(ctx, newActivation(req, req.ReceivedAt, p.lists))
+	switch {
+	case err != nil:
+		return nil, err
+	case rejected != nil:
+		return nil, fmt.Errorf("policy: %s", rejected.Reason)
+	}
+	return uses, nil
 }
