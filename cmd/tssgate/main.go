@@ -10,6 +10,7 @@
 //	tssgate simulate  [flags]   act as a TSS Node against a running tssgate
 //	tssgate policy check FILE   validate a policy file
 //	tssgate policy test FILE TESTS.yaml   run policy-as-code tests
+//	tssgate policy replay CANDIDATE.yaml  re-decide recorded decisions under a candidate
 //	tssgate audit ...           read the decision log
 //	tssgate version             print the version, VCS revision and crypto build
 //
@@ -50,6 +51,8 @@ Usage:
   tssgate policy check FILE   validate a policy file and print its summary
   tssgate policy test FILE TESTS.yaml
                               run policy-as-code tests against a policy
+  tssgate policy replay CANDIDATE.yaml [--since T] [--until T] [--type T] [--json]
+                              re-decide recorded decisions under a candidate policy
   tssgate audit list|show|export|verify|limits
                               read the decision log
   tssgate version             print the version, VCS revision and crypto build
@@ -73,6 +76,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "simulate":
 		return runSimulate(ctx, rest, stdout, stderr)
 	case "policy":
+		if len(rest) > 0 && rest[0] == "replay" {
+			return runPolicyReplay(ctx, rest[1:], stdout, stderr)
+		}
 		return runPolicy(rest, stdout, stderr)
 	case "audit":
 		return runAudit(ctx, rest, stdout, stderr)

@@ -11,6 +11,10 @@ const policyUsage = `Usage:
   tssgate policy check FILE              validate a policy file and print a summary
   tssgate policy test [--config FILE] FILE TESTS.yaml
                                          run policy-as-code tests against a policy
+  tssgate policy replay CANDIDATE.yaml [--config FILE] [--since T] [--until T]
+                        [--type T] [--json] [--examples N] [--fail-on loosen]
+                                         re-decide recorded decisions under a candidate
+                                         policy and print what would change (exit 1)
 
 check compiles every rule and list exactly as 'tssgate serve --policy' does
 and prints the rules, lists (with sizes) and the version hash that decisions

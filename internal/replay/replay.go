@@ -117,6 +117,7 @@ type Unevaluated struct {
 
 // Report is the outcome of a replay.
 type Report struct {
+	PolicyName      string       `json:"policy"`
 	Policy          string       `json:"policy_version"`
 	Since           *time.Time   `json:"since,omitempty"`
 	Until           *time.Time   `json:"until,omitempty"`
@@ -181,7 +182,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	for _, w := range cfg.Candidate.Windows() {
 		e.maxWindow = max(e.maxWindow, w)
 	}
-	r := &Report{Policy: cfg.Candidate.Version(), Type: cfg.Type}
+	r := &Report{PolicyName: cfg.Candidate.Summary().Name, Policy: cfg.Candidate.Version(), Type: cfg.Type}
 	if !cfg.Since.IsZero() {
 		r.Since = &cfg.Since
 	}
