@@ -177,6 +177,9 @@ func writeReplayReport(w io.Writer, r *replay.Report) {
 	fmt.Fprintf(w, "  skipped           %d (operator records)\n", r.Skipped)
 	if r.Since != nil {
 		fmt.Fprintf(w, "  seeded approvals  %d (recorded before --since, counted toward the candidate's limits)\n", r.Seeded)
+		if r.SeedLimitErrors > 0 {
+			fmt.Fprintf(w, "  seeded limit errors %d (a candidate limit could not be evaluated for a recorded approval: it counts nothing there)\n", r.SeedLimitErrors)
+		}
 	}
 	fmt.Fprintf(w, "  unevaluated       %d replayed (recorded with status 10, 20 or 30), %d would be approved\n",
 		r.Unevaluated.Replayed, r.Unevaluated.WouldApprove)

@@ -69,8 +69,10 @@ type Config struct {
 	// Since and Until bound the replayed records by ReceivedAt (Since
 	// inclusive, Until exclusive), when not zero.
 	Since, Until time.Time
-	// Type keeps only records of that request type name ("KEYSIGN"), when
-	// not empty.
+	// Type reports only records of that request type name ("KEYSIGN"),
+	// when not empty. Records of other types in the period are still
+	// replayed, unreported: their approvals count toward the candidate's
+	// limits as they would have.
 	Type string
 	// Examples bounds the examples kept per kind of change; 0 means
 	// DefaultExamples, negative none.
@@ -130,6 +132,7 @@ type Report struct {
 	Skipped         int64        `json:"skipped"`
 	NotDecided      int64        `json:"not_decided"`
 	Seeded          int64        `json:"seeded_approvals"`
+	SeedLimitErrors int64        `json:"seeded_limit_errors"`
 	Transitions     []Transition `json:"transitions"`
 	Examples        struct {
 		ApproveToReject []Example `json:"approve_to_reject"`
@@ -196,7 +199,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, err
 		}
 	}
-	f := store.Filter{Since: cfg.Since, Until: cfg.Until, Type: cfg.Type}
+	f := store.Filter{Since: cfg.Since, Until: cfg.Until}
 	if err := cfg.Store.List(ctx, f, func(rec *store.Record) error {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -268,12 +271,13 @@ func (e *engine) seed(ctx context.Context) error {
 		if rec.Action != store.ActionApprove {
 			return nil
 		}
-		uses, err := e.cfg.Candidate.LimitUses(ctx, req)
+		uses, failed, err := e.cfg.Candidate.LimitUses(ctx, req)
 		if err != nil {
-			// The candidate cannot say what this approval used: the
-			// usage before Since would be a guess.
 			return fmt.Errorf("record %d (%s) before --since: the candidate's limits: %w", rec.Seq, rec.RequestID, err)
 		}
+		// A limit that cannot be evaluated for this request would have
+		// rejected it under the candidate: it consumes nothing there.
+		e.report.SeedLimitErrors += int64(len(failed))
 		if err := e.ledger.Record(rec.ReceivedAt, rec.TxKey, uses); err != nil {
 			return fmt.Errorf("record %d (%s) before --since: %w", rec.Seq, rec.RequestID, err)
 		}
@@ -317,8 +321,11 @@ func (e *engine) decoded(rec *store.Record) (*protocol.Request, error) {
 
 func (e *engine) replay(ctx context.Context, rec *store.Record) error {
 	r := e.report
+	reported := e.cfg.Type == "" || rec.Type == e.cfg.Type
 	if !replayable(rec) {
-		r.Skipped++
+		if reported {
+			r.Skipped++
+		}
 		e.operator(rec)
 		return nil
 	}
@@ -338,6 +345,9 @@ func (e *engine) replay(ctx context.Context, rec *store.Record) error {
 	}
 	if o.Status == protocol.StatusInvalidRequest {
 		return fmt.Errorf("record %d (%s): the recorded request no longer decodes: %s", rec.Seq, rec.RequestID, o.Reason)
+	}
+	if !reported {
+		return nil
 	}
 	r.Replayed++
 	if e.cfg.Progress != nil && r.Replayed%1000 == 0 {

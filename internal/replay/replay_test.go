@@ -129,6 +129,12 @@ func TestReplayFlips(t *testing.T) {
 			replayed: 1, unevaluatedApproves: 1, changed: true, loosens: true,
 		},
 		{
+			name:     "KEYSIGN only",
+			cfg:      Config{Type: "KEYSIGN"},
+			replayed: 10, a2r: 3, r2a: 1, ruleChg: 1, unchanged: 5,
+			a2rIDs: []string{"pay-3", "pay-4", "pay-5"}, r2aIDs: []string{"other-1"}, changed: true, loosens: true,
+		},
+		{
 			name:     "examples bounded",
 			cfg:      Config{Examples: 2},
 			replayed: 11, skipped: 1, a2r: 3, r2a: 1, ruleChg: 1, unchanged: 5, unevaluatedApproves: 1,
