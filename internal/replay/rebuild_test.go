@@ -2,6 +2,7 @@ package replay
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -79,23 +80,42 @@ func TestRebuildDecodesTheSameRequest(t *testing.T) {
 	seen := 0
 	err = st.List(context.Background(), store.Filter{}, func(rec *store.Record) error {
 		it := byID[rec.RequestID]
-		v, pd, err := Rebuild(rec)
-		if err != nil {
-			t.Errorf("%s: %v", rec.RequestID, err)
-			return nil
-		}
-		got, err := protocol.Decode(v, pd)
-		if err != nil {
-			t.Errorf("%s: rebuilt request does not decode: %v\n%s", rec.RequestID, err, pd)
-			return nil
-		}
 		orig, err := protocol.Decode(it.version, []byte(mustJSON(t, protocol.NewCallbackRequest(it.id, it.typ, it.detail, it.extra))))
 		if err != nil {
 			t.Fatalf("%s: original does not decode: %v", it.id, err)
 		}
-		got.Raw, orig.Raw = nil, nil
-		if !reflect.DeepEqual(got, orig) {
-			t.Errorf("%s (%s %s): rebuilt request differs:\n got  %+v\n want %+v", it.id, it.version, it.typ, got, orig)
+		orig.Raw = nil
+		if _, fast := rebuildCanonical(rec); !fast {
+			t.Errorf("%s: the canonical record did not take the fast path", rec.RequestID)
+		}
+		// The same content spelled another way (members in another
+		// order) takes the general path; both must give the original.
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(rec.Request, &m); err != nil {
+			t.Fatal(err)
+		}
+		other := *rec
+		other.Request = []byte(`{"version":` + string(m["version"]) + `,"request_id":` + string(m["request_id"]) +
+			`,"request_type":` + string(m["request_type"]) + `,"node_key":` + string(m["node_key"]) +
+			`,"request_detail":` + string(m["request_detail"]) + `,"extra_info":` + string(m["extra_info"]) + `}`)
+		if _, fast := rebuildCanonical(&other); fast {
+			t.Errorf("%s: a non-canonical spelling took the fast path", rec.RequestID)
+		}
+		for path, r := range map[string]*store.Record{"fast": rec, "general": &other} {
+			v, pd, err := Rebuild(r)
+			if err != nil {
+				t.Errorf("%s (%s path): %v", rec.RequestID, path, err)
+				continue
+			}
+			got, err := protocol.Decode(v, pd)
+			if err != nil {
+				t.Errorf("%s (%s path): rebuilt request does not decode: %v\n%s", rec.RequestID, path, err, pd)
+				continue
+			}
+			got.Raw = nil
+			if !reflect.DeepEqual(got, orig) {
+				t.Errorf("%s (%s %s, %s path): rebuilt request differs:\n got  %+v\n want %+v", it.id, it.version, it.typ, path, got, orig)
+			}
 		}
 		seen++
 		return nil

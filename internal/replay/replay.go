@@ -26,6 +26,7 @@
 package replay
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -33,6 +34,7 @@ import (
 	"io"
 	"log/slog"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -311,9 +313,18 @@ func (e *engine) decoded(rec *store.Record) (*protocol.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Before --since nothing is recorded through the pipeline, whose
+	// commit checks the rebuilt request against the record: check here
+	// that the record is intact and names the request it rebuilt.
+	if store.RequestHashOf(rec.Request) != rec.RequestHash {
+		return nil, fmt.Errorf("record %d (%s): its request does not hash to its request_hash (run tssgate audit verify)", rec.Seq, rec.RequestID)
+	}
 	req, err := protocol.Decode(v, pd)
 	if err != nil {
 		return nil, fmt.Errorf("record %d (%s): the recorded request no longer decodes: %w", rec.Seq, rec.RequestID, err)
+	}
+	if req.ID != rec.RequestID {
+		return nil, fmt.Errorf("record %d (%s): its request names request_id %q", rec.Seq, rec.RequestID, req.ID)
 	}
 	req.NodeKey, req.ReceivedAt = rec.NodeKey, rec.ReceivedAt
 	return req, nil
@@ -409,6 +420,9 @@ func (e *engine) replay(ctx context.Context, rec *store.Record) error {
 // replayed pipeline checks that the request it decodes hashes to
 // rec.RequestHash. Errors name the record.
 func Rebuild(rec *store.Record) (protocol.Version, []byte, error) {
+	if pd, ok := rebuildCanonical(rec); ok {
+		return protocol.Version(rec.Version), pd, nil
+	}
 	var c struct {
 		Version     string          `json:"version"`
 		RequestID   string          `json:"request_id"`
@@ -447,6 +461,42 @@ func Rebuild(rec *store.Record) (protocol.Version, []byte, error) {
 	}
 	b.WriteByte('}')
 	return protocol.Version(c.Version), []byte(b.String()), nil
+}
+
+// rebuildCanonical is Rebuild's fast path for a request recorded in the
+// canonical form the pipeline writes (gate.canonicalRequest: json.Marshal
+// of the object, keys sorted, so it ends with request_type and then
+// version): the recorded bytes are a package_data already, but for
+// request_type, which is its name there and a number on the wire. The
+// request_type member it replaces is the last `"request_type":` in the
+// text followed by exactly `"NAME","version":"VERSION"}`, which only the
+// top-level member can be (a nested one is inside request_detail or
+// extra_info, which sort before it). Anything else takes the general
+// path; either way the pipeline then checks the rebuilt request against
+// the recorded hash.
+func rebuildCanonical(rec *store.Record) ([]byte, bool) {
+	b := rec.Request
+	const member = `,"request_type":"`
+	if !bytes.HasPrefix(b, []byte(`{"extra_info":`)) {
+		return nil, false
+	}
+	i := bytes.LastIndex(b, []byte(member))
+	if i < 0 {
+		return nil, false
+	}
+	name, tail, ok := strings.Cut(string(b[i+len(member):]), `"`)
+	if !ok || tail != `,"version":"`+rec.Version+`"}` {
+		return nil, false
+	}
+	typ, err := protocol.ParseRequestType(name)
+	if err != nil || typ.String() != name {
+		return nil, false
+	}
+	out := make([]byte, 0, len(b))
+	out = append(out, b[:i]...)
+	out = append(out, `,"request_type":`...)
+	out = strconv.AppendInt(out, int64(typ), 10)
+	return append(out, '}'), true
 }
 
 // simStore is the pipeline's store during a replay: Commit decides limits
