@@ -51,6 +51,8 @@ const caseTimeout = 10 * time.Second
 //	      extra_file: x.json
 //	      extra_patch: {...}    #   then extra_patch
 //	    now: "2026-01-05T10:00:00+08:00"   # optional; else the file's now, else the real clock
+//	    usage:                # optional: limit usage recorded before the case runs (parseUsage)
+//	      - {limit: eth-daily, key: [w-1, ETH], amount: "1.5", count: 2, at: "2026-01-05T09:00:00+08:00"}
 //	    expect:
 //	      action: approve       # required: approve|reject (or APPROVE|REJECT)
 //	      rule: treasury-payouts  # optional: the deciding rule ("default" for the default)
