@@ -107,6 +107,23 @@ func policyReplayEndToEnd(t *testing.T, dsn string) {
 		t.Fatal("ping")
 	}
 
+	head := func() string {
+		t.Helper()
+		code, out, errOut := runCmd(t, append([]string{"audit", "verify", "--json"}, storeArgs...)...)
+		if code != 0 {
+			t.Fatalf("audit verify: %d %s%s", code, out, errOut)
+		}
+		return out
+	}
+	before := head()
+	// Replay reads only: the chain (decisions and head) is the same after
+	// every replay below.
+	t.Cleanup(func() {
+		if after := head(); after != before {
+			t.Errorf("the decision log changed during replay:\nbefore %s\nafter  %s", before, after)
+		}
+	})
+
 	replay := func(args ...string) (int, string, string) {
 		return runCmd(t, append(append([]string{"policy", "replay"}, args...), storeArgs...)...)
 	}
