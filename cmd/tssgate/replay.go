@@ -43,7 +43,7 @@ func runPolicyReplay(ctx context.Context, args []string, stdout, stderr io.Write
 	sf := addSettingFlags(fs, settingNames("config", "data-dir", "store")...)
 	since := fs.String("since", "", "replay decisions received at or after this time (RFC 3339, or a duration ago such as 24h)")
 	until := fs.String("until", "", "replay decisions received before this time (RFC 3339 or a duration ago)")
-	typ := fs.String("type", "", "only this request type: PING, KEYGEN, KEYSIGN, KEYRESHARE or KEYSHARESIGN")
+	typ := fs.String("type", "", "report only this request type: PING, KEYGEN, KEYSIGN, KEYRESHARE or KEYSHARESIGN (the others in the period are still replayed: their approvals count toward limits)")
 	asJSON := fs.Bool("json", false, "print the report as one JSON object")
 	examples := fs.Int("examples", replay.DefaultExamples, "examples kept of each kind of change (0: none)")
 	failOn := fs.String("fail-on", "change", "exit 1 on: change (any decision changes) or loosen (something would newly be approved)")
