@@ -206,6 +206,12 @@ func policyReplayEndToEnd(t *testing.T, dsn string) {
 			t.Errorf("%s: exit %d, want 2 with a message (%s)", name, code, errOut)
 		}
 	}
+	// The configuration's tokens and ABIs are the verifier's: a bad one
+	// is an error, not a replay without it.
+	badConfig := write("bad-config.yaml", "tssgate:\n  tokens:\n    - {token_id: ARB_ETH, chain: evm, evm_chain_id: \"42161\"}\n")
+	if code, _, errOut := replay(tight, "--config", badConfig); code != 2 || !strings.Contains(errOut, "tssgate.tokens[0].decimals") {
+		t.Errorf("bad --config: exit %d %s", code, errOut)
+	}
 	if dsn == "" {
 		if code, _, errOut := runCmd(t, "policy", "replay", tight, "--data-dir", t.TempDir()); code != 2 || !strings.Contains(errOut, "no decision store") {
 			t.Errorf("no store: exit %d %s", code, errOut)
