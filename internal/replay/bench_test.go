@@ -2,14 +2,9 @@ package replay
 
 import (
 	"context"
-	"fmt"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"tssgate/internal/protocol"
-	"tssgate/internal/store"
 	"tssgate/internal/store/storetest"
 )
 
@@ -46,45 +41,8 @@ const benchDecisions = 100_000
 func BenchmarkReplay(b *testing.B) {
 	st := openSQLite(b)
 	p := loadPolicy(b, benchPolicy)
-	t0 := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
-	d, e := sample(b, protocol.V2, protocol.TypeKeySign)
-	const txID = "7f3c2a91-5d4e-4b8a-a6c2-1e9f0d3b8c57"
-	record(b, st, p, []item{{version: protocol.V2, id: "bench-template", typ: protocol.TypeKeySign, detail: d, extra: e, nodeKey: "node-a", at: t0}})
-	tmpl, err := st.Get(context.Background(), "bench-template")
-	if err != nil || tmpl.Action != store.ActionApprove || !strings.Contains(string(tmpl.Request), txID) {
-		b.Fatalf("template: %v %+v", err, tmpl)
-	}
 	start := time.Now()
-	var wg sync.WaitGroup
-	errs := make(chan error, 1)
-	const workers = 64
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w + 1; i < benchDecisions; i += workers {
-				id := fmt.Sprintf("bench-%06d", i)
-				rec := *tmpl
-				rec.RequestID, rec.RequestHash = id, ""
-				rec.Request = []byte(strings.ReplaceAll(strings.Replace(string(tmpl.Request), `"bench-template"`, `"`+id+`"`, 1), txID, "tx-"+id))
-				rec.TxKey = strings.Replace(tmpl.TxKey, txID, "tx-"+id, 1)
-				rec.ReceivedAt = t0.Add(time.Duration(i) * 100 * time.Millisecond)
-				if _, _, err := st.Commit(context.Background(), rec, nil); err != nil {
-					select {
-					case errs <- err:
-					default:
-					}
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	select {
-	case err := <-errs:
-		b.Fatal(err)
-	default:
-	}
+	bulkRecord(b, st, p, time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), benchDecisions, 100*time.Millisecond)
 	b.Logf("setup: %d decisions recorded in %s", benchDecisions, time.Since(start).Round(time.Millisecond))
 	floor := storetest.RSAFloor(b)
 

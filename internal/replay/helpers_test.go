@@ -3,10 +3,13 @@ package replay
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -123,4 +126,51 @@ func mustJSON(t testing.TB, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// bulkRecord records n verified ETH KEYSIGN approvals into st, spacing
+// apart from t0: one through the real pipeline under p (which must approve
+// it), the rest that canonical request with another request_id and
+// transaction_id, committed concurrently so that SQLite's group commit
+// writes them in bulk. Replay checks each rebuilt request against its
+// recorded hash, so a wrong spelling here fails the replay.
+func bulkRecord(tb testing.TB, st store.Store, p decision.Decider, t0 time.Time, n int, spacing time.Duration) {
+	tb.Helper()
+	d, e := sample(tb, protocol.V2, protocol.TypeKeySign)
+	const txID = "7f3c2a91-5d4e-4b8a-a6c2-1e9f0d3b8c57"
+	record(tb, st, p, []item{{version: protocol.V2, id: "bulk-template", typ: protocol.TypeKeySign, detail: d, extra: e, nodeKey: "node-a", at: t0}})
+	tmpl, err := st.Get(context.Background(), "bulk-template")
+	if err != nil || tmpl.Action != store.ActionApprove || !strings.Contains(string(tmpl.Request), txID) {
+		tb.Fatalf("template: %v %+v", err, tmpl)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 1)
+	const workers = 64
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w + 1; i < n; i += workers {
+				id := fmt.Sprintf("bulk-%06d", i)
+				rec := *tmpl
+				rec.RequestID, rec.RequestHash = id, ""
+				rec.Request = []byte(strings.ReplaceAll(strings.Replace(string(tmpl.Request), `"bulk-template"`, `"`+id+`"`, 1), txID, "tx-"+id))
+				rec.TxKey = strings.Replace(tmpl.TxKey, txID, "tx-"+id, 1)
+				rec.ReceivedAt = t0.Add(time.Duration(i) * spacing)
+				if _, _, err := st.Commit(context.Background(), rec, nil); err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case err := <-errs:
+		tb.Fatal(err)
+	default:
+	}
 }
