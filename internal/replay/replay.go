@@ -16,8 +16,9 @@
 // within the candidate's longest limit window before Since count toward the
 // candidate's limits with the candidate's keys and amounts
 // (policy.Policy.LimitUses), as they were given, whatever the candidate's
-// caps say; the outpoint claims of the requests recorded in that span are
-// simulated too. Without a Since the log is replayed from its start, which
+// caps say; the outpoint claims of the requests recorded in that span, or
+// in the 24 hours before Since when longer, are simulated too. Without a
+// Since the log is replayed from its start, which
 // is exact.
 //
 // Fail closed: a record whose rebuilt request does not hash to the
@@ -52,10 +53,14 @@ const DefaultExamples = 10
 
 // pruneEvery is how many records pass between two prunes of the
 // simulated ledger; pruneSlack is how far out of order (by ReceivedAt) the
-// log may be and still be replayed exactly after a prune.
+// log may be and still be replayed exactly after a prune; minClaimSpan is
+// how far before Since outpoint claims are simulated at
+// least (a candidate's longest window is used when longer): the stores
+// remember a claim until it is cleared, a replay only what it reads.
 const (
-	pruneEvery = 4096
-	pruneSlack = 24 * time.Hour
+	pruneEvery   = 4096
+	pruneSlack   = 24 * time.Hour
+	minClaimSpan = 24 * time.Hour
 )
 
 // Config says what to replay and how.
@@ -242,13 +247,11 @@ type engine struct {
 
 // seed counts the approvals recorded within the candidate's longest window
 // before Since toward its limits, and simulates the outpoint claims of
-// every request recorded in that span.
+// every request recorded within that window or minClaimSpan before Since,
+// whichever is longer.
 func (e *engine) seed(ctx context.Context) error {
-	span := max(e.maxWindow, 0)
-	f := store.Filter{Since: e.cfg.Since.Add(-span), Until: e.cfg.Since}
-	if span == 0 {
-		return nil
-	}
+	limitsFrom := e.cfg.Since.Add(-e.maxWindow)
+	f := store.Filter{Since: e.cfg.Since.Add(-max(e.maxWindow, minClaimSpan)), Until: e.cfg.Since}
 	return e.cfg.Store.List(ctx, f, func(rec *store.Record) error {
 		if !replayable(rec) {
 			e.operator(rec)
@@ -270,7 +273,7 @@ func (e *engine) seed(ctx context.Context) error {
 				return fmt.Errorf("record %d (%s): outpoint claims: %w", rec.Seq, rec.RequestID, err)
 			}
 		}
-		if rec.Action != store.ActionApprove {
+		if rec.Action != store.ActionApprove || e.maxWindow == 0 || rec.ReceivedAt.Before(limitsFrom) {
 			return nil
 		}
 		uses, failed, err := e.cfg.Candidate.LimitUses(ctx, req)
