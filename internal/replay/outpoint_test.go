@@ -78,4 +78,38 @@ func TestReplayOutpointClaims(t *testing.T) {
 	if r.Seeded != 1 || r.Unchanged != 2 {
 		t.Fatalf("since the attack: %+v, want the payout's claim simulated from before --since (seeded 1, unchanged 2)", r)
 	}
+	// A candidate without limits seeds no usage, but still the claims.
+	src, err := os.ReadFile(filepath.Join("..", "..", "examples", "btc-payouts.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	noLimits := regexp.MustCompile(`(?s)\nlimits:.*`).ReplaceAllString(string(src), "\n")
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "lists"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	payees, err := os.ReadFile(filepath.Join("..", "..", "examples", "lists", "btc-payees.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "lists", "btc-payees.txt"), payees, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "policy.yaml"), []byte(noLimits), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	unlimited, err := policy.Load(filepath.Join(dir, "policy.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(unlimited.Windows()) != 0 {
+		t.Fatal("the limits were not removed")
+	}
+	r, err = Run(ctx, Config{Store: st, Candidate: unlimited, VerifyTx: verifier, Since: t0.Add(time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Seeded != 0 || r.Replayed != 2 || r.Changed() {
+		t.Fatalf("without limits, since the attack: %+v, want 2 replayed, nothing changed", r)
+	}
 }
