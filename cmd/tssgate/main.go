@@ -12,6 +12,7 @@
 //	tssgate policy test FILE TESTS.yaml   run policy-as-code tests
 //	tssgate policy manifest|sign|verify FILE   M-of-N signatures of a policy
 //	tssgate governance manifest|sign|verify FILE   the same for a governance change
+//	tssgate policy replay CANDIDATE.yaml  re-decide recorded decisions under a candidate
 //	tssgate audit ...           read the decision log
 //	tssgate freeze --reason T   stop all signing at once (unfreeze lifts it)
 //	tssgate version             print the version, VCS revision and crypto build
@@ -57,6 +58,8 @@ Usage:
                               what approvers sign, add a signature, check the quorum
   tssgate governance manifest|sign|verify FILE
                               the same for a change of the governance file
+  tssgate policy replay CANDIDATE.yaml [--since T] [--until T] [--type T] [--json]
+                              re-decide recorded decisions under a candidate policy
   tssgate audit list|show|export|verify|limits
                               read the decision log
   tssgate freeze --reason TEXT | --list
@@ -84,6 +87,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "simulate":
 		return runSimulate(ctx, rest, stdout, stderr)
 	case "policy":
+		if len(rest) > 0 && rest[0] == "replay" {
+			return runPolicyReplay(ctx, rest[1:], stdout, stderr)
+		}
 		return runPolicy(rest, stdout, stderr)
 	case "audit":
 		return runAudit(ctx, rest, stdout, stderr)

@@ -16,6 +16,10 @@ const policyUsage = `Usage:
                                          add a signature to FILE.sigs
   tssgate policy verify [--governance FILE] FILE
                                          name who signed FILE.sigs; exit 1 unless the threshold is met
+  tssgate policy replay CANDIDATE.yaml [--config FILE] [--since T] [--until T]
+                        [--type T] [--json] [--examples N] [--fail-on loosen]
+                                         re-decide recorded decisions under a candidate
+                                         policy and print what would change (exit 1)
 
 check compiles every rule and list exactly as 'tssgate serve --policy' does
 and prints the rules, lists (with sizes) and the version hash that decisions

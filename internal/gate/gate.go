@@ -181,7 +181,9 @@ func (g *Gate) Check(ctx context.Context, v protocol.Version, tok string) (o Out
 // vouches for that: serve never calls it (every callback goes through
 // Check); `tssgate policy test`, which has requests but no tokens, does, so
 // that its cases are decoded, proved, replayed, decided and recorded
-// exactly as serve would.
+// exactly as serve would, and so does `tssgate policy replay`, for requests
+// rebuilt from the decision log (whose tokens were verified when they were
+// recorded).
 func (g *Gate) CheckVerified(ctx context.Context, v protocol.Version, keyName string, packageData []byte) (o Outcome) {
 	o = g.start(v)
 	defer g.recoverInto(&o)

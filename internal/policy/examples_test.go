@@ -73,7 +73,11 @@ func TestExamplesTestBothOutcomes(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s has no tests file: %v", path, err)
 		}
-		cases, err := parseTests(testsPath, data)
+		p, err := Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases, err := parseTests(testsPath, data, p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -90,6 +94,24 @@ func TestExamplesTestBothOutcomes(t *testing.T) {
 		}
 		if keysign == 0 {
 			t.Errorf("%s: no KEYSIGN case", testsPath)
+		}
+		// An example with limits shows one: a case stating usage, and one
+		// expecting a limit's REJECT.
+		if len(p.limits) > 0 {
+			limitNames := map[string]bool{}
+			for _, l := range p.limits {
+				limitNames[l.name] = true
+			}
+			usage, limited := 0, 0
+			for _, c := range cases {
+				usage += len(c.usage)
+				if c.action == protocol.ActionReject && limitNames[c.rule] {
+					limited++
+				}
+			}
+			if usage == 0 || limited == 0 {
+				t.Errorf("%s: the policy has limits, but %d cases state usage and %d expect a limit's REJECT; want one of each", testsPath, usage, limited)
+			}
 		}
 	}
 }

@@ -161,6 +161,9 @@ type parser struct {
 	// readFile reads list files; nil means readLimited. The fuzz test
 	// replaces it so that generated paths never touch the file system.
 	readFile func(path string) ([]byte, error)
+	// testPolicy is the policy a tests file is parsed for: its limits are
+	// the ones a case's usage may name.
+	testPolicy *Policy
 }
 
 func (p *parser) read(path string) ([]byte, error) {

@@ -251,57 +251,112 @@ func (p *Policy) limitUses(ctx context.Context, act *activation) ([]LimitUse, *D
 		}, nil
 	}
 	for _, l := range p.limits {
-		matched, err := (&rule{prog: l.when}).eval(ctx, act, &budget)
+		use, matched, err := evalLimit(ctx, act, l, &budget)
 		if err != nil {
 			return reject(l, err)
 		}
-		if !matched {
-			continue
+		if matched {
+			uses = append(uses, use)
 		}
-		parts := make([]any, len(l.keys))
-		for i, k := range l.keys {
-			out, _, err := k.ContextEval(ctx, act)
-			if err != nil {
-				return reject(l, fmt.Errorf("key[%d]: %w", i, err))
-			}
-			switch v := out.(type) {
-			case types.String:
-				parts[i] = string(v)
-			case types.Int:
-				parts[i] = int64(v)
-			default:
-				return reject(l, fmt.Errorf("key[%d] evaluated to %s, not string or int", i, out.Type().TypeName()))
-			}
-		}
-		key, err := json.Marshal(parts)
-		if err != nil {
-			return reject(l, err)
-		}
-		if len(key) > maxLimitKeyBytes {
-			// A key can hold described values of any size (a 4 KB
-			// wallet_id); the ledger indexes keys, and an index entry has
-			// a size limit. The hash keeps one bucket per value.
-			sum := sha256.Sum256(key)
-			key = []byte("sha256:" + hex.EncodeToString(sum[:]))
-		}
-		out, _, err := l.amount.ContextEval(ctx, act)
-		if err != nil {
-			return reject(l, fmt.Errorf("amount: %w", err))
-		}
-		amt, ok := out.(decVal)
-		if !ok {
-			return reject(l, fmt.Errorf("amount evaluated to %s, not decimal", out.Type().TypeName()))
-		}
-		if amt.d.Sign() < 0 {
-			return reject(l, fmt.Errorf("amount %s is negative", amt.d))
-		}
-		if _, err := decimal.Parse(amt.d.String()); err != nil {
-			// The ledger keeps amounts as text it must read back; an
-			// amount it could not (a v1 description choosing 150
-			// decimals) is a recorded REJECT, not an unrecordable approval.
-			return reject(l, fmt.Errorf("amount cannot be recorded in the limit ledger: %v", err))
-		}
-		uses = append(uses, LimitUse{Limit: l.name, Key: string(key), Window: l.window, Amount: amt.d, MaxAmount: l.maxAmount, MaxCount: l.maxCount})
 	}
 	return uses, nil, nil
+}
+
+// evalLimit evaluates one limit for act: whether it applies (when), and
+// if so its use (key, amount). err says why the limit could not be
+// evaluated.
+func evalLimit(ctx context.Context, act *activation, l *limit, budget *uint64) (LimitUse, bool, error) {
+	matched, err := (&rule{prog: l.when}).eval(ctx, act, budget)
+	if err != nil || !matched {
+		return LimitUse{}, false, err
+	}
+	parts := make([]any, len(l.keys))
+	for i, k := range l.keys {
+		out, _, err := k.ContextEval(ctx, act)
+		if err != nil {
+			return LimitUse{}, false, fmt.Errorf("key[%d]: %w", i, err)
+		}
+		switch v := out.(type) {
+		case types.String:
+			parts[i] = string(v)
+		case types.Int:
+			parts[i] = int64(v)
+		default:
+			return LimitUse{}, false, fmt.Errorf("key[%d] evaluated to %s, not string or int", i, out.Type().TypeName())
+		}
+	}
+	key, err := limitKey(parts)
+	if err != nil {
+		return LimitUse{}, false, err
+	}
+	out, _, err := l.amount.ContextEval(ctx, act)
+	if err != nil {
+		return LimitUse{}, false, fmt.Errorf("amount: %w", err)
+	}
+	amt, ok := out.(decVal)
+	if !ok {
+		return LimitUse{}, false, fmt.Errorf("amount evaluated to %s, not decimal", out.Type().TypeName())
+	}
+	if amt.d.Sign() < 0 {
+		return LimitUse{}, false, fmt.Errorf("amount %s is negative", amt.d)
+	}
+	if _, err := decimal.Parse(amt.d.String()); err != nil {
+		// The ledger keeps amounts as text it must read back; an
+		// amount it could not (a v1 description choosing 150
+		// decimals) is a recorded REJECT, not an unrecordable approval.
+		return LimitUse{}, false, fmt.Errorf("amount cannot be recorded in the limit ledger: %v", err)
+	}
+	return LimitUse{Limit: l.name, Key: key, Window: l.window, Amount: amt.d, MaxAmount: l.maxAmount, MaxCount: l.maxCount}, true, nil
+}
+
+// limitKey is the ledger key of a limit's key values (strings and int64s):
+// their JSON array, or, when that is longer than maxLimitKeyBytes,
+// "sha256:" and the hex SHA-256 of it. A key can hold described values of
+// any size (a 4 KB wallet_id); the ledger indexes keys, and an index entry
+// has a size limit. The hash keeps one bucket per value.
+func limitKey(parts []any) (string, error) {
+	key, err := json.Marshal(parts)
+	if err != nil {
+		return "", err
+	}
+	if len(key) > maxLimitKeyBytes {
+		sum := sha256.Sum256(key)
+		return "sha256:" + hex.EncodeToString(sum[:]), nil
+	}
+	return string(key), nil
+}
+
+// LimitUses returns the velocity limits an approval of req would consume
+// under p, whatever p's rules decide for it: what `tssgate policy replay`
+// counts for the approvals recorded before the replayed period, under the
+// candidate's limits, keys and amounts. req is evaluated at its
+// ReceivedAt (which must be set) with its Verification as the pipeline
+// set it. failed names the limits that apply but could not be evaluated
+// for req (a when, key or amount that errors: p would have rejected the
+// approval by that limit, so it consumes nothing under it). err is for a
+// done ctx, a request without its received time, or an internal failure.
+func (p *Policy) LimitUses(ctx context.Context, req *protocol.Request) (uses []LimitUse, failed []string, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			uses, failed, err = nil, nil, fmt.Errorf("policy: internal error evaluating limits: %v", r)
+		}
+	}()
+	if req == nil || req.ReceivedAt.IsZero() {
+		return nil, nil, fmt.Errorf("policy: LimitUses needs a request with its received time")
+	}
+	act := newActivation(req, req.ReceivedAt, p.lists)
+	budget := p.budget
+	for _, l := range p.limits {
+		use, matched, err := evalLimit(ctx, act, l, &budget)
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, nil, fmt.Errorf("policy: evaluating limit %q: %w", l.name, ctxErr)
+		}
+		switch {
+		case err != nil:
+			failed = append(failed, l.name)
+		case matched:
+			uses = append(uses, use)
+		}
+	}
+	return uses, failed, nil
 }

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -145,5 +146,44 @@ limits:
 `, "")
 	if d := decide(t, huge, request(t, protocol.V2, protocol.TypeKeySign, "", "")); d.Approves() || d.Rule != "huge" || !strings.Contains(d.Reason, "cannot be recorded") {
 		t.Errorf("an unrecordable limit amount gave %+v, want a REJECT by the limit", d)
+	}
+}
+
+// LimitUses reports the uses whatever the rules decide, and names the
+// limits that cannot be evaluated instead of failing the others.
+func TestExportedLimitUses(t *testing.T) {
+	src := `version: 1
+default: reject
+rules: []
+limits:
+  - {name: eth-daily, when: 'request.type == "KEYSIGN"', key: [tx.wallet_id, tx.token_id], window: 24h, max_amount: "1"}
+  - {name: broken, when: 'true', key: [detail.nope], window: 1h, max_count: 1}
+  - {name: keygen-only, when: 'request.type == "KEYGEN"', key: ['"x"'], window: 1h, max_count: 1}
+`
+	p := mustParse(t, src, "")
+	req := request(t, protocol.V2, protocol.TypeKeySign, "", "")
+	req.ReceivedAt = time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+	if d := decide(t, p, req); d.Approves() {
+		t.Fatalf("the rules must reject for this test: %+v", d)
+	}
+	uses, failed, err := p.LimitUses(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(uses) != 1 || uses[0].Limit != "eth-daily" || uses[0].Key != `["0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d","ETH"]` || uses[0].Amount.String() != "0.0001" {
+		t.Fatalf("uses %+v", uses)
+	}
+	if len(failed) != 1 || failed[0] != "broken" {
+		t.Fatalf("failed %v, want [broken]", failed)
+	}
+	req.ReceivedAt = time.Time{}
+	if _, _, err := p.LimitUses(context.Background(), req); err == nil {
+		t.Fatal("LimitUses without a received time: no error")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req.ReceivedAt = time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+	if _, _, err := p.LimitUses(ctx, req); err == nil {
+		t.Fatal("LimitUses with a done context: no error")
 	}
 }

@@ -15,8 +15,10 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"tssgate/internal/decimal"
 	"tssgate/internal/gate"
 	"tssgate/internal/protocol"
+	"tssgate/internal/store"
 	"tssgate/internal/store/sqlite"
 	"tssgate/internal/token"
 )
@@ -49,8 +51,10 @@ const caseTimeout = 10 * time.Second
 //	      extra_file: x.json
 //	      extra_patch: {...}    #   then extra_patch
 //	    now: "2026-01-05T10:00:00+08:00"   # optional; else the file's now, else the real clock
+//	    usage:                # optional: limit usage recorded before the case runs (parseUsage)
+//	      - {limit: eth-daily, key: [w-1, ETH], amount: "1.5", count: 2, at: "2026-01-05T09:00:00+08:00"}
 //	    expect:
-//	      action: approve       # required: approve|reject
+//	      action: approve       # required: approve|reject (or APPROVE|REJECT)
 //	      rule: treasury-payouts  # optional: the deciding rule ("default" for the default)
 //	      reason_contains: "..."  # optional: a substring of the reason
 //	      shadow_matched: [a, b]  # optional: exactly the shadow rules that matched
@@ -79,7 +83,7 @@ func RunTestsVerifying(p *Policy, testsPath string, w io.Writer, verify protocol
 	if err != nil {
 		return 0, 0, fmt.Errorf("reading policy tests: %w", err)
 	}
-	cases, err := parseTests(testsPath, data)
+	cases, err := parseTests(testsPath, data, p)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -113,6 +117,10 @@ type caseRunner struct {
 	dir     string
 	current *testCase
 	verify  protocol.TxVerifier
+	// policyVersion and usageRecords label the stated usage's ledger
+	// records in the temporary store.
+	policyVersion string
+	usageRecords  int
 }
 
 func newCaseRunner(p *Policy, verify protocol.TxVerifier) (*caseRunner, error) {
@@ -125,7 +133,7 @@ func newCaseRunner(p *Policy, verify protocol.TxVerifier) (*caseRunner, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("policy test: creating the temporary decision store: %w", err)
 	}
-	r := &caseRunner{st: st, dir: dir, verify: verify}
+	r := &caseRunner{st: st, dir: dir, verify: verify, policyVersion: p.version}
 	r.gate, err = gate.New(gate.Config{
 		// Cases carry no token: CheckVerified takes the case's node_key
 		// as the verified key, so this verifier is never asked.
@@ -191,6 +199,7 @@ type testCase struct {
 	shadow         []string
 	checkShd       bool
 	buildErr       string // a failure preparing the request (bad patch target)
+	usage          []usageEntry
 }
 
 // check runs c through the pipeline and returns "" if the outcome is what
@@ -205,6 +214,9 @@ func (r *caseRunner) check(c *testCase) string {
 	}
 	r.current = c
 	defer func() { r.current = nil }()
+	if msg := r.recordUsage(c); msg != "" {
+		return msg
+	}
 	d := r.gate.CheckVerified(context.Background(), c.version, c.nodeKey, raw)
 	switch d.Status {
 	case protocol.StatusOK:
@@ -251,8 +263,10 @@ func (r *caseRunner) check(c *testCase) string {
 	return strings.Join(problems, "; ")
 }
 
-func parseTests(path string, data []byte) ([]*testCase, error) {
-	tp := &parser{name: path, baseDir: filepath.Dir(path)}
+// parseTests parses a tests file for the policy pol, which names the
+// limits a case's usage may state.
+func parseTests(path string, data []byte, pol *Policy) ([]*testCase, error) {
+	tp := &parser{name: path, baseDir: filepath.Dir(path), testPolicy: pol}
 	cases := tp.parseTestsFile(data)
 	if len(tp.issues) > 0 {
 		return nil, &LoadError{Issues: tp.issues}
@@ -301,8 +315,8 @@ func (p *parser) parseTestsFile(data []byte) []*testCase {
 		issue := func(line int, format string, args ...any) {
 			p.addf(line, "", "", "%s: %s", label, fmt.Sprintf(format, args...))
 		}
-		var reqNode, expectNode *yaml.Node
-		mapping(cn, []string{"name", "request", "now", "expect"},
+		var reqNode, expectNode, usageNode *yaml.Node
+		mapping(cn, []string{"name", "request", "now", "usage", "expect"},
 			func(line int, msg string) { issue(line, "%s", msg) },
 			func(key string, _, v *yaml.Node) {
 				switch key {
@@ -322,6 +336,8 @@ func (p *parser) parseTestsFile(data []byte) []*testCase {
 					reqNode = v
 				case "now":
 					c.now, c.hasNow = p.parseNow(v, label)
+				case "usage":
+					usageNode = v
 				case "expect":
 					expectNode = v
 				}
@@ -333,6 +349,9 @@ func (p *parser) parseTestsFile(data []byte) []*testCase {
 			issue(cn.Line, "request: missing")
 		} else {
 			p.parseTestRequest(c, reqNode, issue)
+		}
+		if usageNode != nil {
+			p.parseUsage(c, usageNode, issue)
 		}
 		if expectNode == nil {
 			issue(cn.Line, "expect: missing")
@@ -512,13 +531,18 @@ func (p *parser) parseExpect(c *testCase, n *yaml.Node, issue func(int, string, 
 			switch key {
 			case "action":
 				sawAction = true
+				// The wire spelling (APPROVE, REJECT) is accepted too:
+				// it is what audit output and replay reports print.
+				if s == string(protocol.ActionApprove) || s == string(protocol.ActionReject) {
+					s = strings.ToLower(s)
+				}
 				switch s {
 				case actionApprove:
 					c.action = protocol.ActionApprove
 				case actionReject:
 					c.action = protocol.ActionReject
 				default:
-					issue(v.Line, "expect.action: must be approve or reject, got %q", truncate(s, 20))
+					issue(v.Line, "expect.action: must be approve or reject (or APPROVE, REJECT), got %q", truncate(s, 20))
 				}
 			case "rule":
 				c.rule = s
@@ -687,4 +711,199 @@ func assumedVerification(req *protocol.Request) *protocol.Verification {
 		v.Token, v.CoboChainID = req.KeySign.Tx.TokenID, req.KeySign.Tx.ChainID
 	}
 	return v
+}
+
+// usageEntry is one `usage:` entry of a case: count transactions under
+// (limit, key) adding up to amount, recorded at at (when hasAt) or just
+// before the case's clock.
+type usageEntry struct {
+	line   int
+	limit  string
+	key    string
+	window time.Duration
+	amount decimal.Decimal
+	count  int64
+	at     time.Time
+	hasAt  bool
+}
+
+// parseUsage reads a case's `usage:` list:
+//
+//	usage:
+//	  - limit: btc-daily        # required: a limit of the policy under test
+//	    key: ["BTC"]            # required: one value per key expression, in order
+//	    amount: "4.5"           # optional, a quoted non-negative decimal; default "0"
+//	    count: 3                # optional, transactions, at least 1; default 1
+//	    at: "2026-01-05T09:00:00Z"  # optional; default one microsecond before the case's now
+//
+// key values are strings, or whole numbers for a key expression that is a
+// CEL int: the ledger key is their JSON array, exactly as the policy
+// builds it from the key expressions' values (["BTC"], ["w-1", 7]; a
+// quoted "7" is the string "7", another key than the int 7).
+func (p *parser) parseUsage(c *testCase, n *yaml.Node, issue func(int, string, ...any)) {
+	if n.Kind != yaml.SequenceNode {
+		issue(n.Line, "usage: must be a list of {limit, key, amount, count, at}, got %s", describeNode(n))
+		return
+	}
+	limits := map[string]*limit{}
+	var names []string
+	if p.testPolicy != nil {
+		for _, l := range p.testPolicy.limits {
+			limits[l.name] = l
+			names = append(names, l.name)
+		}
+	}
+	for i, en := range n.Content {
+		en = deref(en)
+		field := fmt.Sprintf("usage[%d]", i)
+		if en.Kind != yaml.MappingNode {
+			issue(en.Line, "%s: must be a mapping with limit and key, got %s", field, describeNode(en))
+			continue
+		}
+		u := usageEntry{line: en.Line, count: 1}
+		var keyNode *yaml.Node
+		ok := true
+		bad := func(line int, format string, args ...any) {
+			issue(line, "%s.%s", field, fmt.Sprintf(format, args...))
+			ok = false
+		}
+		mapping(en, []string{"limit", "key", "amount", "count", "at"},
+			func(line int, msg string) { bad(line, "%s", msg) },
+			func(key string, _, v *yaml.Node) {
+				switch key {
+				case "limit":
+					s, isStr := scalarString(v)
+					if !isStr || s == "" {
+						bad(v.Line, "limit: must be a limit name, got %s", describeNode(v))
+						return
+					}
+					u.limit = s
+				case "key":
+					keyNode = v
+				case "amount":
+					s, isStr := scalarString(v)
+					d, err := decimal.Parse(s)
+					switch {
+					case !isStr:
+						bad(v.Line, "amount: must be a quoted decimal (\"1.5\"), got %s", describeNode(v))
+					case err != nil:
+						bad(v.Line, "amount: %v", err)
+					case d.Sign() < 0:
+						bad(v.Line, "amount: must not be negative, got %s", s)
+					default:
+						u.amount = d
+					}
+				case "count":
+					var n int64
+					if v.Kind != yaml.ScalarNode || v.Tag != "!!int" {
+						bad(v.Line, "count: must be a whole number, got %s", describeNode(v))
+					} else if _, err := fmt.Sscan(v.Value, &n); err != nil || n < 1 || n > maxUsageCount {
+						bad(v.Line, "count: must be from 1 to %d, got %s", maxUsageCount, v.Value)
+					} else {
+						u.count = n
+					}
+				case "at":
+					s, isStr := scalarString(v)
+					t, err := time.Parse(time.RFC3339, s)
+					if !isStr || err != nil {
+						bad(v.Line, "at: must be an RFC 3339 time in quotes, such as \"2026-01-05T09:00:00Z\"")
+						return
+					}
+					u.at, u.hasAt = t, true
+				}
+			})
+		if u.limit == "" {
+			if ok {
+				bad(en.Line, "limit: missing")
+			}
+			continue
+		}
+		l := limits[u.limit]
+		if l == nil {
+			known := strings.Join(names, ", ")
+			if known == "" {
+				known = "none"
+			}
+			bad(en.Line, "limit: the policy has no limit %q (its limits: %s)", u.limit, known)
+			continue
+		}
+		u.window = l.window
+		if keyNode == nil {
+			bad(en.Line, "key: missing: a list of the limit's %d key values", len(l.keys))
+			continue
+		}
+		if keyNode.Kind != yaml.SequenceNode {
+			bad(keyNode.Line, "key: must be a list of the limit's %d key values, got %s", len(l.keys), describeNode(keyNode))
+			continue
+		}
+		if len(keyNode.Content) != len(l.keys) {
+			bad(keyNode.Line, "key: limit %q has %d key expressions, this key has %d values", u.limit, len(l.keys), len(keyNode.Content))
+			continue
+		}
+		parts := make([]any, len(keyNode.Content))
+		for j, kv := range keyNode.Content {
+			kv = deref(kv)
+			switch {
+			case kv.Kind == yaml.ScalarNode && kv.Tag == "!!str":
+				parts[j] = kv.Value
+			case kv.Kind == yaml.ScalarNode && kv.Tag == "!!int":
+				var n int64
+				if _, err := fmt.Sscan(kv.Value, &n); err != nil || fmt.Sprint(n) != strings.TrimPrefix(kv.Value, "+") {
+					bad(kv.Line, "key[%d]: %s is not a plain whole number; quote it for a string", j, kv.Value)
+					continue
+				}
+				parts[j] = n
+			default:
+				bad(kv.Line, "key[%d]: must be a string or a whole number, got %s", j, describeNode(kv))
+			}
+		}
+		if !ok {
+			continue
+		}
+		key, err := limitKey(parts)
+		if err != nil {
+			bad(keyNode.Line, "key: %v", err)
+			continue
+		}
+		u.key = key
+		c.usage = append(c.usage, u)
+	}
+}
+
+// maxUsageCount bounds one usage entry's count: each transaction is a
+// ledger record in the temporary store.
+const maxUsageCount = 10_000
+
+// recordUsage records c's stated usage in the temporary store's ledger,
+// before c runs: each entry as count approvals under its limit and key
+// (the first carrying the whole amount, the others 0), through the
+// store's own Commit, so the limit then decides exactly as serve's would.
+// Usage stays for the cases after c, like the usage cases consume.
+func (r *caseRunner) recordUsage(c *testCase) string {
+	for _, u := range c.usage {
+		at := u.at
+		if !u.hasAt {
+			at = r.now().Add(-time.Microsecond)
+		}
+		for j := range u.count {
+			r.usageRecords++
+			amount := decimal.Decimal{}
+			if j == 0 {
+				amount = u.amount
+			}
+			req, _ := json.Marshal(map[string]any{"policy_test_usage": map[string]any{"case": c.name, "limit": u.limit, "key": u.key, "amount": amount.String()}})
+			rec := store.Record{
+				RequestID: fmt.Sprintf("policy-test:usage:%d", r.usageRecords), Version: "policy-test", Type: "USAGE",
+				ReceivedAt: at, Request: req, Action: store.ActionApprove, Rule: "policy-test:usage", PolicyVersion: r.policyVersion,
+			}
+			stored, _, err := r.st.Commit(context.Background(), rec, []store.LimitUse{{Limit: u.limit, Key: u.key, Window: u.window, Amount: amount}})
+			if err != nil {
+				return fmt.Sprintf("usage (line %d): recording it: %v", u.line, err)
+			}
+			if stored.Action != store.ActionApprove {
+				return fmt.Sprintf("usage (line %d): not recorded: %s", u.line, stored.Reason)
+			}
+		}
+	}
+	return ""
 }

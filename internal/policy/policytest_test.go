@@ -127,7 +127,7 @@ func TestRunTestsMalformed(t *testing.T) {
 		{"inexact number", "tests:\n  - name: a\n    request: {type: keygen, detail_patch: {threshold: 0x2}}\n    expect: {action: approve}\n", "request.detail_patch: line 3: 0x2 is not a plain JSON number"},
 		{"missing expect", "tests:\n  - {name: a, request: {type: ping}}\n", `test "a": expect: missing`},
 		{"missing action", "tests:\n  - {name: a, request: {type: ping}, expect: {rule: x}}\n", `test "a": expect.action: missing`},
-		{"bad action", "tests:\n  - {name: a, request: {type: ping}, expect: {action: APPROVE}}\n", `expect.action: must be approve or reject, got "APPROVE"`},
+		{"bad action", "tests:\n  - {name: a, request: {type: ping}, expect: {action: Approve}}\n", `expect.action: must be approve or reject (or APPROVE, REJECT), got "Approve"`},
 		{"bad now", "tests:\n  - {name: a, request: {type: ping}, now: tomorrow, expect: {action: approve}}\n", `tests.yaml:2: test "a": now: must be an RFC 3339 time`},
 	}
 	p := mustParse(t, runTestsPolicy, "")

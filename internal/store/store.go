@@ -17,11 +17,13 @@
 // Store.Probe and Commit outcomes. It imports no database driver: the
 // implementations live in the sub-packages sqlite and postgres, backend.Open
 // picks one from a DSN, and storetest is the conformance suite both must
-// pass. The logic both implementations share lives under internal/, where
-// the compiler keeps it to the store's own sub-packages: chain (the hash
-// encoding, chain verification, the one spelling of a time), check
-// (validation of records and filters, the limit decision) and migrate
-// (loading the embedded migrations, refusing a newer schema).
+// pass; memledger is an exact in-memory ledger for `tssgate policy
+// replay` that decides limits as they do. The logic both implementations
+// share lives under internal/, where the compiler keeps it to the store's
+// own sub-packages: chain (the hash encoding, chain verification, the one
+// spelling of a time), check (validation of records and filters, the limit
+// decision) and migrate (loading the embedded migrations, refusing a newer
+// schema).
 //
 // Fail closed: every Store method returns an error whenever it cannot
 // establish its answer; callers must never treat an error as "no record" or

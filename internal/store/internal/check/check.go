@@ -2,7 +2,10 @@
 // implementations share, so that SQLite and PostgreSQL accept, refuse and
 // limit identically: Prepare turns a Record into the form that is stored or
 // refuses it, Filter validates a List filter, and Limit decides one velocity
-// limit against the usage already in its window.
+// limit against the usage already in its window. The in-memory ledger
+// replay simulates limits with (internal/store/memledger) applies the same
+// rules (Uses, Limit, Window, LedgerTime, Claims), so that a replay decides
+// a limit as the stores would.
 //
 // It is internal to tssgate/internal/store: callers outside the store go
 // through store.Store, whose Commit and List apply these rules.
@@ -180,3 +183,8 @@ func FormatWindow(d time.Duration) string {
 	}
 	return s
 }
+
+// Uses validates the limit uses of an APPROVE as Prepare does, for a
+// ledger that takes uses without a Record (the in-memory ledger of
+// internal/store/memledger). Errors wrap store.ErrInvalid.
+func Uses(uses []store.LimitUse) error { return checkUses(uses) }
