@@ -251,7 +251,9 @@ func TestFreezeCommandArguments(t *testing.T) {
 		{"list with no store", []string{"freeze", "--data-dir", dir, "--list"}, 1, "no decision store at"},
 		{"unfreeze without an id", []string{"unfreeze", "--data-dir", dir}, 2, "--id"},
 		{"unfreeze with a bad id", []string{"unfreeze", "--data-dir", dir, "--id", "XYZ"}, 2, "16 lower-case hex"},
-		{"unfreeze --key without governance", []string{"unfreeze", "--data-dir", dir, "--id", "0123456789abcdef", "--key", "k"}, 2, "no governance is configured"},
+		// Whether governance applies is known only from the store (a store
+		// holding one needs the quorum whatever the configuration says).
+		{"unfreeze --key with no store", []string{"unfreeze", "--data-dir", dir, "--id", "0123456789abcdef", "--key", "k"}, 1, "no decision store at"},
 		{"unfreeze --key and --import", []string{"unfreeze", "--data-dir", dir, "--id", "0123456789abcdef", "--key", "k", "--import", "s"}, 2, "not both"},
 	}
 	for _, tc := range cases {
@@ -584,5 +586,21 @@ func TestUnfreezeWithQuorum(t *testing.T) {
 	kept, _ := st.LiftSignatures(context.Background(), id)
 	if len(kept) != 2 {
 		t.Errorf("kept signatures: %+v, want alice's and bob's only", kept)
+	}
+}
+
+// Without governance in the configuration or the store, --key and
+// --import are usage errors and the freeze stays.
+func TestUnfreezeSignaturesWithoutGovernance(t *testing.T) {
+	dir := t.TempDir()
+	id := frozenStore(t, dir)
+	for _, flag := range []string{"--key", "--import"} {
+		code, _, errOut := runCmd(t, "unfreeze", "--data-dir", dir, "--id", id, flag, "f")
+		if code != 2 || !strings.Contains(errOut, "no governance is configured") {
+			t.Errorf("unfreeze %s: exit %d, %s", flag, code, errOut)
+		}
+	}
+	if n := len(activeFreezes(t, dir)); n != 1 {
+		t.Fatalf("%d active freezes, want the one", n)
 	}
 }
