@@ -10,11 +10,13 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -153,6 +155,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	// Which build is running matters for capacity planning and for FIPS
 	// questions; say it once, where the operator reads the other facts.
 	fmt.Fprintf(stdout, "tssgate: RSA by %s\n", token.CryptoBackend())
+	// GOGC and GOMEMLIMIT, when set, win over the defaults.
+	gcPercent, memLimit := server.TuneGC(os.Getenv)
+	fmt.Fprintf(stdout, "tssgate: garbage collector GOGC=%d GOMEMLIMIT=%s\n", gcPercent, memoryLimitText(memLimit))
 	// The governance in force, then the policy under it: a policy that is
 	// not signed by its quorum, or whose load cannot be recorded, is not
 	// served at all.
@@ -552,4 +557,16 @@ func txVerifier(tokens []txverify.Token, abis []txverify.ABIEntry) (protocol.TxV
 		return nil, fmt.Errorf("tssgate.abis: %w", err)
 	}
 	return func(r *protocol.Request) *protocol.Verification { return reg.Verify(r).Verification() }, nil
+}
+
+// memoryLimitText spells a memory limit as GOMEMLIMIT would: MiB when
+// whole, bytes otherwise, "off" for none.
+func memoryLimitText(n int64) string {
+	switch {
+	case n == math.MaxInt64:
+		return "off"
+	case n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + "MiB"
+	}
+	return strconv.FormatInt(n, 10)
 }

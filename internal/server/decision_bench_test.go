@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -201,7 +202,8 @@ func runCallers(callers, n int, op func(i int) error) (wall, cpu time.Duration) 
 // its ledger entry, durable before the reply) and the reply signature.
 // Every iteration is a new request_id and a new transaction, all signed
 // before timing. It runs on SQLite and, with TSSGATE_TEST_POSTGRES set, on
-// PostgreSQL, with 1 and with 16 concurrent callers.
+// PostgreSQL, with 1 and with 16 concurrent callers, under the garbage
+// collector's settings serve runs with (TuneGC).
 //
 // Besides ns/op (wall time per decision; with 16 callers, the throughput's
 // inverse) it reports cpu-ns/op, this process's CPU time per decision
@@ -212,6 +214,7 @@ func runCallers(callers, n int, op func(i int) error) (wall, cpu time.Duration) 
 // README's target is stated in.
 func BenchmarkDecision(b *testing.B) {
 	loadKeys(b)
+	serveGC(b)
 	pol, err := policy.Parse("decision.yaml", []byte(decisionPolicy), "")
 	if err != nil {
 		b.Fatal(err)
@@ -312,4 +315,17 @@ func BenchmarkDecisionFloor(b *testing.B) {
 			b.ReportMetric(float64(f.cpu), "floor-cpu-ns/op")
 		})
 	}
+}
+
+// serveGC runs the benchmark under the garbage collector's settings serve
+// applies (TuneGC: GOGC and GOMEMLIMIT from the environment, else the
+// defaults), so that its CPU per decision is the server's; it restores
+// the test binary's afterwards.
+func serveGC(b *testing.B) {
+	b.Helper()
+	oldPercent := debug.SetGCPercent(100)
+	debug.SetGCPercent(oldPercent)
+	oldLimit := debug.SetMemoryLimit(-1)
+	TuneGC(os.Getenv)
+	b.Cleanup(func() { debug.SetGCPercent(oldPercent); debug.SetMemoryLimit(oldLimit) })
 }
