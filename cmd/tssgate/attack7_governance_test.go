@@ -183,3 +183,38 @@ func TestAttack7AuditShowNamesSignersOfAnotherBundle(t *testing.T) {
 		t.Fatalf("audit show names %q as the signers of the policy that decided k-after-revert; it ran under the signatures of alice,bob", got)
 	}
 }
+
+// TestAttack7PolicySignedForAnotherDeploymentLoads: the same approvers
+// govern a staging deployment (alice, bob, carol and the staging engineer
+// dave, 2 of 4) and production (alice, bob, carol, 2 of 3). Alice and bob
+// sign a loose policy for staging. The manifest names only the policy and
+// list files, nothing of the deployment or the governance it was signed
+// under, so an intruder who can write production's policy directory
+// copies staging's policy and bundle there, and production loads it.
+// Signatures must be bound to the deployment (the manifest names the
+// governance in force by its sha256, or a deployment name from the
+// governance file).
+func TestAttack7PolicySignedForAnotherDeploymentLoads(t *testing.T) {
+	prod := newGovernedServe(t, "")
+	prod.sign(t, prod.pol, prod.alice, prod.bob)
+	if started, out, errOut := serveStarts(t, prod.args()...); !started {
+		t.Fatalf("production's first start: %s%s", out, errOut)
+	}
+	staging := t.TempDir()
+	stagingGov := filepath.Join(staging, "governance.yaml")
+	writeGovernance(t, stagingGov, "2", prod.alice, prod.bob, prod.carol, newApprover(t, "dave"))
+	loose := strings.Replace(govPolicy, `decimal("1")`, `decimal("1000000")`, 1)
+	writeAtomically(t, filepath.Join(staging, "POLICY.yaml"), loose)
+	writeAtomically(t, filepath.Join(staging, "nodes.txt"), mustRead(t, prod.list))
+	for _, a := range []approver{prod.alice, prod.bob} {
+		if code, out, errOut := runCmd(t, "policy", "sign", "--governance", stagingGov, "--key", a.priv, filepath.Join(staging, "POLICY.yaml")); code != 0 {
+			t.Fatalf("staging policy sign by %s: %d %s%s", a.name, code, out, errOut)
+		}
+	}
+	// The intruder copies staging's signed policy into production.
+	writeAtomically(t, prod.pol, loose)
+	writeAtomically(t, governanceBundle(prod.pol), mustRead(t, filepath.Join(staging, "POLICY.yaml.sigs")))
+	if started, out, _ := serveStarts(t, prod.args()...); started {
+		t.Fatalf("production loaded a policy signed for the staging deployment's governance:\n%s", out)
+	}
+}
