@@ -37,8 +37,9 @@ func TestAttack7PolicyRollbackWithOldBundle(t *testing.T) {
 	if started, out, errOut := serveStarts(t, g.args()...); !started {
 		t.Fatalf("first start with the signed policy: %s%s", out, errOut)
 	}
-	// After an incident the quorum tightens the policy and signs it.
-	writeAtomically(t, g.pol, strings.Replace(govPolicy, `decimal("1")`, `decimal("0.00001")`, 1))
+	// After an incident the quorum tightens the policy and signs it (at
+	// serial 2: a changed governed policy needs a higher serial, fix7a).
+	writeAtomically(t, g.pol, withSerial(strings.Replace(govPolicy, `decimal("1")`, `decimal("0.00001")`, 1), 2))
 	if err := os.Remove(governanceBundle(g.pol)); err != nil {
 		t.Fatal(err)
 	}
@@ -194,16 +195,22 @@ func TestAttack7AuditShowNamesSignersOfAnotherBundle(t *testing.T) {
 // Signatures must be bound to the deployment (the manifest names the
 // governance in force by its sha256, or a deployment name from the
 // governance file).
+//
+// Fix7a: the decided defence is the governance file's deployment name,
+// which every manifest then carries; the test gives the two deployments
+// their names (as the README tells such teams to) and staging's policy a
+// higher serial, so that only the deployment line can refuse it.
 func TestAttack7PolicySignedForAnotherDeploymentLoads(t *testing.T) {
 	prod := newGovernedServe(t, "")
+	writeDeploymentGovernance(t, prod.gov, "production", "2", prod.alice, prod.bob, prod.carol)
 	prod.sign(t, prod.pol, prod.alice, prod.bob)
 	if started, out, errOut := serveStarts(t, prod.args()...); !started {
 		t.Fatalf("production's first start: %s%s", out, errOut)
 	}
 	staging := t.TempDir()
 	stagingGov := filepath.Join(staging, "governance.yaml")
-	writeGovernance(t, stagingGov, "2", prod.alice, prod.bob, prod.carol, newApprover(t, "dave"))
-	loose := strings.Replace(govPolicy, `decimal("1")`, `decimal("1000000")`, 1)
+	writeDeploymentGovernance(t, stagingGov, "staging", "2", prod.alice, prod.bob, prod.carol, newApprover(t, "dave"))
+	loose := withSerial(strings.Replace(govPolicy, `decimal("1")`, `decimal("1000000")`, 1), 2)
 	writeAtomically(t, filepath.Join(staging, "POLICY.yaml"), loose)
 	writeAtomically(t, filepath.Join(staging, "nodes.txt"), mustRead(t, prod.list))
 	for _, a := range []approver{prod.alice, prod.bob} {

@@ -51,7 +51,8 @@ func TestAttack7FifoBundleHangsReloads(t *testing.T) {
 	// The operator deploys a stricter policy, signed elsewhere under the
 	// same names, with its bundle.
 	stage := t.TempDir()
-	stricter := strings.Replace(govPolicy, `decimal("1")`, `decimal("0.00001")`, 1)
+	// Serial 2: a changed governed policy needs a higher serial (fix7a).
+	stricter := withSerial(strings.Replace(govPolicy, `decimal("1")`, `decimal("0.00001")`, 1), 2)
 	writeAtomically(t, filepath.Join(stage, "POLICY.yaml"), stricter)
 	writeAtomically(t, filepath.Join(stage, "nodes.txt"), mustRead(t, g.list))
 	g.sign(t, filepath.Join(stage, "POLICY.yaml"), g.alice, g.bob)

@@ -13,6 +13,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"tssgate/internal/governance"
@@ -381,7 +382,7 @@ func collectLiftSignatures(ctx context.Context, cfg Config, st store.Store, f *s
 			return nil, false
 		}
 	case importFile != "":
-		if sig, err = os.ReadFile(importFile); err != nil {
+		if sig, err = governance.ReadRegularFile(importFile, 1<<20); err != nil {
 			fail("--import: %v", err)
 			return nil, false
 		}
@@ -436,7 +437,9 @@ const minAdminToken = 16
 // stricter), holding one token of at least minAdminToken bytes
 // (surrounding white space ignored).
 func readAdminToken(path string) (string, error) {
-	f, err := os.Open(path)
+	// Non-blocking: a named pipe in its place must be refused below, not
+	// block the open until a writer comes.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return "", err
 	}

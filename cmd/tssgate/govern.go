@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -72,7 +73,7 @@ func establishGovernance(ctx context.Context, st store.Store, path string, file 
 			if err != nil {
 				return nil, fmt.Errorf("the governance in force in the store does not parse: %w", err)
 			}
-			m, err := governance.GovernanceManifest(file)
+			m, err := governance.ChangeManifest(file, inForce)
 			if err != nil {
 				return nil, err
 			}
@@ -163,7 +164,9 @@ func signerNames(s []governance.Signer) string {
 type policyLoad struct {
 	OperatorAction   string              `json:"operator_action"` // "policy"
 	PolicyVersion    string              `json:"policy_version"`
+	Serial           uint64              `json:"serial"` // the policy's serial, 0 when it has none
 	ManifestSHA256   string              `json:"manifest_sha256"`
+	Deployment       string              `json:"deployment,omitempty"` // the manifest's deployment line
 	Manifest         []governance.Item   `json:"manifest"`
 	Signers          []governance.Signer `json:"signers"`
 	Threshold        int                 `json:"threshold"`         // 0 without governance
@@ -173,8 +176,10 @@ type policyLoad struct {
 // policyGate decides whether a loaded policy may be used and records it
 // before it is: with governance, its bundle must hold a quorum of the
 // governance in force (read from the store each time, so a change another
-// replica adopted counts) over its manifest; with or without, a POLICY row
-// naming the policy version, its manifest hash and its signers is
+// replica adopted counts) over its manifest (which carries the
+// governance's deployment line), and its serial must not roll back what
+// the decision log recorded; with or without, a POLICY row naming the
+// policy version, its serial, its manifest hash and its signers is
 // committed to the decision log first. Any failure, a store error
 // included, refuses the policy.
 type policyGate struct {
@@ -192,19 +197,59 @@ func (g *policyGate) check(p *policy.Policy) error {
 	return err
 }
 
+// recordedLoads is what the POLICY rows of the decision log say, as
+// admit needs it: the newest row (its request id and content), and the
+// highest serial recorded with the manifest of the newest row carrying it.
+type recordedLoads struct {
+	newestID      string      // "" when there is no POLICY row
+	newest        *policyLoad // the newest row's content
+	maxSerial     uint64
+	maxSerialSeq  int64
+	maxSerialHash string // manifest_sha256 of the newest row with maxSerial
+}
+
+// readLoads walks the POLICY rows, newest first. They are one per load of
+// a different policy or bundle, so few. A row that does not parse refuses
+// the policy: the rollback check cannot be made without it.
+func readLoads(ctx context.Context, st store.Store) (*recordedLoads, error) {
+	r := &recordedLoads{}
+	err := st.List(ctx, store.Filter{Type: "POLICY", Rule: rulePolicy, Newest: true}, func(rec *store.Record) error {
+		var l policyLoad
+		if err := json.Unmarshal(rec.Request, &l); err != nil {
+			return fmt.Errorf("POLICY row %d (%s) does not parse: %w", rec.Seq, rec.RequestID, err)
+		}
+		if r.newestID == "" {
+			r.newestID, r.newest = rec.RequestID, &l
+		}
+		if l.Serial > r.maxSerial {
+			r.maxSerial, r.maxSerialSeq, r.maxSerialHash = l.Serial, rec.Seq, l.ManifestSHA256
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading the policy loads recorded in the decision log: %w", err)
+	}
+	return r, nil
+}
+
 // admit checks p and records its load, returning what it recorded.
 func (g *policyGate) admit(p *policy.Policy) (*policyLoad, error) {
-	m, err := governance.PolicyManifest(p)
+	var gov *governance.Governance
+	if g.govern {
+		var err error
+		if gov, err = g.inForce(); err != nil {
+			return nil, err
+		}
+	}
+	m, err := governance.PolicyManifest(p, gov)
 	if err != nil {
 		return nil, err
 	}
-	load := policyLoad{OperatorAction: "policy", PolicyVersion: p.Version(), ManifestSHA256: m.SHA256(),
-		Manifest: m.Items, Signers: []governance.Signer{}}
-	if g.govern {
-		gov, err := g.inForce()
-		if err != nil {
-			return nil, err
-		}
+	load := policyLoad{OperatorAction: "policy", PolicyVersion: p.Version(), Serial: p.Serial(), ManifestSHA256: m.SHA256(),
+		Deployment: m.Deployment, Manifest: m.Items, Signers: []governance.Signer{}}
+	ctx, cancel := context.WithTimeout(context.Background(), governTimeout)
+	defer cancel()
+	if gov != nil {
 		sigs, err := governance.ReadBundle(governance.BundlePath(g.path))
 		if err != nil {
 			return nil, err
@@ -216,28 +261,67 @@ func (g *policyGate) admit(p *policy.Policy) (*policyLoad, error) {
 		}
 		load.Signers, load.Threshold, load.GovernanceSHA256 = res.Signers, gov.Threshold, gov.SHA256
 	}
+	loads, err := readLoads(ctx, g.st)
+	if err != nil {
+		return nil, err
+	}
+	if gov != nil {
+		if err := checkSerial(g.path, p, m, loads); err != nil {
+			return nil, err
+		}
+	}
 	req, err := json.Marshal(load)
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(req)
+	if loads.newest != nil {
+		// The same policy with the same signers is the newest load on
+		// record already (a restart, a replica starting): nothing new to
+		// record. Compared as re-encoded values, since a store may keep
+		// JSON in another spelling.
+		if again, err := json.Marshal(loads.newest); err == nil && bytes.Equal(again, req) {
+			return &load, nil
+		}
+	}
+	// Derived from the content and the newest POLICY row: replicas loading
+	// the same policy with the same signatures at the same time record it
+	// once, and loading a bundle again after another one was loaded is a
+	// new row, so that audit show names the signers actually in force.
+	h := sha256.New()
+	h.Write(req)
+	h.Write([]byte{0})
+	h.Write([]byte(loads.newestID))
+	sum := h.Sum(nil)
 	reason := "policy " + p.Version() + " put in force, unsigned (no governance configured)"
-	if g.govern {
-		reason = "policy " + p.Version() + " put in force, signed by " + signerNames(load.Signers)
+	if gov != nil {
+		reason = fmt.Sprintf("policy %s (serial %d) put in force, signed by %s", p.Version(), p.Serial(), signerNames(load.Signers))
 	}
 	rec := store.Record{
-		// Derived from the content: replicas loading the same policy with
-		// the same signatures record it once.
 		RequestID: "operator:policy:" + hex.EncodeToString(sum[:16]),
 		Version:   "operator", Type: "POLICY", NodeKey: "operator:serve", ReceivedAt: time.Now(),
 		Request: req, Action: store.ActionReject, Rule: rulePolicy, Reason: reason, PolicyVersion: p.Version(),
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), governTimeout)
-	defer cancel()
 	if _, _, err := g.st.Commit(ctx, rec, nil); err != nil {
 		return nil, fmt.Errorf("recording the policy load in the decision log (the policy is not used): %w", err)
 	}
 	return &load, nil
+}
+
+// checkSerial refuses a governed policy without a serial, with a serial
+// below the highest the decision log recorded, or with that serial and
+// another manifest: an old policy put back with its old, once valid
+// bundle is a rollback nobody signed. The same serial with the same
+// manifest (a restart, another replica) passes.
+func checkSerial(path string, p *policy.Policy, m *governance.Manifest, loads *recordedLoads) error {
+	switch {
+	case p.Serial() == 0:
+		return fmt.Errorf("policy %s has no serial: with governance a policy must carry a top-level `serial: N` (a positive integer, raised with every change) so that an older signed policy cannot be put back; add it and sign again", path)
+	case p.Serial() < loads.maxSerial:
+		return fmt.Errorf("policy %s has serial %d, lower than serial %d already put in force (decision %d): refused as a rollback to an older policy; to go back, give the old rules a serial above %d and have them signed again", path, p.Serial(), loads.maxSerial, loads.maxSerialSeq, loads.maxSerial)
+	case p.Serial() == loads.maxSerial && m.SHA256() != loads.maxSerialHash:
+		return fmt.Errorf("policy %s has serial %d, the serial of another policy already put in force (decision %d, manifest sha256 %s; this one %s): refused; a changed policy needs a higher serial, signed again", path, p.Serial(), loads.maxSerialSeq, loads.maxSerialHash, m.SHA256())
+	}
+	return nil
 }
 
 // inForce reads the governance in force from the store, parsing it again

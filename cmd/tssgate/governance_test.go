@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -44,7 +45,17 @@ func newApprover(t *testing.T, name string) approver {
 
 func writeGovernance(t *testing.T, path string, threshold string, as ...approver) {
 	t.Helper()
+	writeDeploymentGovernance(t, path, "", threshold, as...)
+}
+
+// writeDeploymentGovernance is writeGovernance with a deployment line
+// when deployment is not "".
+func writeDeploymentGovernance(t *testing.T, path, deployment, threshold string, as ...approver) {
+	t.Helper()
 	var b strings.Builder
+	if deployment != "" {
+		b.WriteString("deployment: " + deployment + "\n")
+	}
 	b.WriteString("threshold: " + threshold + "\napprovers:\n")
 	for _, a := range as {
 		b.WriteString("  - {name: " + a.name + ", key: \"" + a.pub + "\"}\n")
@@ -53,8 +64,9 @@ func writeGovernance(t *testing.T, path string, threshold string, as ...approver
 }
 
 // govPolicy is a policy with a list file, so that the manifest has two
-// items.
+// items, at serial 1 (a governed policy needs one; see withSerial).
 const govPolicy = `version: 1
+serial: 1
 default: reject
 lists:
   nodes: {file: nodes.txt}
@@ -66,6 +78,14 @@ rules:
     when: request.type == "KEYSIGN" && tx.token_id == "ETH" && tx.amount <= decimal("1")
     action: approve
 `
+
+// withSerial is policy with its serial line set to n.
+func withSerial(policy string, n int) string {
+	if !strings.Contains(policy, "\nserial: 1\n") {
+		panic("withSerial: the policy has no serial: 1 line")
+	}
+	return strings.Replace(policy, "\nserial: 1\n", "\nserial: "+strconv.Itoa(n)+"\n", 1)
+}
 
 func hexSum(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) }
 
@@ -225,7 +245,7 @@ func testServeGovernance(t *testing.T, dsn string) {
 	}
 	// A stricter policy, unsigned: refused like a looser one; the signed
 	// policy keeps deciding.
-	writeAtomically(t, g.pol, strings.Replace(govPolicy, `decimal("1")`, `decimal("0.00001")`, 1))
+	writeAtomically(t, g.pol, withSerial(strings.Replace(govPolicy, `decimal("1")`, `decimal("0.00001")`, 1), 2))
 	waitFor(t, "/readyz 503 for the unsigned policy", func() bool { return readyz(t, url) == http.StatusServiceUnavailable })
 	if code, body := readyzBody(t, url); code != http.StatusServiceUnavailable || !strings.Contains(body, "not signed by a quorum") {
 		t.Fatalf("readyz: %d %s", code, body)

@@ -174,8 +174,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return 1
 		}
 		if gov != nil {
-			fmt.Fprintf(stdout, "tssgate: policy manifest sha256 %s signed by %s (%d of %d required)\n",
-				load.ManifestSHA256, signerNames(load.Signers), len(load.Signers), gov.Threshold)
+			fmt.Fprintf(stdout, "tssgate: policy serial %d, manifest sha256 %s signed by %s (%d of %d required)\n",
+				load.Serial, load.ManifestSHA256, signerNames(load.Signers), len(load.Signers), gov.Threshold)
 		}
 	} else if gov != nil {
 		fmt.Fprintln(stdout, "tssgate: governance is configured without a policy: every key task is rejected")

@@ -3,27 +3,31 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"tssgate/internal/governance"
 	"tssgate/internal/policy"
 )
 
-const policyManifestUsage = `Usage: tssgate policy manifest FILE
+const policyManifestUsage = `Usage: tssgate policy manifest [--governance FILE | --config FILE] FILE
 
-Prints the manifest of the policy FILE: the full SHA-256 of the policy
-file and of every list file it names, with their names. It is what
-approvers sign (tssgate policy sign, or ssh-keygen -Y sign -n
-tssgate-policy) and what serve checks against FILE.sigs when
-tssgate.governance is configured:
+Prints the manifest of the policy FILE: the deployment named by the
+governance file (--governance, or tssgate.governance of --config), then
+the full SHA-256 of the policy file and of every list file it names, with
+their names. It is what approvers sign (tssgate policy sign, or
+ssh-keygen -Y sign -n tssgate-policy) and what serve checks against
+FILE.sigs when tssgate.governance is configured:
 
   tssgate-manifest v1
+  deployment <name>          only when the governance file names one
   policy <sha256> <policy file name>
   list <sha256> <list file as the policy names it>
 
-The policy is compiled first (as 'policy check' does): a policy that does
-not load has no manifest. Exit 1 on any error.
+Without a governance file there is no deployment line (a warning on
+stderr says so): give the governance when it names a deployment, or the
+signature will not count. The policy is compiled first (as 'policy
+check' does): a policy that does not load has no manifest. Exit 1 on any
+error.
 `
 
 const policySignUsage = `Usage: tssgate policy sign (--key FILE | --import SIG) [--governance FILE | --config FILE] POLICY.yaml
@@ -54,16 +58,24 @@ file unless a change is pending.
 `
 
 const governanceUsage = `Usage:
-  tssgate governance manifest NEW.yaml
+  tssgate governance manifest [--governance CURRENT | --config FILE] NEW.yaml
   tssgate governance sign (--key FILE | --import SIG) [--governance CURRENT | --config FILE] NEW.yaml
   tssgate governance verify [--governance CURRENT | --config FILE] NEW.yaml
 
-A governance file (threshold, approvers) is changed like a policy: threshold
-approvers of the governance in force (CURRENT: --governance, or
-tssgate.governance of --config) sign the new file's manifest
-("governance <sha256> <name>") into NEW.yaml.sigs. Serve adopts the new
-file at start only with that quorum; without it serve refuses to start
-and the governance in force stays, at every start.
+A governance file (threshold, approvers, optional deployment) is changed
+like a policy: threshold approvers of the governance in force (CURRENT:
+--governance, or tssgate.governance of --config; required) sign the
+change's manifest into NEW.yaml.sigs:
+
+  tssgate-manifest v1
+  deployment <name>          CURRENT's deployment, when it names one
+  replaces <sha256 of CURRENT>
+  governance <sha256 of NEW.yaml> <name>
+
+Serve adopts the new file at start only with that quorum over a manifest
+whose replaces line is the governance in force; without it serve refuses
+to start and the governance in force stays, at every start. Signatures
+made for an earlier change (replacing another governance) never count.
 `
 
 // runSigning runs policy manifest|sign|verify (kind "policy") and
@@ -87,9 +99,7 @@ func runSigning(kind, sub string, args []string, stdout, stderr io.Writer) int {
 	if kind == "governance" {
 		usage = governanceUsage
 	}
-	if sub != "manifest" {
-		sf = addSettingFlags(fs, "config", "governance")
-	}
+	sf = addSettingFlags(fs, "config", "governance")
 	if code, done := parseFlags(fs, args, usage, stdout, stderr); done {
 		return code
 	}
@@ -106,14 +116,6 @@ func runSigning(kind, sub string, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tssgate %s: %s\n", name, fmt.Sprintf(format, a...))
 		return 1
 	}
-	m, err := manifestOf(kind, target)
-	if err != nil {
-		return fail("%v", err)
-	}
-	if sub == "manifest" {
-		stdout.Write(m.Text)
-		return 0
-	}
 	var gov *governance.Governance
 	cfg, err := loadSettings(sf, osEnvironment())
 	if err != nil {
@@ -123,6 +125,21 @@ func runSigning(kind, sub string, args []string, stdout, stderr io.Writer) int {
 		if gov, err = governance.Load(cfg.Governance); err != nil {
 			return fail("%v", err)
 		}
+	}
+	if kind == "governance" && gov == nil {
+		fmt.Fprintf(stderr, "tssgate %s: the governance in force is required (--governance CURRENT or tssgate.governance in --config): a change's manifest names the governance it replaces, and its approvers sign it\n", name)
+		return 2
+	}
+	m, err := manifestOf(kind, target, gov)
+	if err != nil {
+		return fail("%v", err)
+	}
+	if sub == "manifest" {
+		if gov == nil {
+			fmt.Fprintf(stderr, "tssgate %s: WARNING: no governance file given: the manifest has no deployment line; if the governance names a deployment, give it with --governance\n", name)
+		}
+		stdout.Write(m.Text)
+		return 0
 	}
 	bundle := governance.BundlePath(target)
 	switch sub {
@@ -156,7 +173,7 @@ func runSigning(kind, sub string, args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintf(stderr, "tssgate %s: --import needs the governance file (--governance FILE or tssgate.governance in --config) to check the signer\n", name)
 				return 2
 			}
-			if sig, err = os.ReadFile(*imp); err != nil {
+			if sig, err = governance.ReadRegularFile(*imp, 1<<20); err != nil {
 				return fail("--import: %v", err)
 			}
 		} else {
@@ -194,20 +211,22 @@ func runSigning(kind, sub string, args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
-// manifestOf builds the manifest of a policy or governance file.
-func manifestOf(kind, path string) (*governance.Manifest, error) {
+// manifestOf builds the manifest of a policy file signed under gov (nil:
+// none given), or of the change from the governance in force gov to the
+// governance file at path.
+func manifestOf(kind, path string, gov *governance.Governance) (*governance.Manifest, error) {
 	if kind == "governance" {
 		g, err := governance.Load(path)
 		if err != nil {
 			return nil, err
 		}
-		return governance.GovernanceManifest(g)
+		return governance.ChangeManifest(g, gov)
 	}
 	p, err := policy.Load(path)
 	if err != nil {
 		return nil, err
 	}
-	return governance.PolicyManifest(p)
+	return governance.PolicyManifest(p, gov)
 }
 
 // runGovernance dispatches tssgate governance SUBCOMMAND.

@@ -8,10 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
+	"filippo.io/edwards25519"
 	"golang.org/x/crypto/ssh"
 	"gopkg.in/yaml.v3"
 )
@@ -45,6 +48,11 @@ type Governance struct {
 	Content []byte
 	// Threshold is how many distinct approvers must sign.
 	Threshold int
+	// Deployment is the optional deployment name ("" when the file names
+	// none). When set, every manifest signed under this governance carries
+	// a "deployment NAME" line, so that a signature made for another
+	// deployment governed by the same approvers never counts here.
+	Deployment string
 	// Approvers are the file's approvers in file order.
 	Approvers []Approver
 }
@@ -83,10 +91,15 @@ func Load(path string) (*Governance, error) {
 
 // Parse parses a governance file's bytes; name is how errors and the
 // manifest name it. It returns an *Error for: YAML that is not a mapping
-// of exactly threshold and approvers; an approver without a name or key,
-// or with another field; a key that is not one "ssh-ed25519 BASE64
-// [comment]" line; duplicate names or keys; a threshold below 1 or above
-// the number of approvers.
+// of threshold, approvers and an optional deployment; a deployment name
+// that is not 1 to 64 of [A-Za-z0-9._-]; an approver without a name or
+// key, or with another field; a name that is not 1 to 64 of
+// [A-Za-z0-9._@-] (what verify, logs and audit show print must be what a
+// person reads: no control, invisible or bidirectional characters); a key
+// that is not one "ssh-ed25519 BASE64 [comment]" line, or whose point is
+// not canonically encoded or has small order (see ParsePublicKey);
+// duplicate names or keys; a threshold below 1 or above the number of
+// approvers.
 func Parse(name string, data []byte) (*Governance, error) {
 	errAt := func(line int, field, format string, a ...any) error {
 		return &Error{File: name, Line: line, Field: field, Msg: fmt.Sprintf(format, a...)}
@@ -113,10 +126,15 @@ func Parse(name string, data []byte) (*Governance, error) {
 	g := &Governance{Name: name, Content: append([]byte(nil), data...)}
 	sum := sha256.Sum256(data)
 	g.SHA256 = hex.EncodeToString(sum[:])
-	var thresholdNode, approversNode *yaml.Node
+	var thresholdNode, approversNode, deploymentNode *yaml.Node
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		switch k.Value {
+		case "deployment":
+			if deploymentNode != nil {
+				return nil, errAt(k.Line, "deployment", "given twice")
+			}
+			deploymentNode = v
 		case "threshold":
 			if thresholdNode != nil {
 				return nil, errAt(k.Line, "threshold", "given twice")
@@ -128,8 +146,14 @@ func Parse(name string, data []byte) (*Governance, error) {
 			}
 			approversNode = v
 		default:
-			return nil, errAt(k.Line, k.Value, "unknown field; a governance file has threshold and approvers")
+			return nil, errAt(k.Line, k.Value, "unknown field; a governance file has threshold, approvers and an optional deployment")
 		}
+	}
+	if deploymentNode != nil {
+		if deploymentNode.Kind != yaml.ScalarNode || deploymentNode.Tag != "!!str" || !validToken(deploymentNode.Value, 64, "._-") {
+			return nil, errAt(deploymentNode.Line, "deployment", "want a name of 1 to 64 letters, digits, '.', '_' or '-', got %q", deploymentNode.Value)
+		}
+		g.Deployment = deploymentNode.Value
 	}
 	if approversNode == nil {
 		return nil, errAt(root.Line, "approvers", "missing")
@@ -155,10 +179,10 @@ func Parse(name string, data []byte) (*Governance, error) {
 				if ap.Name != "" {
 					return nil, errAt(k.Line, field+".name", "given twice")
 				}
-				ap.Name = strings.TrimSpace(v.Value)
-				if ap.Name == "" || strings.ContainsAny(ap.Name, "\r\n\t ,") {
-					return nil, errAt(v.Line, field+".name", "want a non-empty name without spaces, tabs, commas or newlines, got %q", v.Value)
+				if !validToken(v.Value, 64, "._@-") {
+					return nil, errAt(v.Line, field+".name", "want a name of 1 to 64 letters, digits, '.', '_', '@' or '-' (ASCII), got %q", v.Value)
 				}
+				ap.Name = v.Value
 			case "key":
 				if ap.Key != nil {
 					return nil, errAt(k.Line, field+".key", "given twice")
@@ -206,9 +230,27 @@ func Parse(name string, data []byte) (*Governance, error) {
 	return g, nil
 }
 
+// validToken reports whether s is 1 to max ASCII letters, digits or bytes
+// of extra: names people read in verify's output, logs and audit show
+// must print as what they are.
+func validToken(s string, max int, extra string) bool {
+	if s == "" || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(extra, c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
 // ParsePublicKey parses one OpenSSH public key line ("ssh-ed25519 BASE64
 // [comment]", as in id_ed25519.pub) and returns the Ed25519 key. Other
-// key types are refused: tssgate verifies Ed25519 signatures only.
+// key types are refused: tssgate verifies Ed25519 signatures only. So are
+// keys that are not a canonically encoded point of large order (see
+// checkPoint).
 func ParsePublicKey(line string) (ed25519.PublicKey, error) {
 	line = strings.TrimSpace(line)
 	if strings.ContainsAny(line, "\r\n") {
@@ -242,7 +284,35 @@ func keyFromWire(blob []byte) (ed25519.PublicKey, error) {
 	if len(key) != ed25519.PublicKeySize {
 		return nil, fmt.Errorf("ssh-ed25519 key of %d bytes, want %d", len(key), ed25519.PublicKeySize)
 	}
+	if err := checkPoint(key); err != nil {
+		return nil, err
+	}
 	return ed25519.PublicKey(append([]byte(nil), key...)), nil
+}
+
+// checkPoint refuses an Ed25519 public key that is not a point of the
+// curve, is not its point's canonical encoding, or has small order.
+// crypto/ed25519 checks only the length: for a small-order key (the
+// identity, for one) a signature anyone can write without a private key
+// verifies over every message, and the several encodings of one point are
+// different bytes, which the duplicate-key check would count as several
+// approvers. A real key (a multiple of the base point) passes.
+func checkPoint(key []byte) error {
+	p, err := new(edwards25519.Point).SetBytes(key)
+	if err != nil {
+		return errors.New("ssh-ed25519 key is not a point of the Ed25519 curve")
+	}
+	// SetBytes accepts non-canonical encodings (y >= p): re-encoding
+	// shows them.
+	if !bytes.Equal(p.Bytes(), key) {
+		return errors.New("ssh-ed25519 key is a non-canonical encoding of its point: refused (a real key is always canonical)")
+	}
+	// The cofactor is 8: a point whose multiple by 8 is the identity has
+	// order 1, 2, 4 or 8.
+	if new(edwards25519.Point).MultByCofactor(p).Equal(edwards25519.NewIdentityPoint()) == 1 {
+		return errors.New("ssh-ed25519 key is a small-order point, for which signatures can be forged without a private key: refused")
+	}
+	return nil
 }
 
 // wireKey is an Ed25519 key's SSH wire format.
@@ -273,19 +343,53 @@ func (g *Governance) Approver(key ed25519.PublicKey) (Approver, bool) {
 	return Approver{}, false
 }
 
-// readLimited reads a whole file, refusing anything over maxFileSize.
-func readLimited(path string) ([]byte, error) {
-	f, err := os.Open(path)
+// readLimited reads a whole regular file, refusing anything over
+// maxFileSize (see ReadRegularFile).
+func readLimited(path string) ([]byte, error) { return ReadRegularFile(path, maxFileSize) }
+
+// ReadRegularFile reads the whole file at path, refusing one over limit
+// bytes and anything that is not a regular file. Whoever can write the
+// policy or configuration directory could put a named pipe (or a device)
+// where a bundle, governance file, key or signature is read: a plain open
+// blocks until a writer appears, hanging serve's start or, worse, its
+// reload path for ever. The file is therefore opened non-blocking and
+// checked with fstat (the open file, not the name, so a swap between the
+// check and the read does not matter) before anything is read. Errors wrap
+// the fs errors (fs.ErrNotExist for a missing file).
+func ReadRegularFile(path string, limit int64) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > maxFileSize {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxFileSize)
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (%s): refused", path, describeMode(fi.Mode()))
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
 	}
 	return data, nil
+}
+
+// describeMode names a non-regular file's type for an error.
+func describeMode(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m.IsDir():
+		return "a directory"
+	}
+	return "type " + m.Type().String()
 }

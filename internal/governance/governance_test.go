@@ -75,7 +75,18 @@ func TestParseErrors(t *testing.T) {
 		{"garbage key", governanceYAML("1", [2]string{"alice", "ssh-ed25519 notbase64!"}), "gov.yaml:3: approvers[0].key: not an OpenSSH public key line"},
 		{"missing key", "threshold: 1\napprovers:\n  - {name: alice}\n", "gov.yaml:3: approvers[0].key: missing"},
 		{"approver extra field", "threshold: 1\napprovers:\n  - {name: alice, key: \"" + alice + "\", role: x}\n", "gov.yaml:3: approvers[0].role: unknown field"},
-		{"name with space", "threshold: 1\napprovers:\n  - {name: \"al ice\", key: \"" + alice + "\"}\n", "gov.yaml:3: approvers[0].name: want a non-empty name"},
+		{"name with space", "threshold: 1\napprovers:\n  - {name: \"al ice\", key: \"" + alice + "\"}\n", "gov.yaml:3: approvers[0].name: want a name of 1 to 64 letters"},
+		{"name with zero-width space", "threshold: 1\napprovers:\n  - {name: \"ali\u200bce\", key: \"" + alice + "\"}\n", "gov.yaml:3: approvers[0].name: want a name of 1 to 64 letters"},
+		{"name of 65 bytes", governanceYAML("1", [2]string{strings.Repeat("a", 65), alice}), "gov.yaml:3: approvers[0].name: want a name of 1 to 64 letters"},
+		{"name a number", "threshold: 1\napprovers:\n  - {name: 7, key: \"" + alice + "\"}\n", "gov.yaml:3: approvers[0].name: want a string"},
+		{"small-order key", governanceYAML("1", [2]string{"alice", sshPublicKeyLine(weakKeys[0].key, "x")}), "gov.yaml:3: approvers[0].key: ssh-ed25519 key is a small-order point"},
+		{"order-2 key", governanceYAML("1", [2]string{"alice", sshPublicKeyLine(weakKeys[2].key, "x")}), "gov.yaml:3: approvers[0].key: ssh-ed25519 key is a small-order point"},
+		{"non-canonical key", governanceYAML("1", [2]string{"alice", sshPublicKeyLine(weakKeys[1].key, "x")}), "gov.yaml:3: approvers[0].key: ssh-ed25519 key is a non-canonical encoding"},
+		{"deployment with space", "deployment: \"prod eu\"\n" + governanceYAML("1", [2]string{"alice", alice}), "gov.yaml:1: deployment: want a name of 1 to 64"},
+		{"deployment a number", "deployment: 7\n" + governanceYAML("1", [2]string{"alice", alice}), "gov.yaml:1: deployment: want a name of 1 to 64"},
+		{"deployment empty", "deployment: \"\"\n" + governanceYAML("1", [2]string{"alice", alice}), "gov.yaml:1: deployment: want a name of 1 to 64"},
+		{"deployment of 65 bytes", "deployment: " + strings.Repeat("d", 65) + "\n" + governanceYAML("1", [2]string{"alice", alice}), "gov.yaml:1: deployment: want a name of 1 to 64"},
+		{"deployment twice", "deployment: a\ndeployment: b\n" + governanceYAML("1", [2]string{"alice", alice}), "gov.yaml:2: deployment: given twice"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -311,7 +322,7 @@ func TestPolicyManifest(t *testing.T) {
 	load := func() *Manifest {
 		p, err := policy.Load(filepath.Join(dir, "POLICY.yaml"))
 		must(t, err)
-		m, err := PolicyManifest(p)
+		m, err := PolicyManifest(p, g)
 		must(t, err)
 		return m
 	}

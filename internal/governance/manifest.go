@@ -24,7 +24,15 @@ type Item struct {
 // Manifest is what approvers sign: the exact bytes of Text. Its SHA256 is
 // the hash the decision log records for a loaded policy.
 type Manifest struct {
-	Items []Item
+	// Deployment is the name on the "deployment" line: the deployment
+	// name of the governance the manifest is signed under, "" (no line)
+	// when that governance names none.
+	Deployment string
+	// Replaces is, in a governance change's manifest, the SHA-256 of the
+	// governance in force that the change replaces (the "replaces" line);
+	// "" in a policy manifest.
+	Replaces string
+	Items    []Item
 	// Text is the manifest's one spelling (see the package doc).
 	Text []byte
 }
@@ -35,12 +43,31 @@ func (m *Manifest) SHA256() string {
 	return hex.EncodeToString(s[:])
 }
 
-// NewManifest builds the manifest of items, refusing a kind or name that
-// would make the text ambiguous (empty, or containing a newline or
-// carriage return) and a hash that is not 64 lower-case hex digits.
-func NewManifest(items []Item) (*Manifest, error) {
+// NewManifest builds the manifest of items without deployment or
+// replaces line (see NewManifestFor).
+func NewManifest(items []Item) (*Manifest, error) { return NewManifestFor("", "", items) }
+
+// NewManifestFor builds the manifest of items with a "deployment NAME"
+// line when deployment is not "" and a "replaces SHA256" line when
+// replaces is not "", refusing a kind or name that would make the text
+// ambiguous (empty, or containing a newline or carriage return), a
+// deployment that is not a valid deployment name, and a hash that is not
+// 64 lower-case hex digits.
+func NewManifestFor(deployment, replaces string, items []Item) (*Manifest, error) {
 	var b strings.Builder
 	b.WriteString(manifestHeader + "\n")
+	if deployment != "" {
+		if !validToken(deployment, 64, "._-") {
+			return nil, fmt.Errorf("manifest: bad deployment name %q", deployment)
+		}
+		fmt.Fprintf(&b, "deployment %s\n", deployment)
+	}
+	if replaces != "" {
+		if !isHexSHA256(replaces) {
+			return nil, fmt.Errorf("manifest: bad SHA-256 %q of the governance replaced", replaces)
+		}
+		fmt.Fprintf(&b, "replaces %s\n", replaces)
+	}
 	for _, it := range items {
 		if it.Kind == "" || strings.ContainsAny(it.Kind, " \r\n") {
 			return nil, fmt.Errorf("manifest: bad kind %q", it.Kind)
@@ -48,26 +75,48 @@ func NewManifest(items []Item) (*Manifest, error) {
 		if it.Name == "" || strings.ContainsAny(it.Name, "\r\n") {
 			return nil, fmt.Errorf("manifest: file name %q is empty or contains a line break; rename it", it.Name)
 		}
-		if len(it.SHA256) != 64 || strings.Trim(it.SHA256, "0123456789abcdef") != "" {
+		if !isHexSHA256(it.SHA256) {
 			return nil, fmt.Errorf("manifest: %s: bad SHA-256 %q", it.Name, it.SHA256)
 		}
 		fmt.Fprintf(&b, "%s %s %s\n", it.Kind, it.SHA256, it.Name)
 	}
-	return &Manifest{Items: append([]Item(nil), items...), Text: []byte(b.String())}, nil
+	return &Manifest{Deployment: deployment, Replaces: replaces, Items: append([]Item(nil), items...), Text: []byte(b.String())}, nil
 }
 
-// PolicyManifest is the manifest of p: the policy file and every list
-// file it names, hashed from the bytes p was compiled from.
-func PolicyManifest(p *policy.Policy) (*Manifest, error) {
+func isHexSHA256(s string) bool {
+	return len(s) == 64 && strings.Trim(s, "0123456789abcdef") == ""
+}
+
+// PolicyManifest is the manifest of p signed under the governance g: the
+// policy file and every list file it names, hashed from the bytes p was
+// compiled from, after g's deployment line when g names a deployment. g
+// may be nil (no governance known: no deployment line); serve always
+// passes the governance in force.
+func PolicyManifest(p *policy.Policy, g *Governance) (*Manifest, error) {
 	var items []Item
 	for _, s := range p.Sources() {
 		items = append(items, Item{Kind: s.Kind, SHA256: s.SHA256, Name: s.Name})
 	}
-	return NewManifest(items)
+	return NewManifestFor(deploymentOf(g), "", items)
 }
 
-// GovernanceManifest is the manifest of a governance file: the one item
-// "governance <sha256> <name>". A change of governance is signed over it.
-func GovernanceManifest(g *Governance) (*Manifest, error) {
-	return NewManifest([]Item{{Kind: "governance", SHA256: g.SHA256, Name: g.Name}})
+// ChangeManifest is the manifest of a change from the governance in force
+// to next: inForce's deployment line (when it names one), the line
+// "replaces <inForce's sha256>", and the one item "governance <sha256>
+// <name>" of next. Approvers of inForce sign it. Naming the governance
+// replaced binds the signatures to this one step: after G0 -> G1 -> G2,
+// the signatures that made G1 replace G0 are over "replaces <G0>" and do
+// not verify for a change from G2 back to G1.
+func ChangeManifest(next, inForce *Governance) (*Manifest, error) {
+	if inForce == nil {
+		return nil, fmt.Errorf("manifest: a governance change needs the governance in force it replaces")
+	}
+	return NewManifestFor(inForce.Deployment, inForce.SHA256, []Item{{Kind: "governance", SHA256: next.SHA256, Name: next.Name}})
+}
+
+func deploymentOf(g *Governance) string {
+	if g == nil {
+		return ""
+	}
+	return g.Deployment
 }

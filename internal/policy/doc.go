@@ -24,7 +24,11 @@
 // never skipped. A request context that ends mid-evaluation is a Go error,
 // which the server answers with an internal-error reply. A policy that does
 // not load completely is refused as a whole, with every problem listed by
-// file and line. The policy file is trusted configuration; the request is
+// file and line. The policy and list files are read only when they are
+// regular files (opened without blocking, checked with fstat), and the
+// Holder's watch never opens anything else: a named pipe left in the
+// policy directory is a refused reload, never a hung one. The policy file
+// is trusted configuration; the request is
 // not, so nothing a request contains can make evaluation unbounded: each
 // rule's program has a cost limit (1e6), all live rules of one request
 // share a budget (1e7), shadow rules have a budget of their own, and
@@ -33,6 +37,8 @@
 // # The policy file
 //
 //	version: 1                # required; the only version
+//	serial: 7                 # optional positive integer; required with governance,
+//	                          # raised with every signed change (no rollback)
 //	description: "..."        # optional, free text
 //	default: reject           # approve | reject; when no live rule matches; absent: reject
 //	lists:                    # named sets of strings
@@ -60,8 +66,8 @@
 // not compile, a when that is not bool (dyn is checked at run time), a
 // reference to a list the file does not define, a misspelt field of
 // request or tx, a duplicate rule name, a decimal("...") literal that does
-// not parse, and a limit or verify entry that does not validate all refuse
-// the policy. Version is a hash over the file and every list file, so a
+// not parse, a serial that is not a positive integer, and a limit or
+// verify entry that does not validate all refuse the policy. Version is a hash over the file and every list file, so a
 // list change is a new version.
 //
 // A KEYSIGN whose transaction is not verified (Request.Verification) is

@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"gopkg.in/yaml.v3"
 
@@ -89,6 +91,7 @@ const RuleDefault = "default"
 // compilation.
 type fileSpec struct {
 	defaultAction string
+	serial        uint64 // 0 when the file has no serial
 	lists         []listSpec
 	rules         []ruleSpec
 	verify        verifySpec
@@ -183,9 +186,15 @@ func (p *parser) addf(line int, rule, list, format string, args ...any) {
 	p.issues = append(p.issues, Issue{File: p.name, Line: line, Rule: rule, List: list, Msg: fmt.Sprintf(format, args...)})
 }
 
-// readLimited reads a whole file, refusing anything over maxFileSize.
+// readLimited reads a whole regular file, refusing anything over
+// maxFileSize and anything that is not a regular file. Whoever can write
+// the policy directory could leave a named pipe (or a device) in place of
+// the policy or a list file: a plain open blocks until a writer appears,
+// hanging serve's start or its reload path for ever. The file is opened
+// non-blocking and checked with fstat (the open file, not the name)
+// before anything is read.
 func readLimited(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}
@@ -198,6 +207,42 @@ func readLimited(path string) ([]byte, error) {
 		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxFileSize)
 	}
 	return data, nil
+}
+
+// openRegular opens path for reading without blocking and returns it only
+// when it is a regular file; the error names the path and what it is
+// otherwise. Open errors are returned as they are (fs.ErrNotExist for a
+// missing file).
+func openRegular(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s is not a regular file (%s): refused", path, fileKind(fi.Mode()))
+	}
+	return f, nil
+}
+
+// fileKind names a non-regular file's type for an error.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m.IsDir():
+		return "a directory"
+	}
+	return "type " + m.Type().String()
 }
 
 // decodeYAML parses exactly one YAML document into its root node.
@@ -302,8 +347,15 @@ func (p *parser) parse(data []byte) *fileSpec {
 	spec := &fileSpec{defaultAction: actionReject}
 	sawVersion := false
 	top := func(line int, msg string) { p.addf(line, "", "", "%s", msg) }
-	mapping(root, []string{"version", "description", "default", "lists", "rules", "verify", "limits"}, top, func(key string, k, v *yaml.Node) {
+	mapping(root, []string{"version", "serial", "description", "default", "lists", "rules", "verify", "limits"}, top, func(key string, k, v *yaml.Node) {
 		switch key {
+		case "serial":
+			n, ok := parseSerial(v)
+			if !ok {
+				p.addf(v.Line, "", "", "serial: must be a positive integer (1, 2, ...; at most %d digits), got %s", maxSerialDigits, describeNode(v))
+				return
+			}
+			spec.serial = n
 		case "version":
 			sawVersion = true
 			if v.Kind != yaml.ScalarNode || v.Tag != "!!int" || v.Value != "1" {
@@ -334,6 +386,32 @@ func (p *parser) parse(data []byte) *fileSpec {
 		p.addf(root.Line, "", "", "version: missing; write `version: 1`")
 	}
 	return spec
+}
+
+// maxSerialDigits bounds a serial's decimal digits, so that it always
+// fits an int64 (what the decision log's JSON carries) with room to grow.
+const maxSerialDigits = 15
+
+// parseSerial reads a serial: a YAML integer written as plain decimal
+// digits without sign or leading zero (YAML would read 0x10 or 0o7 as
+// integers too; a serial is compared as a number, so it has one
+// spelling), between 1 and 10^15-1.
+func parseSerial(v *yaml.Node) (uint64, bool) {
+	if v == nil || v.Kind != yaml.ScalarNode || v.Tag != "!!int" {
+		return 0, false
+	}
+	s := v.Value
+	if s == "" || len(s) > maxSerialDigits || s[0] == '0' {
+		return 0, false
+	}
+	var n uint64
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(s[i]-'0')
+	}
+	return n, true
 }
 
 // yamlErrorLine pulls the line number out of a yaml.v3 error message

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"slices"
@@ -143,7 +145,27 @@ type fileState struct {
 	exists bool
 	size   int64
 	mtime  time.Time
+	mode   fs.FileMode // the type bits: a file swapped for a pipe changes
 	sum    [sha256.Size]byte
+}
+
+// readHashable reads a watched file for its hash, opening it as every
+// policy read does (regular files only, never blocking) and refusing one
+// over hashLimit.
+func readHashable(path string) ([]byte, error) {
+	f, err := openRegular(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, hashLimit+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > hashLimit {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, hashLimit)
+	}
+	return data, nil
 }
 
 // hashLimit is the largest file Watch hashes on every poll; larger files
@@ -157,9 +179,15 @@ func statFiles(paths []string) []fileState {
 		if err != nil {
 			continue
 		}
-		out[i] = fileState{exists: true, size: fi.Size(), mtime: fi.ModTime()}
+		out[i] = fileState{exists: true, size: fi.Size(), mtime: fi.ModTime(), mode: fi.Mode().Type()}
+		if !fi.Mode().IsRegular() {
+			// A named pipe must never be opened (a plain open blocks the
+			// watch for ever); its changed type triggers a reload, which
+			// refuses it.
+			continue
+		}
 		if fi.Size() <= hashLimit {
-			if data, err := os.ReadFile(p); err == nil && len(data) <= hashLimit {
+			if data, err := readHashable(p); err == nil {
 				out[i].sum = sha256.Sum256(data)
 			}
 		}
@@ -172,7 +200,7 @@ func sameStates(a, b []fileState) bool {
 		return false
 	}
 	for i := range a {
-		if a[i].exists != b[i].exists || a[i].size != b[i].size || !a[i].mtime.Equal(b[i].mtime) || a[i].sum != b[i].sum {
+		if a[i].mode != b[i].mode || a[i].exists != b[i].exists || a[i].size != b[i].size || !a[i].mtime.Equal(b[i].mtime) || a[i].sum != b[i].sum {
 			return false
 		}
 	}

@@ -25,6 +25,7 @@ import (
 type Policy struct {
 	name          string // file name used in messages
 	version       string
+	serial        uint64 // the file's serial, 0 when it has none
 	defaultAction protocol.Action
 	verify        verifySpec
 	rules         []*rule  // file order
@@ -149,7 +150,7 @@ func compile(name string, spec *fileSpec) (*Policy, []Issue) {
 
 	listNames := make([]string, len(spec.lists))
 	sets := map[string]*stringSet{}
-	pol := &Policy{name: name, clock: time.Now, budget: requestCostBudget, defaultAction: protocol.ActionReject, verify: spec.verify}
+	pol := &Policy{name: name, serial: spec.serial, clock: time.Now, budget: requestCostBudget, defaultAction: protocol.ActionReject, verify: spec.verify}
 	if spec.defaultAction == actionApprove {
 		pol.defaultAction = protocol.ActionApprove
 	}
@@ -356,10 +357,18 @@ func structLiterals(a *cel.Ast) string {
 // list file it loaded. Every Decision carries it.
 func (p *Policy) Version() string { return p.version }
 
+// Serial is the policy file's serial (its top-level "serial: N"), 0 when
+// the file has none. The policy package only parses it; with governance,
+// serve requires one and refuses a serial lower than one already recorded
+// (a rollback to an older signed policy), see the README's "Changing the
+// policy".
+func (p *Policy) Serial() uint64 { return p.serial }
+
 // Summary describes a loaded policy for `tssgate policy check`.
 type Summary struct {
 	Name    string          // the policy's file name
 	Version string          // as Version returns
+	Serial  uint64          // as Serial returns; 0: none
 	Default protocol.Action // APPROVE or REJECT
 	Rules   []RuleSummary   // file order
 	Lists   []ListSummary   // file order
@@ -396,7 +405,7 @@ type ListSummary struct {
 
 // Summary returns the policy's rules, lists, default and version.
 func (p *Policy) Summary() Summary {
-	s := Summary{Name: p.name, Version: p.version, Default: p.defaultAction, Warnings: append([]string(nil), p.verify.warnings...)}
+	s := Summary{Name: p.name, Version: p.version, Serial: p.serial, Default: p.defaultAction, Warnings: append([]string(nil), p.verify.warnings...)}
 	for _, r := range p.rules {
 		mode := ModeLive
 		if r.shadow {
@@ -427,7 +436,13 @@ func (p *Policy) Windows() map[string]time.Duration {
 // String renders the summary as `policy check` prints it.
 func (s Summary) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "policy %s\nversion %s\ndefault %s\n", s.Name, s.Version, s.Default)
+	fmt.Fprintf(&b, "policy %s\nversion %s\n", s.Name, s.Version)
+	if s.Serial > 0 {
+		fmt.Fprintf(&b, "serial %d\n", s.Serial)
+	} else {
+		b.WriteString("serial none (required when governance is configured)\n")
+	}
+	fmt.Fprintf(&b, "default %s\n", s.Default)
 	for _, w := range s.Warnings {
 		fmt.Fprintf(&b, "warning: %s\n", w)
 	}
