@@ -42,7 +42,8 @@ Adds a signature over the policy's manifest to its bundle POLICY.yaml.sigs
                    tssgate policy sign --import m.sig POLICY.yaml
 
 The governance file (--governance, or tssgate.governance of --config)
-names the approvers: --import requires it and refuses a signature that is
+names the approvers and the deployment the manifest carries (see 'policy
+manifest'): --import requires it and refuses a signature that is
 not valid for the current manifest or not by an approver; --key uses it
 to refuse a key no approver holds, and warns when none is given.
 `
@@ -196,7 +197,7 @@ func runSigning(kind, sub string, args []string, stdout, stderr io.Writer) int {
 			}
 			signer = ap.Name
 		} else {
-			fmt.Fprintf(stderr, "tssgate %s: WARNING: no governance file given: the signer is not checked against the approvers\n", name)
+			fmt.Fprintf(stderr, "tssgate %s: WARNING: no governance file given: the signer is not checked against the approvers, and the manifest signed has no deployment line (it will not count if the governance names a deployment)\n", name)
 		}
 		if err := governance.AddToBundle(bundle, sig, signer, m.SHA256()); err != nil {
 			return fail("%v", err)
