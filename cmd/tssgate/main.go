@@ -11,7 +11,7 @@
 //	tssgate policy check FILE   validate a policy file
 //	tssgate policy test FILE TESTS.yaml   run policy-as-code tests
 //	tssgate policy manifest|sign|verify FILE   M-of-N signatures of a policy
-//	tssgate governance manifest|sign|verify FILE   the same for a governance change
+//	tssgate governance manifest|sign|verify --governance CURRENT FILE   the same for a governance change
 //	tssgate policy replay CANDIDATE.yaml  re-decide recorded decisions under a candidate
 //	tssgate audit ...           read the decision log
 //	tssgate freeze --reason T   stop all signing at once (unfreeze lifts it)
@@ -56,7 +56,7 @@ Usage:
                               run policy-as-code tests against a policy
   tssgate policy manifest|sign|verify FILE
                               what approvers sign, add a signature, check the quorum
-  tssgate governance manifest|sign|verify FILE
+  tssgate governance manifest|sign|verify --governance CURRENT FILE
                               the same for a change of the governance file
   tssgate policy replay CANDIDATE.yaml [--since T] [--until T] [--type T] [--json]
                               re-decide recorded decisions under a candidate policy
