@@ -136,3 +136,17 @@ func TestReadRegularFileRefuses(t *testing.T) {
 		t.Fatalf("regular file: %q, %v", data, err)
 	}
 }
+
+// TestParseSignatureRefusesWeakKeys: a signature whose embedded key is a
+// small-order or non-canonical point is refused when parsed, so that it
+// can never be counted, whatever governance it is checked against.
+func TestParseSignatureRefusesWeakKeys(t *testing.T) {
+	for _, wk := range weakKeys {
+		t.Run(wk.name, func(t *testing.T) {
+			_, err := ParseSignature(forgedSignature(wk.key))
+			if err == nil || !strings.Contains(err.Error(), "signature public key: ssh-ed25519 key is a") {
+				t.Fatalf("got %v, want the weak key refused", err)
+			}
+		})
+	}
+}
