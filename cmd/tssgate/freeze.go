@@ -518,6 +518,22 @@ func adminHandler(tok string, st store.Store, log *slog.Logger) http.Handler {
 		// meanwhile: a pager's client timing out must not cancel it.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), adminFreezeTimeout)
 		defer cancel()
+		// While signing is frozen the endpoint records nothing more: each
+		// freeze needs its own quorum to lift, and a token holder must not
+		// be able to pile up freezes the approvers then have to sign away
+		// one by one. The active freeze is the answer.
+		active, err := st.ActiveFreezes(ctx)
+		if err != nil {
+			log.Error("admin freeze failed: cannot read the active freezes; signing is NOT frozen", slog.Any("error", err))
+			reply(w, http.StatusInternalServerError, map[string]string{"error": "reading the active freezes failed; signing is NOT frozen: " + err.Error()})
+			return
+		}
+		if len(active) > 0 {
+			a := active[0]
+			log.Warn("admin freeze: signing is already frozen; nothing recorded", slog.String("freeze_id", a.ID), slog.String("remote", r.RemoteAddr))
+			reply(w, http.StatusOK, map[string]any{"freeze_id": a.ID, "seq": a.Seq, "at": a.At.UTC().Format(time.RFC3339Nano), "already_frozen": true})
+			return
+		}
 		f, rec, err := recordFreeze(ctx, st, reason, "admin-endpoint")
 		if err != nil {
 			log.Error("admin freeze failed: signing is NOT frozen", slog.Any("error", err))

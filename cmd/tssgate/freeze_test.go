@@ -380,6 +380,15 @@ func TestAdminFreezeEndpoint(t *testing.T) {
 	if code != http.StatusOK || !freezeIDRE.MatchString(id) {
 		t.Fatalf("POST /admin/freeze: %d %v", code, body)
 	}
+	// Frozen already: a second call records nothing and names the freeze
+	// in force (a token holder cannot pile up freezes to lift).
+	code, again := adminPost(t, maddr, http.MethodPost, "Bearer "+secret, `{"reason": "second page"}`)
+	if code != http.StatusOK || again["freeze_id"] != id || again["already_frozen"] != true {
+		t.Fatalf("POST /admin/freeze while frozen: %d %v", code, again)
+	}
+	if n := len(activeFreezes(t, dir)); n != 1 {
+		t.Fatalf("%d active freezes after a second admin call, want 1", n)
+	}
 	r, _ := checkOne(t, node, protocol.TypeKeySign, readTxExtra(t, 3))
 	if !frozenReply(r, id) || !strings.Contains(r.Error, id) || !strings.Contains(r.Error, "pager: incident 9") || !strings.Contains(r.Error, "admin-endpoint") {
 		t.Errorf("the next KEYSIGN: %+v, want a frozen REJECT naming %s", r, id)

@@ -19,7 +19,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"tssgate/internal/governance"
 	"tssgate/internal/metrics"
@@ -161,10 +160,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	// The governance in force, then the policy under it: a policy that is
 	// not signed by its quorum, or whose load cannot be recorded, is not
 	// served at all.
+	if err := checkGovernancePin(ctx, st, cfg.DataDir, cfg.StoreDSN()); err != nil {
+		fmt.Fprintf(stderr, "serve: governance: %v\n", err)
+		return 1
+	}
 	gov, err := establishGovernance(ctx, st, cfg.Governance, pre.govFile, log, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "serve: governance: %v\n", err)
 		return 1
+	}
+	if gov != nil {
+		if err := writeGovernancePin(cfg.DataDir, gov.SHA256); err != nil {
+			fmt.Fprintf(stderr, "serve: governance: %v\n", err)
+			return 1
+		}
 	}
 	if pre.policy != nil {
 		pre.gate = &policyGate{st: st, path: cfg.Policy, govern: gov != nil}
@@ -199,9 +208,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	go logHeads(ctx, st, cfg.HeadLogInterval, log)
 	go watchFreezes(ctx, st, rl.m, freezePoll, log)
 	if mln != nil {
-		msrv := &http.Server{Handler: metricsMux(rl.m, adminHandler(pre.adminToken, st, log)), ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second, ErrorLog: server.ErrorLog(log)}
+		// The same timeouts as the check listener, and a small connection
+		// cap of its own: a scraper needs one connection, and the freeze
+		// endpoint must stay reachable however many idle connections
+		// somebody opens (the oldest idle one is closed to make room).
+		msrv := server.NewHTTPServer(metricsMux(rl.m, adminHandler(pre.adminToken, st, log)), cfg.Timeouts)
+		msrv.ErrorLog = server.ErrorLog(log)
+		mlimited := server.LimitConnections(msrv, mln, metricsMaxConnections)
 		go func() {
-			if err := msrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := msrv.Serve(mlimited); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error("metrics server stopped", slog.Any("error", err))
 			}
 		}()
@@ -558,6 +573,9 @@ func txVerifier(tokens []txverify.Token, abis []txverify.ABIEntry) (protocol.TxV
 	}
 	return func(r *protocol.Request) *protocol.Verification { return reg.Verify(r).Verification() }, nil
 }
+
+// metricsMaxConnections caps the metrics/admin listener's connections.
+const metricsMaxConnections = 32
 
 // memoryLimitText spells a memory limit as GOMEMLIMIT would: MiB when
 // whole, bytes otherwise, "off" for none.
