@@ -5,13 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 
+	"tssgate/internal/governance"
 	"tssgate/internal/store"
 	"tssgate/internal/store/backend"
 )
@@ -31,7 +30,7 @@ var pinRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
 // closed: a damaged pin must not read as "never governed").
 func readGovernancePin(dataDir string) (string, error) {
 	path := filepath.Join(dataDir, governancePinFile)
-	b, err := readRegularFile(path, 4096)
+	b, err := governance.ReadRegularFile(path, 4096)
 	if errors.Is(err, os.ErrNotExist) {
 		return "", nil
 	}
@@ -108,23 +107,4 @@ func writeGovernancePin(dataDir, sha string) error {
 		return fmt.Errorf("writing the governance pin: %w", err)
 	}
 	return nil
-}
-
-// readRegularFile reads at most limit bytes of path, refusing anything
-// but a regular file (opened without blocking, so a named pipe put in its
-// place cannot hang serve).
-func readRegularFile(path string, limit int64) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	return io.ReadAll(io.LimitReader(f, limit))
 }
