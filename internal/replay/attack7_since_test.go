@@ -58,3 +58,45 @@ func TestAttack7SinceSeedReordersTheLog(t *testing.T) {
 			r.RejectToApprove, r.RuleChanged, r.Transitions)
 	}
 }
+
+// TestAttack7SinceForgetsCountedTransaction: the --since analogue of
+// TestAttack7PruneForgetsCountedTransaction. The stores skip a
+// transaction already counted under a (limit, key) however long ago;
+// replay seeds only the approvals within the candidate's longest window
+// before --since, so a transaction approved earlier and signed again
+// after --since counts again, and the extra count rejects (by the
+// candidate's looser cap) a request serve under the candidate approves.
+func TestAttack7SinceForgetsCountedTransaction(t *testing.T) {
+	t0 := time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
+	original, candidate := countPolicy("1"), countPolicy("2")
+	items := []item{
+		ethTx(t, "a1", "tx-A", t0),
+		ethTx(t, "a2", "tx-A", t0.Add(3*time.Hour)), // the same transaction: counted already
+		ethTx(t, "b", "tx-B", t0.Add(3*time.Hour+time.Minute)),
+		ethTx(t, "c", "tx-C", t0.Add(3*time.Hour+2*time.Minute)),
+	}
+	st := openSQLite(t)
+	old := record(t, st, loadPolicy(t, original), items)
+	if old[3].Action != protocol.ActionReject || old[3].Rule != "eth-hourly" {
+		t.Fatalf("setup: c under the original: %s by %q", old[3].Action, old[3].Rule)
+	}
+	serve := record(t, openSQLite(t), loadPolicy(t, candidate), items)
+	if serve[3].Action != protocol.ActionApprove {
+		t.Fatalf("setup: serve under the candidate: c %s by %q", serve[3].Action, serve[3].Rule)
+	}
+	full, err := Run(context.Background(), Config{Store: st, Candidate: loadPolicy(t, candidate), VerifyTx: verifier})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if full.RejectToApprove != 1 {
+		t.Fatalf("control: the replay from the start reports %d reject→approve, want 1 (c)", full.RejectToApprove)
+	}
+	r, err := Run(context.Background(), Config{Store: st, Candidate: loadPolicy(t, candidate), VerifyTx: verifier, Since: t0.Add(2 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.RejectToApprove != 1 || !r.Loosens() {
+		t.Fatalf("--since: reject→approve %d, unchanged %d, transitions %+v; serve under the candidate newly approves c",
+			r.RejectToApprove, r.Unchanged, r.Transitions)
+	}
+}
