@@ -78,3 +78,21 @@ func TestAttack7UsageAtAfterNow(t *testing.T) {
 		t.Fatalf("err = %v (%d passed, %d failed:\n%s), want a *LoadError naming usage[0].at", err, passed, failed, out)
 	}
 }
+
+// TestAttack7UsageCountSpellings: a usage key refuses a whole number that
+// is not spelled plainly ("010 is not a plain whole number; quote it"),
+// but count takes the same spellings through fmt.Sscan: `count: 010` is 8
+// transactions (octal), `count: 0x10` is 16, `count: 1_0` is 10, silently.
+// A count should be a plain decimal, refused otherwise as the key is.
+func TestAttack7UsageCountSpellings(t *testing.T) {
+	for _, count := range []string{"010", "0x10", "0o7", "1_0"} {
+		t.Run(count, func(t *testing.T) {
+			passed, failed, out, err := attack7RunUsage(t, "2026-02-13T10:00:00Z",
+				`[{limit: wallet-count, key: ["0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", ETH], count: `+count+`}]`, "{action: REJECT, rule: wallet-count}")
+			var le *LoadError
+			if !errors.As(err, &le) || !strings.Contains(err.Error(), "usage[0].count") {
+				t.Fatalf("count: %s: err = %v (%d passed, %d failed:\n%s), want a *LoadError naming usage[0].count", count, err, passed, failed, out)
+			}
+		})
+	}
+}
