@@ -81,6 +81,13 @@ func runPolicyReplay(ctx context.Context, args []string, stdout, stderr io.Write
 	if cfgR.Since, err = parseWhen(*since); err != nil {
 		return usageErr("--since: %v", err)
 	}
+	// A --since after now selects nothing and would report "no change"
+	// whatever the candidate approves: only a mistake (-720h for 720h
+	// ago, a year typed wrong) gives one.
+	if now := time.Now(); cfgR.Since.After(now) {
+		return usageErr("--since: %s is after the current time %s: nothing would be replayed (a duration means that long ago: 720h, not -720h)",
+			cfgR.Since.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	}
 	if cfgR.Until, err = parseWhen(*until); err != nil {
 		return usageErr("--until: %v", err)
 	}
