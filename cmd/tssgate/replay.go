@@ -24,9 +24,13 @@ it was: the same request (rebuilt from the decision log and checked against
 its recorded hash), its transaction bytes verified again as serve verifies
 them (the built-in tables plus tssgate.tokens and tssgate.abis of --config),
 its received time as the clock, and velocity limits simulated over the
-replayed decisions in order. With --since, the approvals recorded within the
-candidate's longest limit window before it count toward the candidate's
-limits. The store is opened read-only.
+decisions in commit order. The whole log is read from its first row, every
+row checked against the hash chain (a broken chain is an error, exit 2);
+--since, --until and --type choose what is reported. The history before
+--since is applied as recorded: its approvals count toward the candidate's
+limits and their transactions count once, its outpoint claims and freezes
+stand. A --since after the current time is an error. The store is opened
+read-only.
 
 Records that are operator actions (version "operator") are skipped and
 counted. Records whose reply was not an evaluation (status 10, 20, 30) are

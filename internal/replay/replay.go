@@ -2,28 +2,44 @@
 // and reports what would change: the engine behind `tssgate policy
 // replay`.
 //
+// The whole log is read, in Seq (commit) order from its first row, and
+// every row must continue the hash chain (chainverify, the check
+// Store.Verify runs): a row changed in the database would otherwise be
+// trusted as recorded. Since, Until and Type choose what is reported, not
+// what is read.
+//
 // Each recorded request is decided as it was: its package_data is rebuilt
-// from the canonical request the decision log keeps (Rebuild), and run
-// through the decision pipeline serve runs (gate: decode, transaction
-// verification with the caller's verifier, outpoint claims, the candidate's
-// rules, velocity limits), with the record's ReceivedAt as the clock. The
+// from the canonical request the decision log keeps (Rebuild, which also
+// requires the row's type to be its request's), and run through the
+// decision pipeline serve runs (gate: decode, transaction verification
+// with the caller's verifier, outpoint claims, the candidate's rules,
+// velocity limits), with the record's ReceivedAt as the clock. The
 // pipeline's store is an in-memory simulation (internal/store/memledger):
-// limits and outpoint claims are counted over the replayed sequence, in
-// Seq order, exactly as the stores count them. Nothing is written to the
-// store read from: it should be opened read-only.
+// limits and outpoint claims are counted over the sequence, in Seq order,
+// exactly as the stores count them. Nothing is written to the store read
+// from: it should be opened read-only. Records received at or after Until
+// are decided too, unreported, since one committed before a reported
+// record counted toward its limits.
 //
-// Usage before the replayed period: with a Since, the approvals recorded
-// within the candidate's longest limit window before Since count toward the
+// History before Since: every row received before Since is applied, at
+// its place in the log, as recorded: an approval counts toward the
 // candidate's limits with the candidate's keys and amounts
-// (policy.Policy.LimitUses), as they were given, whatever the candidate's
-// caps say; the outpoint claims of the requests recorded in that span, or
-// in the 24 hours before Since when longer, are simulated too. Without a
-// Since the log is replayed from its start, which
-// is exact.
+// (policy.Policy.LimitUses), whatever the candidate's caps say, so its
+// transaction counts once per limit and key from then on as the stores
+// count it; a request's outpoint claims stand; freezes, their lifting and
+// cleared outpoints apply. That is exact, and costs about what replaying
+// from the start costs.
 //
-// Fail closed: a record whose rebuilt request does not hash to the
-// recorded request_hash, or a simulation that cannot answer exactly, stops
-// the replay with an error: a report is either exact or not given.
+// Memory: rows stream, and the simulated ledger's entries are pruned
+// beyond the candidate's longest window plus pruneSlack, but every counted
+// (limit, key, transaction) and every first outpoint claim is kept for the
+// whole log (see memledger): they grow with the approvals and the UTXO
+// inputs, not with the rest.
+//
+// Fail closed: a broken chain (ErrChainBroken), a record whose rebuilt
+// request does not hash to the recorded request_hash, or a simulation that
+// cannot answer exactly, stops the replay with an error: a report is
+// either exact or not given.
 package replay
 
 import (
