@@ -95,8 +95,11 @@ type Config struct {
 	// configuration's tokens and ABIs); nil decides every KEYSIGN as
 	// unverified, as serve without a verifier would.
 	VerifyTx protocol.TxVerifier
-	// Since and Until bound the replayed records by ReceivedAt (Since
-	// inclusive, Until exclusive), when not zero.
+	// Since and Until bound the reported records by ReceivedAt (Since
+	// inclusive, Until exclusive), when not zero. The whole log is read
+	// either way: the records received before Since are applied as
+	// recorded (seeds), those received at or after Until are decided
+	// under the candidate, unreported.
 	Since, Until time.Time
 	// Type reports only records of that request type name ("KEYSIGN"),
 	// when not empty. Records of other types in the period are still
@@ -146,7 +149,11 @@ type Unevaluated struct {
 	Examples     []Example `json:"examples"`
 }
 
-// Report is the outcome of a replay.
+// Report is the outcome of a replay. Seeded counts the approvals
+// received within the candidate's longest window before Since (those
+// whose usage can reach the reported period; older ones are applied too,
+// for their counted transactions), SeedLimitErrors the candidate limits
+// that could not be evaluated for them.
 type Report struct {
 	PolicyName      string       `json:"policy"`
 	Policy          string       `json:"policy_version"`
