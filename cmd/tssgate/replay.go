@@ -24,9 +24,13 @@ it was: the same request (rebuilt from the decision log and checked against
 its recorded hash), its transaction bytes verified again as serve verifies
 them (the built-in tables plus tssgate.tokens and tssgate.abis of --config),
 its received time as the clock, and velocity limits simulated over the
-replayed decisions in order. With --since, the approvals recorded within the
-candidate's longest limit window before it count toward the candidate's
-limits. The store is opened read-only.
+decisions in commit order. The whole log is read from its first row, every
+row checked against the hash chain (a broken chain is an error, exit 2);
+--since, --until and --type choose what is reported. The history before
+--since is applied as recorded: its approvals count toward the candidate's
+limits and their transactions count once, its outpoint claims and freezes
+stand. A --since after the current time is an error. The store is opened
+read-only.
 
 Records that are operator actions (version "operator") are skipped and
 counted. Records whose reply was not an evaluation (status 10, 20, 30) are
@@ -80,6 +84,13 @@ func runPolicyReplay(ctx context.Context, args []string, stdout, stderr io.Write
 	var err error
 	if cfgR.Since, err = parseWhen(*since); err != nil {
 		return usageErr("--since: %v", err)
+	}
+	// A --since after now selects nothing and would report "no change"
+	// whatever the candidate approves: only a mistake (-720h for 720h
+	// ago, a year typed wrong) gives one.
+	if now := time.Now(); cfgR.Since.After(now) {
+		return usageErr("--since: %s is after the current time %s: nothing would be replayed (a duration means that long ago: 720h, not -720h)",
+			cfgR.Since.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	}
 	if cfgR.Until, err = parseWhen(*until); err != nil {
 		return usageErr("--until: %v", err)

@@ -48,9 +48,14 @@ type limitSpec struct {
 }
 
 type limit struct {
-	name      string
-	when      cel.Program
-	keys      []cel.Program
+	name string
+	when cel.Program
+	keys []cel.Program
+	// keyKinds is each key expression's static type, "string", "int" or
+	// "dyn" (known only when evaluated): policy tests refuse a stated
+	// usage key of another type, which would count under a ledger key the
+	// policy never builds.
+	keyKinds  []string
 	amount    cel.Program
 	window    time.Duration
 	maxAmount *decimal.Decimal
@@ -210,7 +215,14 @@ func compileLimits(env *cel.Env, specs []limitSpec, ruleNames map[string]bool, s
 		for i, k := range ls.keys {
 			l.keys = append(l.keys, compile(k, "key", ls.keyLines[i], func(a *cel.Ast) string {
 				switch t := a.OutputType(); {
-				case t.IsExactType(cel.StringType), t.IsExactType(cel.IntType), t.IsExactType(cel.DynType):
+				case t.IsExactType(cel.StringType):
+					l.keyKinds = append(l.keyKinds, "string")
+					return ""
+				case t.IsExactType(cel.IntType):
+					l.keyKinds = append(l.keyKinds, "int")
+					return ""
+				case t.IsExactType(cel.DynType):
+					l.keyKinds = append(l.keyKinds, "dyn")
 					return ""
 				default:
 					return fmt.Sprintf("must be a string or int expression, but it is %s", t)

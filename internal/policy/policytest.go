@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -733,13 +734,18 @@ type usageEntry struct {
 //	  - limit: btc-daily        # required: a limit of the policy under test
 //	    key: ["BTC"]            # required: one value per key expression, in order
 //	    amount: "4.5"           # optional, a quoted non-negative decimal; default "0"
-//	    count: 3                # optional, transactions, at least 1; default 1
+//	    count: 3                # optional, transactions, a plain decimal from 1; default 1
 //	    at: "2026-01-05T09:00:00Z"  # optional; default one microsecond before the case's now
 //
 // key values are strings, or whole numbers for a key expression that is a
 // CEL int: the ledger key is their JSON array, exactly as the policy
 // builds it from the key expressions' values (["BTC"], ["w-1", 7]; a
-// quoted "7" is the string "7", another key than the int 7).
+// quoted "7" is the string "7", another key than the int 7). A value of
+// the other type than its key expression's static type (a string for an
+// int expression, a number for a string one) is refused, since it would
+// count under a key the policy never builds; a dyn expression takes
+// either. An at needs a fixed now (the case's or the file's) and must
+// not be after it.
 func (p *parser) parseUsage(c *testCase, n *yaml.Node, issue func(int, string, ...any)) {
 	if n.Kind != yaml.SequenceNode {
 		issue(n.Line, "usage: must be a list of {limit, key, amount, count, at}, got %s", describeNode(n))
@@ -794,12 +800,18 @@ func (p *parser) parseUsage(c *testCase, n *yaml.Node, issue func(int, string, .
 						u.amount = d
 					}
 				case "count":
-					var n int64
-					if v.Kind != yaml.ScalarNode || v.Tag != "!!int" {
+					// Plain decimal only: YAML's int also takes 010
+					// (octal), 0x10 and 1_0, which a reader takes
+					// for other numbers.
+					n, err := strconv.ParseInt(v.Value, 10, 64)
+					switch {
+					case v.Kind != yaml.ScalarNode || v.Tag != "!!int":
 						bad(v.Line, "count: must be a whole number, got %s", describeNode(v))
-					} else if _, err := fmt.Sscan(v.Value, &n); err != nil || n < 1 || n > maxUsageCount {
+					case err != nil || strconv.FormatInt(n, 10) != v.Value:
+						bad(v.Line, "count: %s is not a plain decimal whole number (such as 3)", v.Value)
+					case n < 1 || n > maxUsageCount:
 						bad(v.Line, "count: must be from 1 to %d, got %s", maxUsageCount, v.Value)
-					} else {
+					default:
 						u.count = n
 					}
 				case "at":
@@ -809,7 +821,18 @@ func (p *parser) parseUsage(c *testCase, n *yaml.Node, issue func(int, string, .
 						bad(v.Line, "at: must be an RFC 3339 time in quotes, such as \"2026-01-05T09:00:00Z\"")
 						return
 					}
-					u.at, u.hasAt = t, true
+					// A fixed at against the wall clock would make
+					// the case pass or fail by the day it runs; an at
+					// after now is usage from the case's future (often
+					// a time-zone slip).
+					switch {
+					case !c.hasNow:
+						bad(v.Line, "at: needs a fixed now (the case's or the file's): against the real clock, whether %s is in the window depends on when the tests run", s)
+					case t.After(c.now):
+						bad(v.Line, "at: %s is after the case's now (%s): usage is what was recorded before the case runs", s, c.now.Format(time.RFC3339))
+					default:
+						u.at, u.hasAt = t, true
+					}
 				}
 			})
 		if u.limit == "" {
@@ -843,7 +866,15 @@ func (p *parser) parseUsage(c *testCase, n *yaml.Node, issue func(int, string, .
 		parts := make([]any, len(keyNode.Content))
 		for j, kv := range keyNode.Content {
 			kv = deref(kv)
+			kind := "dyn"
+			if j < len(l.keyKinds) {
+				kind = l.keyKinds[j]
+			}
 			switch {
+			case kv.Kind == yaml.ScalarNode && kv.Tag == "!!str" && kind == "int":
+				bad(kv.Line, "key[%d]: limit %q's key expression %d is an int, this value is the string %q (a string key never matches an int one): write it without quotes", j, u.limit, j, kv.Value)
+			case kv.Kind == yaml.ScalarNode && kv.Tag == "!!int" && kind == "string":
+				bad(kv.Line, "key[%d]: limit %q's key expression %d is a string, this value is the whole number %s (an int key never matches a string one): quote it", j, u.limit, j, kv.Value)
 			case kv.Kind == yaml.ScalarNode && kv.Tag == "!!str":
 				parts[j] = kv.Value
 			case kv.Kind == yaml.ScalarNode && kv.Tag == "!!int":

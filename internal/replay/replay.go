@@ -2,28 +2,44 @@
 // and reports what would change: the engine behind `tssgate policy
 // replay`.
 //
+// The whole log is read, in Seq (commit) order from its first row, and
+// every row must continue the hash chain (chainverify, the check
+// Store.Verify runs): a row changed in the database would otherwise be
+// trusted as recorded. Since, Until and Type choose what is reported, not
+// what is read.
+//
 // Each recorded request is decided as it was: its package_data is rebuilt
-// from the canonical request the decision log keeps (Rebuild), and run
-// through the decision pipeline serve runs (gate: decode, transaction
-// verification with the caller's verifier, outpoint claims, the candidate's
-// rules, velocity limits), with the record's ReceivedAt as the clock. The
+// from the canonical request the decision log keeps (Rebuild, which also
+// requires the row's type to be its request's), and run through the
+// decision pipeline serve runs (gate: decode, transaction verification
+// with the caller's verifier, outpoint claims, the candidate's rules,
+// velocity limits), with the record's ReceivedAt as the clock. The
 // pipeline's store is an in-memory simulation (internal/store/memledger):
-// limits and outpoint claims are counted over the replayed sequence, in
-// Seq order, exactly as the stores count them. Nothing is written to the
-// store read from: it should be opened read-only.
+// limits and outpoint claims are counted over the sequence, in Seq order,
+// exactly as the stores count them. Nothing is written to the store read
+// from: it should be opened read-only. Records received at or after Until
+// are decided too, unreported, since one committed before a reported
+// record counted toward its limits.
 //
-// Usage before the replayed period: with a Since, the approvals recorded
-// within the candidate's longest limit window before Since count toward the
+// History before Since: every row received before Since is applied, at
+// its place in the log, as recorded: an approval counts toward the
 // candidate's limits with the candidate's keys and amounts
-// (policy.Policy.LimitUses), as they were given, whatever the candidate's
-// caps say; the outpoint claims of the requests recorded in that span, or
-// in the 24 hours before Since when longer, are simulated too. Without a
-// Since the log is replayed from its start, which
-// is exact.
+// (policy.Policy.LimitUses), whatever the candidate's caps say, so its
+// transaction counts once per limit and key from then on as the stores
+// count it; a request's outpoint claims stand; freezes, their lifting and
+// cleared outpoints apply. That is exact, and costs about what replaying
+// from the start costs.
 //
-// Fail closed: a record whose rebuilt request does not hash to the
-// recorded request_hash, or a simulation that cannot answer exactly, stops
-// the replay with an error: a report is either exact or not given.
+// Memory: rows stream, and the simulated ledger's entries are pruned
+// beyond the candidate's longest window plus pruneSlack, but every counted
+// (limit, key, transaction) and every first outpoint claim is kept for the
+// whole log (see memledger): they grow with the approvals and the UTXO
+// inputs, not with the rest.
+//
+// Fail closed: a broken chain (ErrChainBroken), a record whose rebuilt
+// request does not hash to the recorded request_hash, or a simulation that
+// cannot answer exactly, stops the replay with an error: a report is
+// either exact or not given.
 package replay
 
 import (
@@ -43,6 +59,7 @@ import (
 	"tssgate/internal/policy"
 	"tssgate/internal/protocol"
 	"tssgate/internal/store"
+	"tssgate/internal/store/chainverify"
 	"tssgate/internal/store/memledger"
 	"tssgate/internal/token"
 )
@@ -52,16 +69,21 @@ import (
 const DefaultExamples = 10
 
 // pruneEvery is how many records pass between two prunes of the
-// simulated ledger; pruneSlack is how far out of order (by ReceivedAt) the
-// log may be and still be replayed exactly after a prune; minClaimSpan is
-// how far before Since outpoint claims are simulated at
-// least (a candidate's longest window is used when longer): the stores
-// remember a claim until it is cleared, a replay only what it reads.
+// simulated ledger's entries; pruneSlack is how far out of order (by
+// ReceivedAt, against Seq) the log may be and still be replayed after a
+// prune (a record further out of order stops the replay with
+// memledger.ErrPruned rather than count less).
 const (
-	pruneEvery   = 4096
-	pruneSlack   = 24 * time.Hour
-	minClaimSpan = 24 * time.Hour
+	pruneEvery = 4096
+	pruneSlack = 24 * time.Hour
 )
+
+// ErrChainBroken is returned (wrapped, with the row and the problem) when
+// a record read does not continue the hash chain: a Seq gap, a PrevHash
+// that is not the previous row's Hash, or a Hash or RequestHash that does
+// not match the row's content. A row changed in the database (its action,
+// its type) would otherwise be trusted as recorded.
+var ErrChainBroken = errors.New("the decision log's hash chain is broken")
 
 // Config says what to replay and how.
 type Config struct {
@@ -73,8 +95,11 @@ type Config struct {
 	// configuration's tokens and ABIs); nil decides every KEYSIGN as
 	// unverified, as serve without a verifier would.
 	VerifyTx protocol.TxVerifier
-	// Since and Until bound the replayed records by ReceivedAt (Since
-	// inclusive, Until exclusive), when not zero.
+	// Since and Until bound the reported records by ReceivedAt (Since
+	// inclusive, Until exclusive), when not zero. The whole log is read
+	// either way: the records received before Since are applied as
+	// recorded (seeds), those received at or after Until are decided
+	// under the candidate, unreported.
 	Since, Until time.Time
 	// Type reports only records of that request type name ("KEYSIGN"),
 	// when not empty. Records of other types in the period are still
@@ -124,7 +149,11 @@ type Unevaluated struct {
 	Examples     []Example `json:"examples"`
 }
 
-// Report is the outcome of a replay.
+// Report is the outcome of a replay. Seeded counts the approvals
+// received within the candidate's longest window before Since (those
+// whose usage can reach the reported period; older ones are applied too,
+// for their counted transactions), SeedLimitErrors the candidate limits
+// that could not be evaluated for them.
 type Report struct {
 	PolicyName      string       `json:"policy"`
 	Policy          string       `json:"policy_version"`
@@ -201,18 +230,26 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	e.report = r
 	start := time.Now()
-	if !cfg.Since.IsZero() {
-		if err := e.seedFreezes(ctx); err != nil {
-			return nil, err
-		}
-		if err := e.seed(ctx); err != nil {
-			return nil, err
-		}
-	}
-	f := store.Filter{Since: cfg.Since, Until: cfg.Until}
-	if err := cfg.Store.List(ctx, f, func(rec *store.Record) error {
+	// The whole log, in Seq (commit) order, from its first row: the chain
+	// can only be checked from its start, the stores remember counted
+	// transactions and outpoint claims from the start, and serve decided
+	// each request after the ones committed before it, whatever their
+	// received times. Since and Until select what is reported, not what
+	// is read.
+	var chainCheck chainverify.Verifier
+	if err := cfg.Store.List(ctx, store.Filter{}, func(rec *store.Record) error {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if brk := chainCheck.Add(rec); brk != nil {
+			return fmt.Errorf("%w at seq %d (%s): %s; run tssgate audit verify", ErrChainBroken, brk.Seq, brk.RequestID, brk.Problem)
+		}
+		if e.sincePrune++; e.sincePrune >= pruneEvery && e.maxWindow > 0 {
+			e.ledger.Prune(rec.ReceivedAt.Add(-e.maxWindow - pruneSlack))
+			e.sincePrune = 0
+		}
+		if !cfg.Since.IsZero() && rec.ReceivedAt.Before(cfg.Since) {
+			return e.seed(ctx, rec)
 		}
 		return e.replay(ctx, rec)
 	}); err != nil {
@@ -248,53 +285,54 @@ type engine struct {
 	sincePrune int
 }
 
-// seed counts the approvals recorded within the candidate's longest window
-// before Since toward its limits, and simulates the outpoint claims of
-// every request recorded within that window or minClaimSpan before Since,
-// whichever is longer.
-func (e *engine) seed(ctx context.Context) error {
-	limitsFrom := e.cfg.Since.Add(-e.maxWindow)
-	f := store.Filter{Since: e.cfg.Since.Add(-max(e.maxWindow, minClaimSpan)), Until: e.cfg.Since}
-	return e.cfg.Store.List(ctx, f, func(rec *store.Record) error {
-		if !replayable(rec) {
-			if rec.Type == "CLEAR_OUTPOINT" {
-				// Freezes before --since were applied by seedFreezes.
-				return e.operator(rec)
-			}
-			return nil
+// seed applies a record received before Since to the simulation as it
+// was recorded: an operator record as operator does; a request's outpoint
+// claims are claimed (the stores keep a first claim until it is cleared,
+// however old); an approval counts toward the candidate's limits with the
+// candidate's keys and amounts (policy.Policy.LimitUses), whatever the
+// candidate's caps say, so that its usage is in the windows that reach it
+// and its transaction counts once per limit and key from then on, as the
+// stores count it.
+func (e *engine) seed(ctx context.Context, rec *store.Record) error {
+	if !replayable(rec) {
+		return e.operator(rec)
+	}
+	req, err := e.decoded(rec)
+	if err != nil {
+		return err
+	}
+	if req.Type == protocol.TypeKeySign && e.cfg.VerifyTx != nil {
+		req.Verification = e.cfg.VerifyTx(req)
+	}
+	if v := req.Verification; v != nil && v.Verified && len(v.Inputs) > 0 {
+		claims := make([]store.OutpointClaim, len(v.Inputs))
+		for i, in := range v.Inputs {
+			claims[i] = store.OutpointClaim{Outpoint: in.Outpoint, Amount: in.Amount, RequestID: req.ID, At: req.ReceivedAt}
 		}
-		req, err := e.decoded(rec)
-		if err != nil {
-			return err
+		if _, err := e.ledger.ClaimOutpoints(claims); err != nil {
+			return fmt.Errorf("record %d (%s): outpoint claims: %w", rec.Seq, rec.RequestID, err)
 		}
-		if req.Type == protocol.TypeKeySign && e.cfg.VerifyTx != nil {
-			req.Verification = e.cfg.VerifyTx(req)
-		}
-		if v := req.Verification; v != nil && v.Verified && len(v.Inputs) > 0 {
-			claims := make([]store.OutpointClaim, len(v.Inputs))
-			for i, in := range v.Inputs {
-				claims[i] = store.OutpointClaim{Outpoint: in.Outpoint, Amount: in.Amount, RequestID: req.ID, At: req.ReceivedAt}
-			}
-			if _, err := e.ledger.ClaimOutpoints(claims); err != nil {
-				return fmt.Errorf("record %d (%s): outpoint claims: %w", rec.Seq, rec.RequestID, err)
-			}
-		}
-		if rec.Action != store.ActionApprove || e.maxWindow == 0 || rec.ReceivedAt.Before(limitsFrom) {
-			return nil
-		}
-		uses, failed, err := e.cfg.Candidate.LimitUses(ctx, req)
-		if err != nil {
-			return fmt.Errorf("record %d (%s) before --since: the candidate's limits: %w", rec.Seq, rec.RequestID, err)
-		}
+	}
+	if rec.Action != store.ActionApprove || e.maxWindow == 0 {
+		return nil
+	}
+	uses, failed, err := e.cfg.Candidate.LimitUses(ctx, req)
+	if err != nil {
+		return fmt.Errorf("record %d (%s) before --since: the candidate's limits: %w", rec.Seq, rec.RequestID, err)
+	}
+	inWindow := !rec.ReceivedAt.Before(e.cfg.Since.Add(-e.maxWindow))
+	if inWindow {
 		// A limit that cannot be evaluated for this request would have
 		// rejected it under the candidate: it consumes nothing there.
 		e.report.SeedLimitErrors += int64(len(failed))
-		if err := e.ledger.Record(rec.ReceivedAt, rec.TxKey, uses); err != nil {
-			return fmt.Errorf("record %d (%s) before --since: %w", rec.Seq, rec.RequestID, err)
-		}
+	}
+	if err := e.ledger.Record(rec.ReceivedAt, rec.TxKey, uses); err != nil {
+		return fmt.Errorf("record %d (%s) before --since: %w", rec.Seq, rec.RequestID, err)
+	}
+	if inWindow {
 		e.report.Seeded++
-		return nil
-	})
+	}
+	return nil
 }
 
 // replayable reports whether rec is a request the pipeline decided (v1 or
@@ -338,28 +376,6 @@ func (e *engine) operator(rec *store.Record) error {
 	return nil
 }
 
-// seedFreezes applies every freeze and lifting recorded before Since, in
-// log order, so that a freeze made long before the replayed span and still
-// active at its start freezes it.
-func (e *engine) seedFreezes(ctx context.Context) error {
-	var recs []*store.Record
-	for _, typ := range []string{"FREEZE", "UNFREEZE"} {
-		if err := e.cfg.Store.List(ctx, store.Filter{Type: typ, Until: e.cfg.Since}, func(rec *store.Record) error {
-			recs = append(recs, rec)
-			return nil
-		}); err != nil {
-			return fmt.Errorf("replay: reading the freezes before --since: %w", err)
-		}
-	}
-	sort.Slice(recs, func(i, j int) bool { return recs[i].Seq < recs[j].Seq })
-	for _, rec := range recs {
-		if err := e.operator(rec); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func (e *engine) decoded(rec *store.Record) (*protocol.Request, error) {
 	v, pd, err := Rebuild(rec)
 	if err != nil {
@@ -384,7 +400,9 @@ func (e *engine) decoded(rec *store.Record) (*protocol.Request, error) {
 
 func (e *engine) replay(ctx context.Context, rec *store.Record) error {
 	r := e.report
-	reported := e.cfg.Type == "" || rec.Type == e.cfg.Type
+	// Records received at or after Until are decided too, unreported:
+	// one committed before a reported record counted toward its limits.
+	reported := (e.cfg.Type == "" || rec.Type == e.cfg.Type) && (e.cfg.Until.IsZero() || rec.ReceivedAt.Before(e.cfg.Until))
 	if !replayable(rec) {
 		if reported {
 			r.Skipped++
@@ -394,10 +412,6 @@ func (e *engine) replay(ctx context.Context, rec *store.Record) error {
 	v, pd, err := Rebuild(rec)
 	if err != nil {
 		return err
-	}
-	if e.sincePrune++; e.sincePrune >= pruneEvery && e.maxWindow > 0 {
-		e.ledger.Prune(rec.ReceivedAt.Add(-e.maxWindow - pruneSlack))
-		e.sincePrune = 0
 	}
 	e.now = rec.ReceivedAt
 	e.sim.expect(rec)
@@ -494,6 +508,9 @@ func Rebuild(rec *store.Record) (protocol.Version, []byte, error) {
 	if err != nil {
 		return bad("request_type: %v", err)
 	}
+	if typ.String() != rec.Type {
+		return bad("its request_type %q is not the record's type %q", c.RequestType, rec.Type)
+	}
 	id, _ := json.Marshal(c.RequestID)
 	var b strings.Builder
 	b.Grow(len(rec.Request) + 64)
@@ -540,7 +557,7 @@ func rebuildCanonical(rec *store.Record) ([]byte, bool) {
 		return nil, false
 	}
 	typ, err := protocol.ParseRequestType(name)
-	if err != nil || typ.String() != name {
+	if err != nil || typ.String() != name || name != rec.Type {
 		return nil, false
 	}
 	out := make([]byte, 0, len(b))

@@ -7,7 +7,7 @@
 // each row's Hash covers its own content and the previous row's Hash, so an
 // edit, insertion or deletion in the middle of the log breaks the chain and
 // Store.Verify finds it (see Hash in internal/chain for the exact
-// encoding). The chain
+// encoding; chainverify checks it row by row outside the store). The chain
 // is tamper-evident, not tamper-proof: someone who can write to the database
 // can rewrite the whole tail; anchoring VerifyReport.Head somewhere else (a
 // ticket, a log shipper) closes that gap.
@@ -18,7 +18,9 @@
 // implementations live in the sub-packages sqlite and postgres, backend.Open
 // picks one from a DSN, and storetest is the conformance suite both must
 // pass; memledger is an exact in-memory ledger for `tssgate policy
-// replay` that decides limits as they do. The logic both implementations
+// replay` that decides limits as they do, and chainverify exports the
+// chain's row-by-row check for readers that stream the log themselves
+// (replay). The logic both implementations
 // share lives under internal/, where the compiler keeps it to the store's
 // own sub-packages: chain (the hash encoding, chain verification, the one
 // spelling of a time), check (validation of records and filters, the limit

@@ -7,13 +7,20 @@
 // simulates a candidate policy's limits with it over the recorded
 // decisions, in order.
 //
-// What it keeps grows with the entries it is given; Prune forgets the ones
-// no window can reach any more. A Ledger is not safe for concurrent use:
-// replay is sequential by design (each decision sees the ones before it).
+// What it keeps: the ledger entries (Prune forgets the ones at or before
+// a time, and a (limit, key) left without entries entirely), and, never
+// forgotten, every (limit, key, transaction key) that counted, because the
+// stores skip a transaction already counted under a limit and key however
+// long ago it counted, and every outpoint's first claim until it is
+// cleared, because the stores keep it as long. Those two grow with the
+// approvals and the distinct outpoints given (tens of bytes each plus the
+// keys); everything else is bounded by what the windows can reach. A
+// Ledger is not safe for concurrent use: replay is sequential by design
+// (each decision sees the ones before it).
 //
 // Fail closed: a use the stores would refuse is refused (store.ErrInvalid),
-// and a window that starts before what Prune forgot is an error
-// (ErrPruned), never a smaller usage.
+// and a window that starts before a time Prune forgot entries up to is an
+// error (ErrPruned), never a smaller usage.
 package memledger
 
 import (
@@ -34,22 +41,31 @@ var ErrPruned = errors.New("memledger: window starts before pruned entries")
 // Ledger is the in-memory ledger. The zero value is not usable; call New.
 type Ledger struct {
 	series map[seriesKey]*series
-	claims map[string]store.OutpointClaim
+	// counted holds every (limit, key, transaction key) that counted, for
+	// the life of the Ledger: Prune never forgets one (the stores'
+	// once-per-transaction rule has no time bound).
+	counted map[countKey]struct{}
+	// prunedTo is the latest time (Unix microseconds) Prune forgot
+	// entries up to; a window starting before it cannot be read exactly,
+	// whichever (limit, key) it is for, since a (limit, key) whose
+	// entries were all forgotten is dropped.
+	prunedTo int64
+	pruned   bool
+	claims   map[string]store.OutpointClaim
 	// freezes are the active freezes, in the order they were made.
 	freezes []store.Freeze
 }
 
 type seriesKey struct{ limit, key string }
 
-// series is one (limit, key)'s entries in insertion order: ledger times
-// (Unix microseconds, non-decreasing, as check.LedgerTime keeps them), the
-// running total up to each entry, and each entry's transaction key.
+type countKey struct{ limit, key, tx string }
+
+// series is one (limit, key)'s kept entries in insertion order: ledger
+// times (Unix microseconds, non-decreasing, as check.LedgerTime keeps
+// them) and the running total up to each entry.
 type series struct {
 	at    []int64
 	total []check.Total
-	tx    []string
-	// counted holds the non-empty transaction keys of the kept entries.
-	counted map[string]bool
 	// base is the running total at the last pruned entry, prunedAt its
 	// time; pruned says whether any entry was pruned.
 	base     check.Total
@@ -59,7 +75,7 @@ type series struct {
 
 // New returns an empty Ledger.
 func New() *Ledger {
-	return &Ledger{series: map[seriesKey]*series{}, claims: map[string]store.OutpointClaim{}}
+	return &Ledger{series: map[seriesKey]*series{}, counted: map[countKey]struct{}{}, claims: map[string]store.OutpointClaim{}}
 }
 
 // Decide checks uses for a decision received at receivedAt whose
@@ -91,21 +107,22 @@ func (l *Ledger) apply(receivedAt time.Time, txKey string, uses []store.LimitUse
 	}
 	at := chain.NormalizeTime(receivedAt)
 	type pending struct {
+		k     seriesKey
 		s     *series
 		at    int64
 		total check.Total
 	}
 	var writes []pending
 	for _, u := range uses {
-		s := l.series[seriesKey{u.Limit, u.Key}]
-		if s == nil {
-			s = &series{counted: map[string]bool{}}
-			l.series[seriesKey{u.Limit, u.Key}] = s
-		}
-		if txKey != "" && s.counted[txKey] {
+		k := seriesKey{u.Limit, u.Key}
+		if _, done := l.counted[countKey{u.Limit, u.Key, txKey}]; txKey != "" && done {
 			continue
 		}
-		used, err := s.window(at.Add(-u.Window).UnixMicro())
+		s := l.series[k]
+		if s == nil {
+			s = &series{}
+		}
+		used, err := l.window(s, at.Add(-u.Window).UnixMicro())
 		if err != nil {
 			return "", "", fmt.Errorf("limit %q: %w", u.Limit, err)
 		}
@@ -119,14 +136,14 @@ func (l *Ledger) apply(receivedAt time.Time, txKey string, uses []store.LimitUse
 		if len(s.at) == 0 && !s.pruned {
 			ledgerAt = at
 		}
-		writes = append(writes, pending{s, ledgerAt.UnixMicro(), check.Next(newest, u)})
+		writes = append(writes, pending{k, s, ledgerAt.UnixMicro(), check.Next(newest, u)})
 	}
 	for _, w := range writes {
 		w.s.at = append(w.s.at, w.at)
 		w.s.total = append(w.s.total, w.total)
-		w.s.tx = append(w.s.tx, txKey)
+		l.series[w.k] = w.s
 		if txKey != "" {
-			w.s.counted[txKey] = true
+			l.counted[countKey{w.k.limit, w.k.key, txKey}] = struct{}{}
 		}
 	}
 	return "", "", nil
@@ -141,17 +158,17 @@ func (s *series) newest() (check.Total, int64) {
 	return s.base, s.prunedAt
 }
 
-// window returns the usage of the entries after cutoff (Unix
+// window returns the usage of s's entries after cutoff (Unix
 // microseconds), as the stores read it: the newest running total minus the
 // total at the last entry at or before cutoff.
-func (s *series) window(cutoff int64) (check.Total, error) {
+func (l *Ledger) window(s *series, cutoff int64) (check.Total, error) {
+	if l.pruned && cutoff < l.prunedTo {
+		return check.Total{}, fmt.Errorf("%w: window starts at %s, entries up to %s were pruned",
+			ErrPruned, chain.FormatTime(time.UnixMicro(cutoff)), chain.FormatTime(time.UnixMicro(l.prunedTo)))
+	}
 	newest, newestAt := s.newest()
 	if (len(s.at) == 0 && !s.pruned) || newestAt <= cutoff {
 		return check.Total{}, nil
-	}
-	if s.pruned && cutoff < s.prunedAt {
-		return check.Total{}, fmt.Errorf("%w: window starts at %s, entries up to %s were pruned",
-			ErrPruned, chain.FormatTime(time.UnixMicro(cutoff)), chain.FormatTime(time.UnixMicro(s.prunedAt)))
 	}
 	// The first kept entry after cutoff; the one before it (or the base)
 	// is the total outside the window.
@@ -164,28 +181,32 @@ func (s *series) window(cutoff int64) (check.Total, error) {
 	return check.Total{Amount: amount, Count: count}, err
 }
 
-// Prune forgets every entry recorded at or before t. A later Decide or
-// Record whose window starts before t fails with ErrPruned rather than
-// count less. The transaction keys of forgotten entries are forgotten too:
-// the same transaction seen again after that counts again (the stores
-// would skip it; a replay that prunes says so).
+// Prune forgets every entry recorded at or before t, and every (limit,
+// key) left without entries. A later Decide, Record or Usage whose window
+// starts before t (or before an earlier Prune's t, if later) fails with
+// ErrPruned rather than count less. The transactions that counted are
+// never forgotten: one seen again after a Prune is skipped, as the stores
+// skip it.
 func (l *Ledger) Prune(t time.Time) {
 	cut := chain.NormalizeTime(t).UnixMicro()
+	if !l.pruned || cut > l.prunedTo {
+		l.prunedTo, l.pruned = cut, true
+	}
 	for k, s := range l.series {
 		i := sort.Search(len(s.at), func(i int) bool { return s.at[i] > cut })
 		if i == 0 {
 			continue
 		}
+		if i == len(s.at) {
+			// Nothing left that a window can reach: a window starting
+			// at or after cut sees no entry of it, and one starting
+			// before is refused; later entries start a fresh series, at
+			// their own time (never before cut, by the same refusal).
+			delete(l.series, k)
+			continue
+		}
 		s.base, s.prunedAt, s.pruned = s.total[i-1], s.at[i-1], true
-		for _, tx := range s.tx[:i] {
-			delete(s.counted, tx)
-		}
-		s.at, s.total, s.tx = append([]int64(nil), s.at[i:]...), append([]check.Total(nil), s.total[i:]...), append([]string(nil), s.tx[i:]...)
-		if len(s.at) == 0 && len(s.counted) == 0 {
-			// Nothing in any window: keep only what makes later ledger
-			// times non-decreasing and the totals continuous.
-			l.series[k] = &series{counted: map[string]bool{}, base: s.base, prunedAt: s.prunedAt, pruned: true}
-		}
+		s.at, s.total = append([]int64(nil), s.at[i:]...), append([]check.Total(nil), s.total[i:]...)
 	}
 }
 
@@ -200,7 +221,7 @@ func (l *Ledger) Usage(now time.Time, windows map[string]time.Duration) ([]store
 			continue
 		}
 		cutoff := chain.NormalizeTime(now).Add(-w).UnixMicro()
-		used, err := s.window(cutoff)
+		used, err := l.window(s, cutoff)
 		if err != nil {
 			return nil, fmt.Errorf("limit %q: %w", k.limit, err)
 		}

@@ -235,3 +235,45 @@ func TestPruneAndInvalid(t *testing.T) {
 		t.Fatalf("one limit twice: %v, want ErrInvalid", err)
 	}
 }
+
+// TestPruneKeepsCountedDropsEmpty: a Prune that empties a (limit, key)
+// drops it (what grows is only the counted transactions), keeps every
+// counted transaction key (a re-signed transaction is skipped, as the
+// stores skip it), and refuses a window starting before the pruned time
+// for any key, one it dropped or one it never saw, rather than read it
+// as empty.
+func TestPruneKeepsCountedDropsEmpty(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	use := func(key string) []store.LimitUse {
+		return []store.LimitUse{{Limit: "l", Key: key, Window: time.Hour, Amount: dec("1"), MaxCount: 1}}
+	}
+	l := New()
+	if err := l.Record(t0, "tx-A", use(`["a"]`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Record(t0.Add(2*time.Hour), "tx-B", use(`["b"]`)); err != nil {
+		t.Fatal(err)
+	}
+	l.Prune(t0.Add(time.Hour))
+	if len(l.series) != 1 || l.series[seriesKey{"l", `["a"]`}] != nil {
+		t.Fatalf("after the prune: %d series kept (%v), want only [\"b\"]", len(l.series), l.series)
+	}
+	if len(l.counted) != 2 {
+		t.Fatalf("counted transactions after the prune: %d, want 2", len(l.counted))
+	}
+	at := t0.Add(3 * time.Hour)
+	// tx-A counted under ["a"] before the prune: skipped, writing
+	// nothing, so tx-C is the first in the window and tx-D exceeds it
+	// (had tx-A counted again, tx-C would).
+	for _, step := range []struct{ tx, want string }{{"tx-A", ""}, {"tx-C", ""}, {"tx-D", "l"}} {
+		limit, _, err := l.Decide(at, step.tx, use(`["a"]`))
+		if err != nil || limit != step.want {
+			t.Fatalf("%s: (%q, %v), want %q", step.tx, limit, err, step.want)
+		}
+	}
+	for _, key := range []string{`["a"]`, `["never"]`} {
+		if _, _, err := l.Decide(t0.Add(90*time.Minute), "tx-E", use(key)); !errors.Is(err, ErrPruned) {
+			t.Fatalf("%s: window from before the pruned time: %v, want ErrPruned", key, err)
+		}
+	}
+}
