@@ -10,15 +10,15 @@ import (
 //
 // A decision allocates about 150 KB that is garbage as soon as the reply
 // is written, over a live heap of a few MB: with Go's default GOGC of 100
-// the collector runs every few dozen decisions, and 200 saves about 5-10%
-// of the server's CPU per decision under load (README, Performance) for
-// a peak RSS under the 16-sender load of about 40 MB (52 MB in the OpenSSL
-// build) instead of 37 (47); 300 and 400 saved no more on a quiet machine
-// and cost more memory. The memory limit makes the collector work harder
-// instead of growing further once the heap nears it, so a large live heap
-// (big policy lists) cannot multiply into a huge process.
+// the collector runs every few dozen decisions. Measured under the
+// 16-sender load (README, Performance), 300 saves about 8% of the
+// server's CPU per decision against 100, for a peak RSS of about 46 MB
+// (57 MB in the OpenSSL build) instead of 37 (48); 200 saved less, and
+// 400 no more for 2 MB more. The memory limit makes the collector work
+// harder instead of growing further once the heap nears it, so a large
+// live heap (big policy lists) cannot multiply into a huge process.
 const (
-	DefaultGCPercent   = 200
+	DefaultGCPercent   = 300
 	DefaultMemoryLimit = 256 << 20
 )
 
