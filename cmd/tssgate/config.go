@@ -15,6 +15,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"tssgate/internal/regfile"
 	"tssgate/internal/server"
 	"tssgate/internal/token"
 	"tssgate/internal/txverify"
@@ -815,11 +816,18 @@ func loadSettings(sf *settingFlags, env environment) (Config, error) {
 // than silently not enforced.
 const addressWhitelistKey = "address_whitelist"
 
+// Bounds of the files the configuration reads: far above any real one,
+// low enough that a wrong path (a log, a device) is refused quickly.
+const (
+	maxConfigFile = 1 << 20
+	maxABIFile    = 16 << 20
+)
+
 // applyFile overlays the YAML file at path onto c. Unknown keys are errors
 // naming the file, line and the known keys, so a misspelt key cannot
 // silently leave a default in force.
 func (c *Config) applyFile(path string) error {
-	data, err := os.ReadFile(path)
+	data, err := regfile.Read(path, maxConfigFile)
 	if err != nil {
 		return fmt.Errorf("reading config: %w", err)
 	}
@@ -1071,7 +1079,7 @@ func decodeABIs(c *Config, n *yaml.Node, o origin) error {
 			return field("evm_chain_id").errorf("", "required, a positive decimal string like \"1\", got %q", chain)
 		}
 		e.EVMChainID = id
-		data, err := os.ReadFile(e.File)
+		data, err := regfile.Read(e.File, maxABIFile)
 		if err != nil {
 			return field("file").errorf("", "%v", err)
 		}

@@ -8,15 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"filippo.io/edwards25519"
 	"golang.org/x/crypto/ssh"
 	"gopkg.in/yaml.v3"
+
+	"tssgate/internal/regfile"
 )
 
 // maxFileSize bounds a governance, bundle or key file: a governance file
@@ -347,49 +346,9 @@ func (g *Governance) Approver(key ed25519.PublicKey) (Approver, bool) {
 // maxFileSize (see ReadRegularFile).
 func readLimited(path string) ([]byte, error) { return ReadRegularFile(path, maxFileSize) }
 
-// ReadRegularFile reads the whole file at path, refusing one over limit
-// bytes and anything that is not a regular file. Whoever can write the
-// policy or configuration directory could put a named pipe (or a device)
-// where a bundle, governance file, key or signature is read: a plain open
-// blocks until a writer appears, hanging serve's start or, worse, its
-// reload path for ever. The file is therefore opened non-blocking and
-// checked with fstat (the open file, not the name, so a swap between the
-// check and the read does not matter) before anything is read. Errors wrap
-// the fs errors (fs.ErrNotExist for a missing file).
-func ReadRegularFile(path string, limit int64) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file (%s): refused", path, describeMode(fi.Mode()))
-	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
-	}
-	return data, nil
-}
-
-// describeMode names a non-regular file's type for an error.
-func describeMode(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeNamedPipe != 0:
-		return "a named pipe"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m.IsDir():
-		return "a directory"
-	}
-	return "type " + m.Type().String()
-}
+// ReadRegularFile reads the whole regular file at path, refusing one over
+// limit bytes and, without blocking, anything that is not a regular file
+// (regfile.Read): a named pipe put where a bundle, governance file, key or
+// signature is read must not hang serve's start or reload. Errors wrap the
+// fs errors (fs.ErrNotExist for a missing file).
+func ReadRegularFile(path string, limit int64) ([]byte, error) { return regfile.Read(path, limit) }

@@ -8,14 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"gopkg.in/yaml.v3"
 
+	"tssgate/internal/regfile"
 	"tssgate/internal/text"
 	"tssgate/internal/txverify"
 )
@@ -194,7 +192,7 @@ func (p *parser) addf(line int, rule, list, format string, args ...any) {
 // non-blocking and checked with fstat (the open file, not the name)
 // before anything is read.
 func readLimited(path string) ([]byte, error) {
-	f, err := openRegular(path)
+	f, err := regfile.Open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -207,42 +205,6 @@ func readLimited(path string) ([]byte, error) {
 		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxFileSize)
 	}
 	return data, nil
-}
-
-// openRegular opens path for reading without blocking and returns it only
-// when it is a regular file; the error names the path and what it is
-// otherwise. Open errors are returned as they are (fs.ErrNotExist for a
-// missing file).
-func openRegular(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, fmt.Errorf("%s is not a regular file (%s): refused", path, fileKind(fi.Mode()))
-	}
-	return f, nil
-}
-
-// fileKind names a non-regular file's type for an error.
-func fileKind(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeNamedPipe != 0:
-		return "a named pipe"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m.IsDir():
-		return "a directory"
-	}
-	return "type " + m.Type().String()
 }
 
 // decodeYAML parses exactly one YAML document into its root node.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"tssgate/internal/protocol"
+	"tssgate/internal/regfile"
 )
 
 // Holder keeps the live policy of a running server and replaces it
@@ -153,7 +154,7 @@ type fileState struct {
 // policy read does (regular files only, never blocking) and refusing one
 // over hashLimit.
 func readHashable(path string) ([]byte, error) {
-	f, err := openRegular(path)
+	f, err := regfile.Open(path)
 	if err != nil {
 		return nil, err
 	}

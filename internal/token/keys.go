@@ -16,6 +16,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"tssgate/internal/regfile"
 )
 
 // MinKeyBits is the smallest RSA modulus accepted anywhere in this package:
@@ -130,10 +132,15 @@ func ParsePublicKey(pemData []byte) (*rsa.PublicKey, error) {
 	return key, nil
 }
 
+// maxKeyFile bounds a key file: a 16384-bit PEM private key is about
+// 13 KB. The file must be a regular file (regfile: a named pipe put in
+// its place must not hang a start or a SIGHUP reload).
+const maxKeyFile = 64 << 10
+
 // LoadPrivateKey reads and parses the private key file at path (see
 // ParsePrivateKey). Every error names the file.
 func LoadPrivateKey(path string) (*rsa.PrivateKey, error) {
-	data, err := os.ReadFile(path)
+	data, err := regfile.Read(path, maxKeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("loading private key %s: %w", path, err)
 	}
@@ -147,7 +154,7 @@ func LoadPrivateKey(path string) (*rsa.PrivateKey, error) {
 // LoadPublicKey reads and parses the public key file at path (see
 // ParsePublicKey). Every error names the file.
 func LoadPublicKey(path string) (*rsa.PublicKey, error) {
-	data, err := os.ReadFile(path)
+	data, err := regfile.Read(path, maxKeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("loading public key %s: %w", path, err)
 	}
