@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestAttack8AdminFreezeBlockedBySlowBodies: the metrics/admin listener
+// caps connections at 32 and makes room by closing the longest-waiting
+// one, but a connection whose request headers are in counts as busy
+// (http.StateActive) and is never displaced. Anyone who can reach the
+// listener (no token needed: the Prometheus network) opens 32 connections
+// that send complete headers of an unauthenticated POST /admin/freeze
+// with a Content-Length and then trickle the body: the handler answers
+// 401 at once, but net/http keeps the connection active while it
+// discards the unread body, for up to read_timeout (10 s by default).
+// More such connections wait in the kernel's accept backlog, headers
+// already sent, and each slot freed goes to the next of them, so the
+// operator's authenticated POST /admin/freeze waits behind them all: the
+// emergency stop is unreachable for as long as somebody wants. (Slow
+// headers alone do not do it: a connection stays displaceable until its
+// headers are read.) The freeze endpoint must be reachable with the token
+// whatever unauthenticated connections do (its own listener, reserved
+// slots, closing a connection whose request was refused instead of
+// draining its body, a per-source cap).
+func TestAttack8AdminFreezeBlockedBySlowBodies(t *testing.T) {
+	tok := "0123456789abcdef0123456789abcdef"
+	tokFile := writeToken(t, t.TempDir(), 0o600, tok)
+	_, maddr, _, _ := startMetricsServe(t, "--admin-token-file", tokFile)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	// 32 busy connections first; once they are busy the limiter stops
+	// accepting, and 400 more wait in the accept backlog. Each sends its
+	// headers at once and a body byte every 500 ms after.
+	attack := func(n int) {
+		for i := 0; i < n; i++ {
+			c, err := net.Dial("tcp", maddr)
+			if err != nil {
+				t.Fatalf("attacker connection %d: %v", i, err)
+			}
+			t.Cleanup(func() { c.Close() })
+			if _, err := io.WriteString(c, "POST /admin/freeze HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4096\r\n\r\n"); err != nil {
+				t.Fatal(err)
+			}
+			go func() {
+				tick := time.NewTicker(500 * time.Millisecond)
+				defer tick.Stop()
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-tick.C:
+						if _, err := io.WriteString(c, "X"); err != nil {
+							return
+						}
+					}
+				}
+			}()
+		}
+	}
+	attack(32)
+	time.Sleep(time.Second)
+	attack(400)
+	// The operator's freeze, with the token, given 12 s (more than the
+	// read timeout that frees the first 32 slots).
+	req, err := http.NewRequest(http.MethodPost, "http://"+maddr+"/admin/freeze", strings.NewReader(`{"reason":"incident"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	client := &http.Client{Timeout: 12 * time.Second}
+	start := time.Now()
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("the authenticated POST /admin/freeze did not get through in %v while unauthenticated slow-body connections held the admin listener: %v", time.Since(start).Round(time.Millisecond), err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("admin freeze: status %d", resp.StatusCode)
+	}
+}
