@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"tssgate/internal/token"
 )
 
 // Attack8 (second review of issue 14 after the fix7 round): tests that
@@ -72,10 +75,73 @@ func TestAttack8StaleStoreCopyDropsFreezeAndSerial(t *testing.T) {
 		t.Fatalf("control: the live store let the serial-1 policy back: started %v: %s", started, errOut)
 	}
 
-	// The intruder (configuration and files, no approver key) puts the
-	// stale copy in place of the live store.
-	copyStoreFiles(t, stale, live)
-	if started, out, _ := serveStarts(t, g.args()...); started {
-		t.Fatalf("serve started on a stale copy of its own store: the freeze is gone without any quorum and the serial-1 policy the quorum replaced is in force again (the pin only checks that the governance was adopted once):\n%s", out)
+	// The intruder (configuration and files, no approver key) points the
+	// store setting at a copy of the stale store, or puts it in place of
+	// the live one (what the README's Restore step does, too).
+	pointed := filepath.Join(t.TempDir(), "pointed.db")
+	copyStoreFiles(t, stale, pointed)
+	cases := []struct {
+		name  string
+		setup func()
+		args  []string
+	}{
+		{"store setting pointed at the copy", func() {}, append(g.args(), "--store", "sqlite:"+pointed)},
+		{"copy restored over the live store", func() { copyStoreFiles(t, stale, live) }, g.args()},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.setup()
+			if started, out, _ := serveStarts(t, tc.args...); started {
+				t.Fatalf("serve started on a stale copy of its own store: the freeze is gone without any quorum and the serial-1 policy the quorum replaced is in force again (the pin only checks that the governance was adopted once):\n%s", out)
+			}
+		})
+	}
+}
+
+// TestAttack8UngovernedReplicaIgnoresAdoptedGovernance: replicas share a
+// store; one started before governance was adopted (or while another
+// replica adopts it) runs with an ungoverned policy gate, which never
+// asks the store again whether a governance is now in force. After the
+// governance is adopted, an intruder who can write that replica's policy
+// file gets an unsigned, looser policy loaded by hot reload, and the
+// replica approves under it, while the README says every policy change
+// needs the quorum once a governance is in force (and serve refuses to
+// start ungoverned on such a store). The policy gate must read the
+// store's governance on every load, governed or not, and refuse an
+// unsigned policy when one is in force.
+func TestAttack8UngovernedReplicaIgnoresAdoptedGovernance(t *testing.T) {
+	shared := "sqlite:" + filepath.Join(t.TempDir(), "shared.db")
+	g := newGovernedServe(t, shared)
+	g.sign(t, g.pol, g.alice, g.bob)
+	// Replica A: no governance yet, a strict policy of its own.
+	adir := t.TempDir()
+	apol := filepath.Join(adir, "POLICY.yaml")
+	writeAtomically(t, filepath.Join(adir, "nodes.txt"), "node-1\n")
+	// (Without a serial: an ungoverned POLICY row's serial counts against
+	// governed policies later.)
+	strict := strings.Replace(strings.Replace(govPolicy, `decimal("1")`, `decimal("0.00001")`, 1), "serial: 1\n", "", 1)
+	writeAtomically(t, apol, strict)
+	url, _, _ := startServeLogs(t, "--dev", "--data-dir", g.dir, "--policy", apol, "--store", shared, "--policy-poll", "20ms")
+	sim := func(id string) int {
+		t.Helper()
+		code, _, _ := runCmd(t, "simulate", "--url", url, "--type", "keysign", "--request-id", id,
+			"--node-key", filepath.Join(g.dir, devNodeDir, devNodePriv), "--server-pub", filepath.Join(g.dir, token.PublicKeyFile))
+		return code
+	}
+	if sim("k-strict") != 1 {
+		t.Fatal("control: the strict policy approved")
+	}
+	// Replica B adopts the governance in the shared store.
+	if started, out, errOut := serveStarts(t, g.args()...); !started || !strings.Contains(out, "adopted on first use") {
+		t.Fatalf("replica B did not adopt the governance: %s%s", out, errOut)
+	}
+	// The intruder loosens replica A's policy, unsigned.
+	writeAtomically(t, apol, strings.Replace(govPolicy, "serial: 1\n", "serial: 9\n", 1))
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		if sim("k-loose-"+time.Now().Format("150405.000000")) == 0 {
+			t.Fatal("replica A loaded an unsigned, looser policy and approved under it while the shared store has a governance in force")
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
