@@ -145,3 +145,47 @@ func TestAttack8UngovernedReplicaIgnoresAdoptedGovernance(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestAttack8PinPassedByStorePreparedElsewhere: the pin asks only that
+// the store's log holds a GOVERNANCE row adopting the pinned governance's
+// SHA-256, and anybody can produce such a store: run tssgate serve once
+// with a throwaway data folder, the governance file in force (it is in
+// the configuration directory, readable) and a new store path; trust on
+// first use adopts it there. Pointing the real server's configuration at
+// that store then passes the pin: the freeze recorded in the real store
+// is gone (lifted without any quorum) and every serial the real log
+// recorded is forgotten. No stale copy and no approver key needed, which
+// is exactly what the README says the pin prevents ("point serve at
+// another, empty store ... where no freeze is recorded"). The pin must
+// name something only the real store has (its first row's hash, the
+// adoption row's hash and seq, or the newest chain head seen), not a
+// public file's hash.
+func TestAttack8PinPassedByStorePreparedElsewhere(t *testing.T) {
+	g := newGovernedServe(t, "")
+	g.sign(t, g.pol, g.alice, g.bob)
+	if started, out, errOut := serveStarts(t, g.args()...); !started {
+		t.Fatalf("first start: %s%s", out, errOut)
+	}
+	if code, out, errOut := runCmd(t, "freeze", "--data-dir", g.dir, "--reason", "keys may be compromised"); code != 0 {
+		t.Fatalf("freeze: %d %s%s", code, out, errOut)
+	}
+	// The intruder prepares a store with a throwaway data folder.
+	prepared := "sqlite:" + filepath.Join(t.TempDir(), "prepared.db")
+	throwaway := t.TempDir()
+	if started, out, errOut := serveStarts(t, "--listen", "127.0.0.1:0", "--dev", "--data-dir", throwaway, "--policy", g.pol,
+		"--governance", g.gov, "--store", prepared); !started {
+		t.Fatalf("preparing the store: %s%s", out, errOut)
+	}
+	// Then points the real server at it. Refusing to start is the fix;
+	// starting is the finding, and the KEYSIGN shows what it costs.
+	if started, _, _ := serveStarts(t, g.args("--store", prepared)...); !started {
+		return
+	}
+	url, _, _ := startServeLogs(t, g.args("--store", prepared)[2:]...)
+	code, out, _ := runCmd(t, "simulate", "--url", url, "--type", "keysign", "--request-id", "k-after-freeze",
+		"--node-key", filepath.Join(g.dir, devNodeDir, devNodePriv), "--server-pub", filepath.Join(g.dir, token.PublicKeyFile))
+	if code == 0 {
+		t.Fatalf("the real server (its key pair, its pin) started on a store prepared elsewhere by trust on first use and APPROVED a KEYSIGN although signing is frozen in its real store:\n%s", out)
+	}
+	t.Fatalf("the real server (its key pair, its pin) started on a store prepared elsewhere by trust on first use, without the freeze of its real store (simulate exit %d):\n%s", code, out)
+}
