@@ -84,3 +84,40 @@ func TestAttack8AdminFreezeBlockedBySlowBodies(t *testing.T) {
 		t.Fatalf("admin freeze: status %d", resp.StatusCode)
 	}
 }
+
+// TestAttack8AdminFreezeAbsorbedByEarlierFreeze: while frozen, POST
+// /admin/freeze records nothing and answers the freeze in force. A token
+// holder (a leaked pager token, a careless bot) who freezes first with
+// a harmless reason ("scheduled drill") absorbs every later admin
+// freeze: the pager's real "incident 42: key compromise" leaves no trace
+// in the decision log (the log line does not even carry its reason), so
+// the approvers see only the drill, lift it with their quorum, and
+// signing resumes with the incident never stopped nor recorded. A risk
+// officer expects every freeze request to be on the record and to hold
+// until it is lifted itself. The later request's reason must reach the
+// chain (its own freeze, or a row attached to the freeze in force that
+// lifting must acknowledge), and the reply must not read like success
+// for the caller's incident.
+func TestAttack8AdminFreezeAbsorbedByEarlierFreeze(t *testing.T) {
+	secret := "0123456789abcdef0123456789abcdef"
+	tokFile := writeToken(t, t.TempDir(), 0o600, secret)
+	_, maddr, dir, _ := startMetricsServe(t, "--admin-token-file", tokFile)
+	if code, body := adminPost(t, maddr, http.MethodPost, "Bearer "+secret, `{"reason": "scheduled drill"}`); code != http.StatusOK {
+		t.Fatalf("first freeze: %d %v", code, body)
+	}
+	const incident = "incident 42: key compromise"
+	fcode, body := adminPost(t, maddr, http.MethodPost, "Bearer "+secret, `{"reason": "`+incident+`"}`)
+	if fcode != http.StatusOK {
+		t.Fatalf("second freeze: %d %v", fcode, body)
+	}
+	code, out, errOut := runCmd(t, "audit", "list", "--data-dir", dir, "--json")
+	if code != 0 {
+		t.Fatalf("audit list: %d %s%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "scheduled drill") {
+		t.Fatalf("control: the first freeze's reason is not in audit list's output:\n%s", out)
+	}
+	if !strings.Contains(out, incident) {
+		t.Fatalf("the pager's freeze for %q answered %d %v and left no trace in the decision log; only the earlier freeze is there to lift:\n%s", incident, fcode, body, out)
+	}
+}
