@@ -1,6 +1,8 @@
 package main
 
 import (
+	"database/sql"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -188,4 +190,50 @@ func TestAttack8PinPassedByStorePreparedElsewhere(t *testing.T) {
 		t.Fatalf("the real server (its key pair, its pin) started on a store prepared elsewhere by trust on first use and APPROVED a KEYSIGN although signing is frozen in its real store:\n%s", out)
 	}
 	t.Fatalf("the real server (its key pair, its pin) started on a store prepared elsewhere by trust on first use, without the freeze of its real store (simulate exit %d):\n%s", code, out)
+}
+
+// TestAttack8FreezeTableEditPassesAnchoredVerify: the README answers a
+// database writer with anchoring ("one who can write the database can
+// rewrite the governance in force as they could rewrite the decision
+// log (anchor the chain head elsewhere)"): a rewrite of the log is then
+// detected by audit verify --head. But the freeze in force is not read
+// from the chain: Commit reads the freezes table, so one UPDATE of that
+// table lifts a freeze with no UNFREEZE row and no quorum, the chain and
+// its anchored head still verify, and serve approves again. audit verify
+// must check that the freezes (and governance) tables are what the
+// chain's FREEZE/UNFREEZE (and GOVERNANCE) rows say, or serve must take
+// them from the chain.
+func TestAttack8FreezeTableEditPassesAnchoredVerify(t *testing.T) {
+	g := newGovernedServe(t, "")
+	g.sign(t, g.pol, g.alice, g.bob)
+	if started, out, errOut := serveStarts(t, g.args()...); !started {
+		t.Fatalf("first start: %s%s", out, errOut)
+	}
+	if code, out, errOut := runCmd(t, "freeze", "--data-dir", g.dir, "--reason", "keys may be compromised"); code != 0 {
+		t.Fatalf("freeze: %d %s%s", code, out, errOut)
+	}
+	code, out, errOut := runCmd(t, "audit", "verify", "--data-dir", g.dir, "--json")
+	var rep struct {
+		Head string `json:"head"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &rep) != nil || rep.Head == "" {
+		t.Fatalf("audit verify: %d %s%s", code, out, errOut)
+	}
+	// The database writer lifts the freeze in its table only.
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(g.dir, "tssgate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := db.Exec(`UPDATE freezes SET lifted_at = frozen_at, lifted_by = 'nobody' WHERE lifted_at IS NULL`)
+	if n, _ := res.RowsAffected(); err != nil || n != 1 {
+		t.Fatalf("lifting the freeze in its table: %v (%d rows)", err, n)
+	}
+	db.Close()
+	if n := len(activeFreezes(t, g.dir)); n != 0 {
+		t.Fatalf("control: %d active freezes after the table edit", n)
+	}
+	code, out, errOut = runCmd(t, "audit", "verify", "--data-dir", g.dir, "--head", rep.Head)
+	if code == 0 {
+		t.Fatalf("audit verify --head passes a store whose freeze was lifted by a table edit, without any UNFREEZE row or quorum:\n%s%s", out, errOut)
+	}
 }
