@@ -1,10 +1,14 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"tssgate/internal/token"
 )
 
 // changeGovernance writes content as g's governance file, signs the
@@ -59,5 +63,51 @@ func TestAttack8GovernanceABAReplay(t *testing.T) {
 	writeAtomically(t, governanceBundle(g.gov), g1Sigs)
 	if started, out, _ := serveStarts(t, g.args()...); started {
 		t.Fatalf("serve adopted G1 (naming the removed approver mallory) again on the signatures of the first G0 -> G1 change:\n%s", out)
+	}
+}
+
+// TestAttack8AuditShowNamesAnotherReplicasSigners: audit show takes the
+// newest POLICY row before a decision with the decision's policy
+// version. Replicas sharing a store load the same policy with bundles of
+// their own (alice and bob on replica A, bob and carol on replica B, both
+// a quorum): B's later load is the newest row, so a decision replica A
+// made under alice's and bob's signatures is shown as signed by bob and
+// carol. The decision log must say which load a decision was made under
+// (the POLICY row's seq or id in the decision, or the replica in both),
+// since "who signed the policy behind each decision" is what the issue
+// asks it to record.
+func TestAttack8AuditShowNamesAnotherReplicasSigners(t *testing.T) {
+	shared := "sqlite:" + filepath.Join(t.TempDir(), "shared.db")
+	g := newGovernedServe(t, shared)
+	g.sign(t, g.pol, g.alice, g.bob)
+	urlA, _, _ := startServeLogs(t, g.args()[2:]...)
+	// Past replica A's first policy poll (which reloads once).
+	time.Sleep(500 * time.Millisecond)
+	// Replica B: the same policy and list, its own bundle.
+	bdir := t.TempDir()
+	bpol := filepath.Join(bdir, "POLICY.yaml")
+	writeAtomically(t, bpol, mustRead(t, g.pol))
+	writeAtomically(t, filepath.Join(bdir, "nodes.txt"), mustRead(t, g.list))
+	g.sign(t, bpol, g.bob, g.carol)
+	startServeLogs(t, "--dev", "--data-dir", g.dir, "--policy", bpol, "--governance", g.gov, "--store", shared)
+	if code, out, errOut := runCmd(t, "simulate", "--url", urlA, "--type", "keysign", "--request-id", "k-on-a",
+		"--node-key", filepath.Join(g.dir, devNodeDir, devNodePriv), "--server-pub", filepath.Join(g.dir, token.PublicKeyFile)); code != 0 {
+		t.Fatalf("KEYSIGN on replica A not approved: %d %s%s", code, out, errOut)
+	}
+	code, out, errOut := runCmd(t, "audit", "show", "--store", shared, "k-on-a")
+	var r struct {
+		PolicyLoad struct {
+			Signers []struct{ Name string }
+		} `json:"policy_load"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &r) != nil {
+		t.Fatalf("audit show: %d %s%s", code, out, errOut)
+	}
+	var names []string
+	for _, s := range r.PolicyLoad.Signers {
+		names = append(names, s.Name)
+	}
+	if strings.Join(names, ",") != "alice,bob" {
+		t.Fatalf("audit show names %v as the signers of a decision replica A made under alice's and bob's signatures", names)
 	}
 }
