@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"tssgate/internal/store/storetest"
 	"tssgate/internal/token"
 )
 
@@ -112,7 +113,16 @@ func TestAttack8StaleStoreCopyDropsFreezeAndSerial(t *testing.T) {
 // store's governance on every load, governed or not, and refuse an
 // unsigned policy when one is in force.
 func TestAttack8UngovernedReplicaIgnoresAdoptedGovernance(t *testing.T) {
-	shared := "sqlite:" + filepath.Join(t.TempDir(), "shared.db")
+	testUngovernedReplica(t, "sqlite:"+filepath.Join(t.TempDir(), "shared.db"))
+}
+
+// TestAttack8UngovernedReplicaIgnoresAdoptedGovernancePostgres: the same
+// with replicas on PostgreSQL, where replicas are the supported setup.
+func TestAttack8UngovernedReplicaIgnoresAdoptedGovernancePostgres(t *testing.T) {
+	testUngovernedReplica(t, storetest.PostgresSchema(t)) // skips without TSSGATE_TEST_POSTGRES
+}
+
+func testUngovernedReplica(t *testing.T, shared string) {
 	g := newGovernedServe(t, shared)
 	g.sign(t, g.pol, g.alice, g.bob)
 	// Replica A: no governance yet, a strict policy of its own.
