@@ -111,3 +111,50 @@ func TestAttack8AuditShowNamesAnotherReplicasSigners(t *testing.T) {
 		t.Fatalf("audit show names %v as the signers of a decision replica A made under alice's and bob's signatures", names)
 	}
 }
+
+// TestAttack8ReplicaKeepsSupersededSerial: the serial stops a replica
+// from loading an older policy, not from keeping one. Replicas A and B
+// share a store and run policy serial 1; after an incident the quorum
+// signs a stricter serial 2, and replica A puts it in force (its POLICY
+// row records serial 2). Replica B, whose files an intruder keeps at
+// serial 1 (or which nobody updated), goes on approving under serial 1
+// for as long as it runs: its own reload of serial 1 is refused as a
+// rollback, and "the old one stays", which is that same superseded
+// policy. What the quorum put in force must bind every replica: a
+// replica whose policy's serial is below the highest the log records
+// must stop approving (reject key tasks, /readyz 503) until it loads one
+// at least as high.
+func TestAttack8ReplicaKeepsSupersededSerial(t *testing.T) {
+	shared := "sqlite:" + filepath.Join(t.TempDir(), "shared.db")
+	g := newGovernedServe(t, shared)
+	g.sign(t, g.pol, g.alice, g.bob)
+	// Replica B first, with its own copy of the serial-1 files.
+	bdir := t.TempDir()
+	bpol := filepath.Join(bdir, "POLICY.yaml")
+	writeAtomically(t, bpol, mustRead(t, g.pol))
+	writeAtomically(t, filepath.Join(bdir, "nodes.txt"), mustRead(t, g.list))
+	writeAtomically(t, governanceBundle(bpol), mustRead(t, governanceBundle(g.pol)))
+	urlB, _, _ := startServeLogs(t, "--dev", "--data-dir", g.dir, "--policy", bpol, "--governance", g.gov, "--store", shared, "--policy-poll", "20ms")
+	simB := func(id string) int {
+		t.Helper()
+		code, _, _ := runCmd(t, "simulate", "--url", urlB, "--type", "keysign", "--request-id", id,
+			"--node-key", filepath.Join(g.dir, devNodeDir, devNodePriv), "--server-pub", filepath.Join(g.dir, token.PublicKeyFile))
+		return code
+	}
+	if simB("k-b-before") != 0 {
+		t.Fatal("control: replica B does not approve under serial 1")
+	}
+	// The quorum's stricter serial 2, put in force by replica A.
+	writeAtomically(t, g.pol, withSerial(strings.Replace(govPolicy, `decimal("1")`, `decimal("0.00001")`, 1), 2))
+	if err := os.Remove(governanceBundle(g.pol)); err != nil {
+		t.Fatal(err)
+	}
+	g.sign(t, g.pol, g.alice, g.bob)
+	if _, out, _ := startServeLogs(t, g.args()[2:]...); !strings.Contains(out.String(), "policy serial 2,") {
+		t.Fatalf("control: replica A did not put serial 2 in force:\n%s", out.String())
+	}
+	time.Sleep(200 * time.Millisecond)
+	if simB("k-b-after") == 0 {
+		t.Fatal("replica B approved under serial 1 after the quorum's serial 2 was put in force on the shared store")
+	}
+}
