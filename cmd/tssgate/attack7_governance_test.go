@@ -75,11 +75,16 @@ func TestAttack7GovernanceRollbackWithOldBundle(t *testing.T) {
 		t.Fatalf("first start: %s%s", out, errOut)
 	}
 	mallory, dave := newApprover(t, "mallory"), newApprover(t, "dave")
+	serial := 0
 	change := func(as []approver, signers ...approver) {
 		t.Helper()
 		cur := filepath.Join(t.TempDir(), "current.yaml")
 		writeAtomically(t, cur, mustRead(t, g.gov))
 		writeGovernance(t, g.gov, "2", as...)
+		// A change needs a higher serial (fix8a); the rollback below is
+		// then refused by the serial and by the replaces line alike.
+		serial++
+		appendGovernanceSerial(t, g.gov, serial)
 		os.Remove(governanceBundle(g.gov))
 		for _, s := range signers {
 			if code, out, errOut := runCmd(t, "governance", "sign", "--governance", cur, "--key", s.priv, g.gov); code != 0 {

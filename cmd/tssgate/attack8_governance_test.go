@@ -54,10 +54,14 @@ func TestAttack8GovernanceABAReplay(t *testing.T) {
 	mallory := newApprover(t, "mallory")
 	g1Path := filepath.Join(t.TempDir(), "governance.yaml")
 	writeGovernance(t, g1Path, "2", g.alice, g.bob, g.carol, mallory)
+	appendGovernanceSerial(t, g1Path, 1)
 	changeGovernance(t, g, mustRead(t, g1Path), g.alice, g.bob)
 	g1, g1Sigs := saveFile(t, g.gov), saveFile(t, governanceBundle(g.gov))
-	// Back to the original file, signed under G1.
-	changeGovernance(t, g, g0, g.alice, g.bob)
+	// Back to the original approvers, signed under G1. (fix8a: a change
+	// needs a serial above the one in force, so "the original file byte
+	// for byte" is the original file with serial 2: the serial is what
+	// makes G1's signatures good for one step only.)
+	changeGovernance(t, g, g0+"serial: 2\n", g.alice, g.bob)
 
 	writeAtomically(t, g.gov, g1)
 	writeAtomically(t, governanceBundle(g.gov), g1Sigs)

@@ -33,9 +33,11 @@ const governTimeout = 10 * time.Second
 // configured file (nil without governance: nothing to establish). On first
 // use the file is adopted (trust on first use). When the file differs from
 // the one in force, it is adopted only if its bundle (FILE.sigs) holds a
-// quorum of the governance in force over its manifest; otherwise serve
-// refuses to start, at every start, since the store still holds the old
-// one. Each adoption is a chain row, committed with it.
+// quorum of the governance in force over its manifest and its serial is
+// greater than the serial of the one in force (the first adoption takes
+// any serial or none); otherwise serve refuses to start, at every start,
+// since the store still holds the old one. Each adoption is a chain row,
+// committed with it, recording the serial.
 //
 // Without a governance file, a store that holds a governance in force is
 // refused too: turning governance off is the loosest change of all, and
@@ -86,6 +88,17 @@ func establishGovernance(ctx context.Context, st store.Store, path string, file 
 			if err != nil {
 				return nil, fmt.Errorf("%w; refused (the governance in force stays; restore its file or collect the signatures)", err)
 			}
+			// The serial makes a change's signatures good for one step:
+			// after G0 -> G1 -> G0', putting G1 back with its old bundle
+			// is refused because its serial is not above G0's.
+			if file.Serial <= inForce.Serial {
+				what := fmt.Sprintf("serial %d", file.Serial)
+				if file.Serial == 0 {
+					what = "no serial"
+				}
+				return nil, fmt.Errorf("governance file %s (sha256 %s) differs from the governance in force (sha256 %s, serial %d, adopted at decision %d) but has %s: a governance change needs a top-level `serial: N` greater than the serial in force (%d), so that the signatures of an earlier change cannot put a replaced governance back; refused (the governance in force stays)",
+					path, file.SHA256, cur.SHA256, inForce.Serial, cur.Seq, what, inForce.Serial)
+			}
 			prev = cur.SHA256
 		}
 		req, _ := json.Marshal(map[string]any{
@@ -93,6 +106,7 @@ func establishGovernance(ctx context.Context, st store.Store, path string, file 
 			"governance_file":   path,
 			"governance_sha256": file.SHA256,
 			"previous_sha256":   prev,
+			"serial":            file.Serial,
 			"threshold":         file.Threshold,
 			"approvers":         approverList(file),
 			"signers":           nonNilSigners(res.Signers),
@@ -174,14 +188,18 @@ type policyLoad struct {
 }
 
 // policyGate decides whether a loaded policy may be used and records it
-// before it is: with governance, its bundle must hold a quorum of the
-// governance in force (read from the store each time, so a change another
-// replica adopted counts) over its manifest (which carries the
-// governance's deployment line), and its serial must not roll back what
-// the decision log recorded; with or without, a POLICY row naming the
-// policy version, its serial, its manifest hash and its signers is
-// committed to the decision log first. Any failure, a store error
-// included, refuses the policy.
+// before it is. It reads the governance in force from the store at every
+// load, governed or not: on a replica started without governance, a
+// governance another replica adopted since refuses every later policy
+// (an unsigned policy must not be hot-reloaded past a quorum; the old
+// policy stays, and supersedeGuard stops its approvals too). With
+// governance, the bundle must hold a quorum of the governance in force
+// (so a change another replica adopted counts) over the manifest (which
+// carries the governance's deployment line), and the serial must not roll
+// back what the governed POLICY rows of the decision log recorded; with
+// or without, a POLICY row naming the policy version, its serial, its
+// manifest hash and its signers is committed to the decision log first.
+// Any failure, a store error included, refuses the policy.
 type policyGate struct {
 	st     store.Store
 	path   string // the policy file; its bundle is path.sigs
@@ -210,7 +228,10 @@ type recordedLoads struct {
 
 // readLoads walks the POLICY rows, newest first. They are one per load of
 // a different policy or bundle, so few. A row that does not parse refuses
-// the policy: the rollback check cannot be made without it.
+// the policy: the rollback check cannot be made without it. Only governed
+// rows (a governance_sha256) count for the serial: an ungoverned load's
+// serial was signed by nobody, so it must neither raise the bar for the
+// quorum's policies nor be one.
 func readLoads(ctx context.Context, st store.Store) (*recordedLoads, error) {
 	r := &recordedLoads{}
 	err := st.List(ctx, store.Filter{Type: "POLICY", Rule: rulePolicy, Newest: true}, func(rec *store.Record) error {
@@ -221,7 +242,7 @@ func readLoads(ctx context.Context, st store.Store) (*recordedLoads, error) {
 		if r.newestID == "" {
 			r.newestID, r.newest = rec.RequestID, &l
 		}
-		if l.Serial > r.maxSerial {
+		if l.GovernanceSHA256 != "" && l.Serial > r.maxSerial {
 			r.maxSerial, r.maxSerialSeq, r.maxSerialHash = l.Serial, rec.Seq, l.ManifestSHA256
 		}
 		return nil
@@ -234,12 +255,14 @@ func readLoads(ctx context.Context, st store.Store) (*recordedLoads, error) {
 
 // admit checks p and records its load, returning what it recorded.
 func (g *policyGate) admit(p *policy.Policy) (*policyLoad, error) {
-	var gov *governance.Governance
-	if g.govern {
-		var err error
-		if gov, err = g.inForce(); err != nil {
-			return nil, err
-		}
+	gov, err := g.inForce()
+	switch {
+	case err != nil:
+		return nil, err
+	case gov != nil && !g.govern:
+		return nil, fmt.Errorf("the decision store has a governance in force (sha256 %s, adopted after this server started without governance), so policy %s needs its quorum: restart this server with tssgate.governance (--governance) set to that file", gov.SHA256, g.path)
+	case gov == nil && g.govern:
+		return nil, fmt.Errorf("governance is configured but the decision store holds no governance in force (one was in force at start): the store was changed under this server; policy %s is not used", g.path)
 	}
 	m, err := governance.PolicyManifest(p, gov)
 	if err != nil {
@@ -325,11 +348,14 @@ func checkSerial(path string, p *policy.Policy, m *governance.Manifest, loads *r
 }
 
 // inForce reads the governance in force from the store, parsing it again
-// only when it changed.
+// only when it changed; nil, nil when the store has none.
 func (g *policyGate) inForce() (*governance.Governance, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), governTimeout)
 	defer cancel()
 	cur, err := g.st.Governance(ctx)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading the governance in force: %w", err)
 	}

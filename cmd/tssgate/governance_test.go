@@ -343,6 +343,7 @@ func testGovernanceChange(t *testing.T, dsn string) {
 	writeAtomically(t, cur, old)
 	dave := newApprover(t, "dave")
 	writeGovernance(t, g.gov, "2", g.alice, g.bob, dave)
+	appendGovernanceSerial(t, g.gov, 1) // a change needs a serial above the one in force (none)
 	signGov := func(a approver) {
 		if code, out, errOut := runCmd(t, "governance", "sign", "--governance", cur, "--key", a.priv, g.gov); code != 0 {
 			t.Fatalf("governance sign by %s: %d %s%s", a.name, code, out, errOut)

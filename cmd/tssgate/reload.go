@@ -28,10 +28,11 @@ import (
 type reloader struct {
 	log     *slog.Logger
 	m       *metrics.Metrics
-	holder  *policy.Holder // nil without a policy file
-	keyRefs []KeyRef       // the TSS Node key files, dev key included
-	keyPath string         // the server private key
-	tlsCert string         // "" without TLS
+	holder  *policy.Holder  // nil without a policy file
+	guard   *supersedeGuard // wraps holder; nil without a policy file
+	keyRefs []KeyRef        // the TSS Node key files, dev key included
+	keyPath string          // the server private key
+	tlsCert string          // "" without TLS
 	tlsKey  string
 
 	nodeKeys  atomic.Pointer[token.KeySet]

@@ -201,6 +201,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if rl.holder != nil {
 		go rl.holder.Watch(ctx, cfg.PolicyPoll, log)
 	}
+	if rl.guard != nil {
+		go rl.guard.run(ctx, min(cfg.PolicyPoll, supersedeEvery), log)
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -412,6 +415,7 @@ func buildServer(cfg Config, log *slog.Logger, stdout io.Writer, st store.Store,
 	var (
 		decider policy.Decider = policy.Default{}
 		holder  *policy.Holder
+		guard   *supersedeGuard
 	)
 	if p := pre.policy; p != nil {
 		holder = policy.NewHolder(cfg.Policy, p)
@@ -423,6 +427,10 @@ func buildServer(cfg Config, log *slog.Logger, stdout io.Writer, st store.Store,
 			holder.SetGate(g.check, watch...)
 		}
 		decider = holder
+		if g := pre.gate; g != nil {
+			guard = newSupersedeGuard(context.Background(), holder, st, g.govern)
+			decider = guard
+		}
 		fmt.Fprintf(stdout, "tssgate: policy %s (version %s)\n", cfg.Policy, p.Version())
 		for _, w := range p.Summary().Warnings {
 			fmt.Fprintln(stdout, "tssgate: WARNING: policy "+w)
@@ -445,7 +453,7 @@ func buildServer(cfg Config, log *slog.Logger, stdout io.Writer, st store.Store,
 		fmt.Fprintf(stdout, "tssgate: DEV MODE (NOT FOR PRODUCTION): trusting the simulated TSS Node key %s\n", pre.devPub)
 	}
 	verifyTx := pre.verifyTx
-	rl := &reloader{log: log, holder: holder, keyRefs: pre.nodeRefs, keyPath: pre.serverKey,
+	rl := &reloader{log: log, holder: holder, guard: guard, keyRefs: pre.nodeRefs, keyPath: pre.serverKey,
 		tlsCert: cfg.TLSCert, tlsKey: cfg.TLSKey, errs: map[string]error{}}
 	rl.nodeKeys.Store(keys)
 	rl.serverKey.Store(priv)
@@ -517,6 +525,9 @@ func buildServer(cfg Config, log *slog.Logger, stdout io.Writer, st store.Store,
 			}
 			return nil
 		})
+	}
+	if guard != nil {
+		srv.AddReadinessCheck("policy_in_force", guard.ready)
 	}
 	for _, subject := range []string{metrics.ReloadNodeKeys, metrics.ReloadServer, metrics.ReloadTLS} {
 		srv.AddReadinessCheck("reload_"+subject, rl.readiness(subject))

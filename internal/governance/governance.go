@@ -54,6 +54,13 @@ type Governance struct {
 	Deployment string
 	// Approvers are the file's approvers in file order.
 	Approvers []Approver
+	// Serial is the file's optional top-level "serial: N" (0 when it has
+	// none). A change to another governance needs a serial greater than
+	// the one in force (see serve), so that the signatures of an earlier
+	// change cannot put a governance back after it was replaced: G0 -> G1
+	// -> G0 again would otherwise make the first change's manifest valid
+	// once more.
+	Serial uint64
 }
 
 // Error is a problem in a governance file: the file, the line (0 when
@@ -98,7 +105,8 @@ func Load(path string) (*Governance, error) {
 // that is not one "ssh-ed25519 BASE64 [comment]" line, or whose point is
 // not canonically encoded or has small order (see ParsePublicKey);
 // duplicate names or keys; a threshold below 1 or above the number of
-// approvers.
+// approvers; a serial that is not a positive decimal integer of at most
+// 15 digits without sign or leading zero.
 func Parse(name string, data []byte) (*Governance, error) {
 	errAt := func(line int, field, format string, a ...any) error {
 		return &Error{File: name, Line: line, Field: field, Msg: fmt.Sprintf(format, a...)}
@@ -125,7 +133,7 @@ func Parse(name string, data []byte) (*Governance, error) {
 	g := &Governance{Name: name, Content: append([]byte(nil), data...)}
 	sum := sha256.Sum256(data)
 	g.SHA256 = hex.EncodeToString(sum[:])
-	var thresholdNode, approversNode, deploymentNode *yaml.Node
+	var thresholdNode, approversNode, deploymentNode, serialNode *yaml.Node
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		switch k.Value {
@@ -134,6 +142,11 @@ func Parse(name string, data []byte) (*Governance, error) {
 				return nil, errAt(k.Line, "deployment", "given twice")
 			}
 			deploymentNode = v
+		case "serial":
+			if serialNode != nil {
+				return nil, errAt(k.Line, "serial", "given twice")
+			}
+			serialNode = v
 		case "threshold":
 			if thresholdNode != nil {
 				return nil, errAt(k.Line, "threshold", "given twice")
@@ -145,7 +158,7 @@ func Parse(name string, data []byte) (*Governance, error) {
 			}
 			approversNode = v
 		default:
-			return nil, errAt(k.Line, k.Value, "unknown field; a governance file has threshold, approvers and an optional deployment")
+			return nil, errAt(k.Line, k.Value, "unknown field; a governance file has threshold, approvers and an optional deployment and serial")
 		}
 	}
 	if deploymentNode != nil {
@@ -153,6 +166,13 @@ func Parse(name string, data []byte) (*Governance, error) {
 			return nil, errAt(deploymentNode.Line, "deployment", "want a name of 1 to 64 letters, digits, '.', '_' or '-', got %q", deploymentNode.Value)
 		}
 		g.Deployment = deploymentNode.Value
+	}
+	if serialNode != nil {
+		n, ok := parseSerial(serialNode)
+		if !ok {
+			return nil, errAt(serialNode.Line, "serial", "want a positive decimal integer (1, 2, ...; at most %d digits, no sign or leading zero), got %q", maxSerialDigits, serialNode.Value)
+		}
+		g.Serial = n
 	}
 	if approversNode == nil {
 		return nil, errAt(root.Line, "approvers", "missing")
@@ -227,6 +247,31 @@ func Parse(name string, data []byte) (*Governance, error) {
 	}
 	g.Threshold = t
 	return g, nil
+}
+
+// maxSerialDigits bounds a serial's decimal digits, as a policy's: it
+// always fits the decision log's JSON numbers.
+const maxSerialDigits = 15
+
+// parseSerial reads a serial: a YAML integer spelt as plain decimal
+// digits, no sign or leading zero (YAML also reads 0x10 and 0o7 as
+// integers; a serial compared as a number has one spelling).
+func parseSerial(v *yaml.Node) (uint64, bool) {
+	if v.Kind != yaml.ScalarNode || v.Tag != "!!int" {
+		return 0, false
+	}
+	s := v.Value
+	if s == "" || len(s) > maxSerialDigits || s[0] == '0' {
+		return 0, false
+	}
+	var n uint64
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(s[i]-'0')
+	}
+	return n, true
 }
 
 // validToken reports whether s is 1 to max ASCII letters, digits or bytes

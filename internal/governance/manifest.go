@@ -72,8 +72,8 @@ func NewManifestFor(deployment, replaces string, items []Item) (*Manifest, error
 		if it.Kind == "" || strings.ContainsAny(it.Kind, " \r\n") {
 			return nil, fmt.Errorf("manifest: bad kind %q", it.Kind)
 		}
-		if it.Name == "" || strings.ContainsAny(it.Name, "\r\n") {
-			return nil, fmt.Errorf("manifest: file name %q is empty or contains a line break; rename it", it.Name)
+		if err := DisplaySafeName(it.Name); err != nil {
+			return nil, fmt.Errorf("manifest: file name %q: %w", it.Name, err)
 		}
 		if !isHexSHA256(it.SHA256) {
 			return nil, fmt.Errorf("manifest: %s: bad SHA-256 %q", it.Name, it.SHA256)
@@ -81,6 +81,33 @@ func NewManifestFor(deployment, replaces string, items []Item) (*Manifest, error
 		fmt.Fprintf(&b, "%s %s %s\n", it.Kind, it.SHA256, it.Name)
 	}
 	return &Manifest{Deployment: deployment, Replaces: replaces, Items: append([]Item(nil), items...), Text: []byte(b.String())}, nil
+}
+
+// DisplaySafeName returns an error unless name is what approvers can
+// read as it is: 1 to 4096 bytes of printable ASCII (0x20 to 0x7e), not
+// starting or ending with a space. Approvers compare the names and
+// hashes `tssgate policy manifest` prints with their own copy of the
+// files before they sign; a control character (a terminal escape can
+// rewrite the line shown), a bidirectional override, an invisible or
+// other non-ASCII character would let the text shown differ from the
+// text signed. Spaces inside are unambiguous: the name is the rest of
+// its line.
+func DisplaySafeName(name string) error {
+	if name == "" {
+		return fmt.Errorf("empty")
+	}
+	if len(name) > 4096 {
+		return fmt.Errorf("longer than 4096 bytes")
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c < 0x20 || c > 0x7e {
+			return fmt.Errorf("byte %d (0x%02x) is not printable ASCII: file names in a manifest must be printable ASCII (no control, invisible, bidirectional or other non-ASCII characters), so that what approvers read is what they sign; rename the file", i, c)
+		}
+	}
+	if name[0] == ' ' || name[len(name)-1] == ' ' {
+		return fmt.Errorf("starts or ends with a space; rename the file")
+	}
+	return nil
 }
 
 func isHexSHA256(s string) bool {

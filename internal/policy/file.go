@@ -462,6 +462,10 @@ func (p *parser) parseLists(n *yaml.Node) []listSpec {
 					p.addf(fv.Line, "", name, "file: must be a path, got %s", describeNode(fv))
 					return
 				}
+				if err := displaySafePath(path); err != nil {
+					p.addf(fv.Line, "", name, "file: %q %v", path, err)
+					return
+				}
 				written := path
 				if !filepath.IsAbs(path) {
 					path = filepath.Join(p.baseDir, path)
@@ -478,6 +482,25 @@ func (p *parser) parseLists(n *yaml.Node) []listSpec {
 		out = append(out, l)
 	}
 	return out
+}
+
+// displaySafePath returns an error unless a list file's path, as the
+// policy writes it (the name its manifest line carries, which approvers
+// read before they sign), is printable ASCII (0x20 to 0x7e) without a
+// leading or trailing space: a terminal escape, a bidirectional
+// override or an invisible character in it would make the manifest
+// shown differ from the manifest signed. internal/governance applies
+// the same rule to every manifest item.
+func displaySafePath(path string) error {
+	for i := 0; i < len(path); i++ {
+		if c := path[i]; c < 0x20 || c > 0x7e {
+			return fmt.Errorf("holds byte 0x%02x at %d, which is not printable ASCII: list file paths must be printable ASCII (no control, invisible, bidirectional or other non-ASCII characters), so that the manifest approvers read is the one they sign; rename the file", c, i)
+		}
+	}
+	if path[0] == ' ' || path[len(path)-1] == ' ' {
+		return fmt.Errorf("starts or ends with a space; rename the file")
+	}
+	return nil
 }
 
 // readListFile reads one entry a line. Blank lines and comments (from a

@@ -73,6 +73,9 @@ func load(path string) (*Policy, []string, error) {
 	if err != nil {
 		return nil, []string{path}, fmt.Errorf("reading policy: %w", err)
 	}
+	if err := displaySafePath(filepath.Base(path)); err != nil {
+		return nil, []string{path}, fmt.Errorf("policy file name %q %v", filepath.Base(path), err)
+	}
 	pol, lists, err := parse(filepath.Base(path), data, filepath.Dir(path))
 	files := append([]string{path}, lists...)
 	if err != nil {
