@@ -44,7 +44,7 @@ Run 'tssgate audit COMMAND --help' for a command's flags.
 // auditCommands are the audit subcommands with their one-line usage.
 var auditCommands = map[string]string{
 	"list":   "Usage: tssgate audit list [flags]\n\nLists decisions, newest first.\n",
-	"show":   "Usage: tssgate audit show [flags] REQUEST_ID\n\nPrints one decision in full as JSON, with policy_load: the chain row that put its\npolicy version in force (manifest sha256, signers, governance sha256).\n",
+	"show":   "Usage: tssgate audit show [flags] REQUEST_ID\n\nPrints one decision in full as JSON, with policy_load: the newest chain row before\nit that put its policy version in force (manifest sha256, signers, governance\nsha256); with replicas loading that version with different bundles, it may be\nanother replica's load.\n",
 	"export": "Usage: tssgate audit export [flags]\n\nWrites every decision as JSON lines, oldest first.\n",
 	"verify": "Usage: tssgate audit verify [flags]\n\nWalks the hash chain; exit 1 names the first broken link, or an anchored head\n(--head, --head-file) the chain does not contain. --json prints\n{decisions, head, first_broken}.\n",
 	"backup": "Usage: tssgate audit backup --out FILE [flags]\n\nCopies the SQLite store consistently while serve runs (VACUUM INTO, never a\nfile copy), then verifies the copy's chain. FILE must not exist. For\nPostgreSQL use pg_dump (see the README).\n",
@@ -75,9 +75,11 @@ type auditRecord struct {
 	PrevHash      string          `json:"prev_hash"`
 	Hash          string          `json:"hash"`
 	Request       json.RawMessage `json:"request,omitempty"`
-	// PolicyLoad is, in audit show, the load of the policy version that
-	// made the decision: the POLICY row serve committed before using it,
-	// with the signers of its manifest.
+	// PolicyLoad is, in audit show, the newest POLICY row before the
+	// decision for its policy version, with the signers of its manifest:
+	// on one server the load the decision ran under; with replicas that
+	// loaded the version with different bundles, possibly another
+	// replica's (the decision does not name its load).
 	PolicyLoad *policyLoadJSON `json:"policy_load,omitempty"`
 }
 
