@@ -14,7 +14,9 @@
 // so replacing the governance file with one naming the intruder's keys
 // needs a quorum of the approvers in force as well, over a manifest naming
 // the governance it replaces (so signatures for an earlier change cannot
-// be replayed). Signatures that do not verify, come from keys no approver
+// be replayed), and a serial above the one in force (so a governance put
+// back byte for byte, G0 -> G1 -> G0, does not revive G1's signatures;
+// serve enforces it). Signatures that do not verify, come from keys no approver
 // holds, or repeat an approver are reported and never counted. Keys that
 // are small-order points (for which anyone can forge a signature) or
 // non-canonical encodings (two spellings of one key would be two
@@ -29,9 +31,10 @@
 // Governance file: a YAML mapping of threshold (1 to the number of
 // approvers), approvers (a list of {name, key}: a name of 1 to 64 of
 // [A-Za-z0-9._@-], an OpenSSH ssh-ed25519 public key line whose point is
-// canonical and not of small order) and an optional deployment (1 to 64 of
+// canonical and not of small order), an optional deployment (1 to 64 of
 // [A-Za-z0-9._-]; deployments governed by the same approvers must each set
-// their own, so that a signature for one never counts for another).
+// their own, so that a signature for one never counts for another) and an
+// optional serial (a positive decimal integer of at most 15 digits).
 //
 // Manifest: UTF-8 text, one line per item, each line ending in "\n":
 //
@@ -43,8 +46,9 @@
 // The first line is the kind and version. The deployment line is that of
 // the governance in force when serve checks the manifest. The policy line
 // comes next, then one list line per list file in the order the policy
-// names them. A name is the rest of the line; names containing a newline
-// or carriage return are refused. The policy file itself carries its
+// names them. A name is the rest of the line; it must be display-safe
+// (DisplaySafeName: printable ASCII, no leading or trailing space), since
+// approvers read it before they sign. The policy file itself carries its
 // serial (policy.Summary.Serial), so the policy line's hash covers it.
 //
 // A governance change's manifest names the governance it replaces:

@@ -66,8 +66,10 @@
 // not compile, a when that is not bool (dyn is checked at run time), a
 // reference to a list the file does not define, a misspelt field of
 // request or tx, a duplicate rule name, a decimal("...") literal that does
-// not parse, a serial that is not a positive integer, and a limit or
-// verify entry that does not validate all refuse the policy. Version is a hash over the file and every list file, so a
+// not parse, a serial that is not a positive integer, a policy file name
+// or list file path that is not printable ASCII (without leading or
+// trailing space: manifests name them, and approvers read those), and a
+// limit or verify entry that does not validate all refuse the policy. Version is a hash over the file and every list file, so a
 // list change is a new version.
 //
 // A KEYSIGN whose transaction is not verified (Request.Verification) is
