@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -63,6 +64,7 @@ type supersedeGuard struct {
 	govSHA  string    // the governance in force at the last good read, "" none
 	max     uint64    // the highest governed serial at the last good read
 	maxSeq  int64     // the decision that recorded max
+	scanned int64     // the highest POLICY row seq read so far
 	readAt  time.Time // the last good read (or the guard's creation)
 	readErr error     // the last read's error; nil when it succeeded
 }
@@ -75,7 +77,10 @@ func newSupersedeGuard(ctx context.Context, holder *policy.Holder, st store.Stor
 	return g
 }
 
-// refresh reads the governance in force and the highest governed serial.
+// refresh reads the governance in force and the highest governed serial,
+// reading only the POLICY rows committed since the last read (the chain
+// commits rows one at a time in seq order, so none appears below a seq
+// already read): a poll every second stays cheap on a large log.
 func (g *supersedeGuard) refresh(ctx context.Context) {
 	qctx, cancel := context.WithTimeout(ctx, governTimeout)
 	defer cancel()
@@ -87,17 +92,36 @@ func (g *supersedeGuard) refresh(ctx context.Context) {
 	case err == nil:
 		govSHA = cur.SHA256
 	}
-	var loads *recordedLoads
+	g.mu.Lock()
+	max, maxSeq, scanned := g.max, g.maxSeq, g.scanned
+	g.mu.Unlock()
 	if err == nil {
-		loads, err = readLoads(qctx, g.st)
+		err = g.st.List(qctx, store.Filter{Type: "POLICY", Rule: rulePolicy, AfterSeq: scanned}, func(rec *store.Record) error {
+			var l policyLoad
+			if err := json.Unmarshal(rec.Request, &l); err != nil {
+				return fmt.Errorf("POLICY row %d (%s) does not parse: %w", rec.Seq, rec.RequestID, err)
+			}
+			if l.GovernanceSHA256 != "" && l.Serial > max {
+				max, maxSeq = l.Serial, rec.Seq
+			}
+			scanned = max64(scanned, rec.Seq)
+			return nil
+		})
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if err != nil {
-		g.readErr = err
+		g.readErr = fmt.Errorf("reading the governance in force and the policy loads: %w", err)
 		return
 	}
-	g.govSHA, g.max, g.maxSeq, g.readAt, g.readErr = govSHA, loads.maxSerial, loads.maxSerialSeq, g.now(), nil
+	g.govSHA, g.max, g.maxSeq, g.scanned, g.readAt, g.readErr = govSHA, max, maxSeq, scanned, g.now(), nil
+}
+
+func max64(a, b int64) int64 {
+	if a > b {
+		return a
+	}
+	return b
 }
 
 // problem returns the rule and the reason the guard rejects for now, or

@@ -163,6 +163,11 @@ type Filter struct {
 	// Newest lists in descending Seq order, so that Limit keeps the most
 	// recent records (what "audit list" wants by default on a big log).
 	Newest bool
+	// AfterSeq keeps records with Seq > AfterSeq, when not zero; negative
+	// is invalid. It is served by the primary key, so that a poller which
+	// remembers the last Seq it saw reads only what is new (serve reads
+	// the POLICY rows every second this way).
+	AfterSeq int64
 }
 
 // VerifyReport is the outcome of Store.Verify.

@@ -966,6 +966,10 @@ func testList(t *testing.T, open func(t *testing.T) store.Store) {
 	}
 	// The stored ReceivedAt of r<i>: filters compare with stored times.
 	at := func(i int) time.Time { return chain.NormalizeTime(Base.Add(time.Duration(i-1) * time.Minute)) }
+	seqs := map[string]int64{}
+	if err := s.List(ctx, store.Filter{}, func(r *store.Record) error { seqs[r.RequestID] = r.Seq; return nil }); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		f    store.Filter
@@ -986,6 +990,9 @@ func testList(t *testing.T, open func(t *testing.T) store.Store) {
 		{name: "rule", f: store.Filter{Rule: "deny-large"}, want: "r3 r5"},
 		{name: "combined", f: store.Filter{Type: "KEYSIGN", Action: "APPROVE", Since: at(3)}, want: "r6"},
 		{name: "no match", f: store.Filter{Type: "KEYRESHARE"}, want: ""},
+		{name: "after seq", f: store.Filter{AfterSeq: seqs["r3"]}, want: "r4 r5 r6"},
+		{name: "after seq newest with type", f: store.Filter{AfterSeq: seqs["r2"], Type: "KEYSIGN", Newest: true}, want: "r6 r5 r3"},
+		{name: "after the last seq", f: store.Filter{AfterSeq: seqs["r6"]}, want: ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1030,7 +1037,7 @@ func testList(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 	t.Run("invalid filter", func(t *testing.T) {
-		for _, f := range []store.Filter{{Limit: -1}, {Since: at(3), Until: at(2)}} {
+		for _, f := range []store.Filter{{Limit: -1}, {Since: at(3), Until: at(2)}, {AfterSeq: -1}} {
 			if err := s.List(ctx, f, func(*store.Record) error { return nil }); !errors.Is(err, store.ErrInvalid) {
 				t.Errorf("List(%+v) error = %v, want ErrInvalid", f, err)
 			}

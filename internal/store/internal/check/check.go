@@ -148,6 +148,9 @@ func Filter(f store.Filter) error {
 	if f.Limit < 0 {
 		return invalid("negative limit %d", f.Limit)
 	}
+	if f.AfterSeq < 0 {
+		return invalid("negative after_seq %d", f.AfterSeq)
+	}
 	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Since.Before(f.Until) {
 		return invalid("since %s is not before until %s", chain.FormatTime(f.Since), chain.FormatTime(f.Until))
 	}
