@@ -211,11 +211,22 @@ func TestGovernanceChangeNeedsHigherSerial(t *testing.T) {
 		started, out, errOut := serveStarts(t, g.args()...)
 		return started, out + errOut
 	}
+	verify := func() (int, string) {
+		t.Helper()
+		code, out, _ := runCmd(t, "governance", "verify", "--governance", cur, g.gov)
+		return code, out
+	}
 	if started, out := propose(0); started || !strings.Contains(out, "has no serial: a governance change needs a top-level `serial: N` greater than the serial in force (0)") {
 		t.Fatalf("a quorum-signed change without a serial: started %v\n%s", started, out)
 	}
+	if code, out := verify(); code != 1 || !strings.Contains(out, "threshold met") || !strings.Contains(out, "serial NOT raised") {
+		t.Fatalf("governance verify of a quorum-signed change without a serial: %d\n%s", code, out)
+	}
 	if started, out := propose(7); !started || !strings.Contains(out, "governance change") {
 		t.Fatalf("a quorum-signed change with serial 7 was not adopted: %s", out)
+	}
+	if code, out := verify(); code != 0 || strings.Contains(out, "serial NOT raised") {
+		t.Fatalf("governance verify of the adopted change with serial 7: %d\n%s", code, out)
 	}
 	st, err := backend.OpenReadOnly(context.Background(), "sqlite:"+filepath.Join(g.dir, "tssgate.db"))
 	if err != nil {

@@ -161,11 +161,22 @@ func runSigning(kind, sub string, args []string, stdout, stderr io.Writer) int {
 		for _, p := range res.Problems {
 			fmt.Fprintf(stdout, "NOT COUNTED: %s\n", p)
 		}
+		serialProblem := ""
+		if kind == "governance" {
+			serialProblem = changeSerialProblem(target, gov)
+		}
 		if !res.Met {
 			fmt.Fprintf(stdout, "threshold NOT met: %d of %d required approvers signed (%s)\n", len(res.Signers), res.Threshold, bundle)
+			if serialProblem != "" {
+				fmt.Fprintf(stdout, "serial NOT raised: %s\n", serialProblem)
+			}
 			return 1
 		}
 		fmt.Fprintf(stdout, "threshold met: %d of %d required approvers signed\n", len(res.Signers), res.Threshold)
+		if serialProblem != "" {
+			fmt.Fprintf(stdout, "serial NOT raised: %s\n", serialProblem)
+			return 1
+		}
 		return 0
 	case "sign":
 		var sig []byte
@@ -210,6 +221,18 @@ func runSigning(kind, sub string, args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	return 2
+}
+
+// changeSerialProblem says why serve would refuse the governance change
+// to the file at path from the governance in force gov for its serial
+// (it must be above gov's), or returns "" when the serial is fine or the
+// file cannot be read (the manifest step reports that).
+func changeSerialProblem(path string, gov *governance.Governance) string {
+	next, err := governance.Load(path)
+	if err != nil || gov == nil || next.Serial > gov.Serial {
+		return ""
+	}
+	return fmt.Sprintf("%s has serial %d, not above the serial %d of the governance in force: serve refuses the change; give it a top-level `serial: %d` (or higher) and sign again", path, next.Serial, gov.Serial, gov.Serial+1)
 }
 
 // manifestOf builds the manifest of a policy file signed under gov (nil:
