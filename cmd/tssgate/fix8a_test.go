@@ -248,3 +248,29 @@ func TestGovernanceChangeNeedsHigherSerial(t *testing.T) {
 		t.Fatalf("the newest GOVERNANCE row does not record serial 7 (%v, %v)", serial, err)
 	}
 }
+
+// TestSupersedeGuardNeverRead: a guard whose first read of the store
+// fails has no state to keep and rejects at once.
+func TestSupersedeGuardNeverRead(t *testing.T) {
+	dir := t.TempDir()
+	writeAtomically(t, filepath.Join(dir, "nodes.txt"), "node-1\n")
+	pol := filepath.Join(dir, "POLICY.yaml")
+	writeAtomically(t, pol, govPolicy)
+	p, err := policy.Load(pol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := backend.Open(context.Background(), "sqlite:"+filepath.Join(dir, "tssgate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	g := newSupersedeGuard(context.Background(), policy.NewHolder(pol, p), st, false)
+	d, err := g.Decide(context.Background(), &protocol.Request{Type: protocol.TypeKeySign})
+	if err != nil || d.Approves() || d.Rule != ruleStoreUnknown || !strings.Contains(d.Reason, "not been read since start") {
+		t.Fatalf("Decide: %+v %v", d, err)
+	}
+	if g.ready() == nil {
+		t.Fatal("ready with the store never read")
+	}
+}

@@ -65,14 +65,15 @@ type supersedeGuard struct {
 	max     uint64    // the highest governed serial at the last good read
 	maxSeq  int64     // the decision that recorded max
 	scanned int64     // the highest POLICY row seq read so far
-	readAt  time.Time // the last good read (or the guard's creation)
+	readAt  time.Time // the last good read; zero before the first
 	readErr error     // the last read's error; nil when it succeeded
 }
 
 // newSupersedeGuard returns the guard of holder, reading the store once.
+// Until a read succeeds the guard knows no state to keep, so it rejects
+// from the start.
 func newSupersedeGuard(ctx context.Context, holder *policy.Holder, st store.Store, governed bool) *supersedeGuard {
 	g := &supersedeGuard{holder: holder, st: st, governed: governed, now: time.Now}
-	g.readAt = g.now()
 	g.refresh(ctx)
 	return g
 }
@@ -129,6 +130,9 @@ func max64(a, b int64) int64 {
 func (g *supersedeGuard) problem() (string, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.readErr != nil && g.readAt.IsZero() {
+		return ruleStoreUnknown, fmt.Errorf("the decision store has not been read since start, so whether this server's policy was superseded is unknown: %v", g.readErr)
+	}
 	if g.readErr != nil && g.now().Sub(g.readAt) > supersedeStale {
 		return ruleStoreUnknown, fmt.Errorf("the decision store could not be read for %s, so whether this server's policy was superseded is unknown: %v", g.now().Sub(g.readAt).Round(time.Second), g.readErr)
 	}
