@@ -63,7 +63,7 @@ const governanceUsage = `Usage:
   tssgate governance sign (--key FILE | --import SIG) [--governance CURRENT | --config FILE] NEW.yaml
   tssgate governance verify [--governance CURRENT | --config FILE] NEW.yaml
 
-A governance file (threshold, approvers, optional deployment) is changed
+A governance file (threshold, approvers, optional deployment and serial) is changed
 like a policy: threshold approvers of the governance in force (CURRENT:
 --governance, or tssgate.governance of --config; required) sign the
 change's manifest into NEW.yaml.sigs:
@@ -77,6 +77,9 @@ Serve adopts the new file at start only with that quorum over a manifest
 whose replaces line is the governance in force; without it serve refuses
 to start and the governance in force stays, at every start. Signatures
 made for an earlier change (replacing another governance) never count.
+NEW.yaml must also carry a top-level "serial: N" above CURRENT's (none
+counts as 0), so that a governance put back after it was replaced is not
+adopted again on its old signatures; verify exits 1 when it does not.
 `
 
 // runSigning runs policy manifest|sign|verify (kind "policy") and
