@@ -837,6 +837,9 @@ func (s *Store) List(ctx context.Context, f store.Filter, fn func(*store.Record)
 	if f.Rule != "" {
 		add("rule = $%d", f.Rule)
 	}
+	if f.Seq > 0 {
+		add("seq = $%d", f.Seq)
+	}
 	q := "SELECT " + recordColumns + " FROM decisions"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")

@@ -986,6 +986,9 @@ func testList(t *testing.T, open func(t *testing.T) store.Store) {
 		{name: "rule", f: store.Filter{Rule: "deny-large"}, want: "r3 r5"},
 		{name: "combined", f: store.Filter{Type: "KEYSIGN", Action: "APPROVE", Since: at(3)}, want: "r6"},
 		{name: "no match", f: store.Filter{Type: "KEYRESHARE"}, want: ""},
+		{name: "seq", f: store.Filter{Seq: 4}, want: "r4"},
+		{name: "seq and type", f: store.Filter{Seq: 4, Type: "KEYSIGN"}, want: ""},
+		{name: "seq past the head", f: store.Filter{Seq: 7}, want: ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1030,7 +1033,7 @@ func testList(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 	t.Run("invalid filter", func(t *testing.T) {
-		for _, f := range []store.Filter{{Limit: -1}, {Since: at(3), Until: at(2)}} {
+		for _, f := range []store.Filter{{Limit: -1}, {Seq: -1}, {Since: at(3), Until: at(2)}} {
 			if err := s.List(ctx, f, func(*store.Record) error { return nil }); !errors.Is(err, store.ErrInvalid) {
 				t.Errorf("List(%+v) error = %v, want ErrInvalid", f, err)
 			}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Every refused admin request is answered at once and its connection
+// closed, its (slow, unfinished) body unread: the server's side of the
+// connection ends within a second, far inside read_timeout (10 s).
+func TestAdminRefusalClosesConnection(t *testing.T) {
+	tok := "0123456789abcdef0123456789abcdef"
+	tokFile := writeToken(t, t.TempDir(), 0o600, tok)
+	_, maddr, _, _ := startMetricsServe(t, "--admin-token-file", tokFile)
+	cases := []struct {
+		name, head, body string
+		want             int
+	}{
+		{"GET", "GET /admin/freeze HTTP/1.1\r\nAuthorization: Bearer " + tok + "\r\n", "", http.StatusMethodNotAllowed},
+		{"PUT with a body", "PUT /admin/freeze HTTP/1.1\r\n", `{"reason"`, http.StatusMethodNotAllowed},
+		{"no token", "POST /admin/freeze HTTP/1.1\r\n", `{"reason"`, http.StatusUnauthorized},
+		{"wrong token", "POST /admin/freeze HTTP/1.1\r\nAuthorization: Bearer " + strings.Repeat("x", 32) + "\r\n", `{"reason"`, http.StatusUnauthorized},
+		{"bad body", "POST /admin/freeze HTTP/1.1\r\nAuthorization: Bearer " + tok + "\r\n", `reason=x`, http.StatusBadRequest},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", maddr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			// Content-Length promises far more than is sent.
+			fmt.Fprintf(c, "%sHost: x\r\nContent-Type: application/json\r\nContent-Length: 4096\r\n\r\n%s", tc.head, tc.body)
+			c.SetReadDeadline(time.Now().Add(3 * time.Second))
+			br := bufio.NewReader(c)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("no response: %v", err)
+			}
+			if _, err := io.ReadAll(resp.Body); err != nil {
+				t.Fatalf("reading the response body: %v", err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tc.want)
+			}
+			start := time.Now()
+			if _, err := br.ReadByte(); !errors.Is(err, io.EOF) {
+				t.Fatalf("after the refusal the connection was not closed by the server: %v (after %v)", err, time.Since(start))
+			}
+			if d := time.Since(start); d > time.Second {
+				t.Fatalf("the server closed the connection only after %v", d)
+			}
+		})
+	}
+}
+
+// Every admin freeze is its own record, up to maxAdminFreezes active at
+// once (freezes of the local command do not count); beyond it the
+// request is answered 429 naming the active ones, nothing is recorded,
+// and its reason is logged at error level. Lifting one makes room.
+func TestAdminFreezeCap(t *testing.T) {
+	tok := "0123456789abcdef0123456789abcdef"
+	tokFile := writeToken(t, t.TempDir(), 0o600, tok)
+	_, maddr, dir, logs := startMetricsServe(t, "--admin-token-file", tokFile)
+	if code, out, errOut := runCmd(t, "freeze", "--data-dir", dir, "--reason", "local freeze"); code != 0 {
+		t.Fatalf("local freeze: %d %s%s", code, out, errOut)
+	}
+	var ids []string
+	for i := range maxAdminFreezes {
+		code, body := adminPost(t, maddr, http.MethodPost, "Bearer "+tok, fmt.Sprintf(`{"reason": "page %d"}`, i))
+		id, _ := body["freeze_id"].(string)
+		if code != http.StatusOK || !freezeIDRE.MatchString(id) || body["other_active_freezes"] != float64(i+1) {
+			t.Fatalf("admin freeze %d: %d %v", i, code, body)
+		}
+		ids = append(ids, id)
+	}
+	const over = "page over the cap"
+	code, body := adminPost(t, maddr, http.MethodPost, "Bearer "+tok, `{"reason": "`+over+`"}`)
+	named, _ := body["active_freezes"].([]any)
+	if code != http.StatusTooManyRequests || len(named) != maxAdminFreezes {
+		t.Fatalf("admin freeze over the cap: %d %v", code, body)
+	}
+	for i, id := range ids {
+		if named[i] != id {
+			t.Fatalf("the 429 names %v, want %v", named, ids)
+		}
+	}
+	if n := len(activeFreezes(t, dir)); n != maxAdminFreezes+1 {
+		t.Fatalf("%d active freezes, want %d", n, maxAdminFreezes+1)
+	}
+	waitFor(t, "the refused reason logged at error level", func() bool {
+		for _, l := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(l, over) && strings.Contains(l, "ERROR") {
+				return true
+			}
+		}
+		return false
+	})
+	if code, out, errOut := runCmd(t, "unfreeze", "--data-dir", dir, "--id", ids[0]); code != 0 {
+		t.Fatalf("unfreeze: %d %s%s", code, out, errOut)
+	}
+	if code, body := adminPost(t, maddr, http.MethodPost, "Bearer "+tok, `{"reason": "after a lift"}`); code != http.StatusOK {
+		t.Fatalf("admin freeze after a lift: %d %v", code, body)
+	}
+}
+
+// The pin moves forward while serving (every head_log_interval), so a
+// copy of the store taken while a server runs is refused at the next
+// start, also when the server was not stopped cleanly afterwards.
+func TestGovernancePinFollowsTheHead(t *testing.T) {
+	g := newGovernedServe(t, "")
+	g.sign(t, g.pol, g.alice, g.bob)
+	startServeLogs(t, g.args("--head-log-interval", "1s")...)
+	pin := g.dir + "/" + governancePinFile
+	before := mustRead(t, pin)
+	if code, out, errOut := runCmd(t, "freeze", "--data-dir", g.dir, "--reason", "drill"); code != 0 {
+		t.Fatalf("freeze: %d %s%s", code, out, errOut)
+	}
+	waitFor(t, "the pin moved to the FREEZE row", func() bool {
+		b, err := os.ReadFile(pin)
+		return err == nil && string(b) != before
+	})
+	_, seq, hash := sqliteChainEnds(t, g.dir+"/tssgate.db")
+	if got := mustRead(t, pin); !strings.HasSuffix(got, "\nhead "+seq+" "+hash+"\n") {
+		t.Fatalf("pin %q, want head %s %s", got, seq, hash)
+	}
+}
