@@ -401,6 +401,10 @@ type verifyJSON struct {
 	Head        string      `json:"head"`
 	FirstBroken *brokenJSON `json:"first_broken"`
 	Anchor      *anchorJSON `json:"anchor,omitempty"`
+	// StateMismatches are the differences between the freezes and
+	// governance tables and what the chain records (consistency.go);
+	// any is a break.
+	StateMismatches []string `json:"state_mismatches"`
 }
 
 type brokenJSON struct {
@@ -447,7 +451,14 @@ func auditVerify(ctx context.Context, st store.Store, anchor string, asJSON bool
 	} else if anchor != "" {
 		res.Anchor = &anchorJSON{Head: anchor}
 	}
-	ok := rep.Break == nil && (res.Anchor == nil || res.Anchor.Found)
+	res.StateMismatches = []string{}
+	if rep.Break == nil {
+		if res.StateMismatches, err = stateMismatches(ctx, st); err != nil {
+			w.Flush()
+			return fail("%v", err)
+		}
+	}
+	ok := rep.Break == nil && (res.Anchor == nil || res.Anchor.Found) && len(res.StateMismatches) == 0
 	if asJSON {
 		b, _ := json.Marshal(res)
 		fmt.Fprintln(w, string(b))
@@ -460,14 +471,18 @@ func auditVerify(ctx context.Context, st store.Store, anchor string, asJSON bool
 	case rep.Break != nil:
 		w.Flush()
 		return fail("chain BROKEN after %d rows: seq %d (request_id %q): %s", rep.Rows, rep.Break.Seq, rep.Break.RequestID, rep.Break.Problem)
-	case !ok:
+	case res.Anchor != nil && !res.Anchor.Found:
 		w.Flush()
 		return fail("anchored head %s is NOT in the chain (%d decisions, head %s): the log was truncated or rewritten after it", anchor, rep.Rows, rep.Head)
+	case !ok:
+		w.Flush()
+		return fail("chain intact (%d decisions, head %s), but the store's tables do NOT match it (edited outside tssgate):\n  %s", rep.Rows, rep.Head, strings.Join(res.StateMismatches, "\n  "))
 	}
 	fmt.Fprintf(w, "chain intact: %d decisions, head %s\n", rep.Rows, rep.Head)
 	if res.Anchor != nil {
 		fmt.Fprintf(w, "anchored head %s found at seq %d\n", anchor, res.Anchor.Seq)
 	}
+	fmt.Fprintln(w, "freezes and governance tables match the chain")
 	return 0
 }
 

@@ -2,12 +2,15 @@ package main
 
 import (
 	"bufio"
+	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -132,5 +135,73 @@ func TestGovernancePinFollowsTheHead(t *testing.T) {
 	_, seq, hash := sqliteChainEnds(t, g.dir+"/tssgate.db")
 	if got := mustRead(t, pin); !strings.HasSuffix(got, "\nhead "+seq+" "+hash+"\n") {
 		t.Fatalf("pin %q, want head %s %s", got, seq, hash)
+	}
+}
+
+// audit verify compares the freezes and governance tables with the
+// chain: each table-only edit below leaves the chain intact and is a
+// reported break (exit 1, named in state_mismatches); serve refuses the
+// governance edits. The unedited store verifies clean (the control).
+func TestAuditVerifyTableEdits(t *testing.T) {
+	cases := []struct {
+		name      string
+		sql       string
+		want      string // in the mismatch
+		serveFail bool   // serve refuses to start too
+	}{
+		{"freeze lifted in its table", `UPDATE freezes SET lifted_at = frozen_at, lifted_by = 'nobody' WHERE lifted_at IS NULL`, "lifted without a recorded lift", false},
+		{"freeze reason edited", `UPDATE freezes SET reason = 'drill' WHERE lifted_at IS NULL`, "differs from its FREEZE row", false},
+		{"freeze added in the table only", `INSERT INTO freezes (id, reason, frozen_by, frozen_at, seq) SELECT '00000000000000ff', 'x', 'y', frozen_at, seq FROM freezes`, "no FREEZE row records it", false},
+		{"governance table emptied", `DELETE FROM governance`, "governance table is empty", true},
+		{"governance table replaced", `UPDATE governance SET sha256 = '` + strings.Repeat("ab", 32) + `'`, "newest GOVERNANCE row", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			g := newGovernedServe(t, "")
+			g.sign(t, g.pol, g.alice, g.bob)
+			if started, out, errOut := serveStarts(t, g.args()...); !started {
+				t.Fatalf("first start: %s%s", out, errOut)
+			}
+			if code, out, errOut := runCmd(t, "freeze", "--data-dir", g.dir, "--reason", "keys may be compromised"); code != 0 {
+				t.Fatalf("freeze: %d %s%s", code, out, errOut)
+			}
+			verify := func() (int, []string, string) {
+				t.Helper()
+				code, out, errOut := runCmd(t, "audit", "verify", "--data-dir", g.dir, "--json")
+				var rep struct {
+					Mismatches []string `json:"state_mismatches"`
+				}
+				if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.Mismatches == nil {
+					t.Fatalf("audit verify --json: %d %q %s: %v", code, out, errOut, err)
+				}
+				return code, rep.Mismatches, out
+			}
+			if code, m, out := verify(); code != 0 || len(m) != 0 {
+				t.Fatalf("control: audit verify of the unedited store: %d %s", code, out)
+			}
+			db, err := sql.Open("sqlite", "file:"+filepath.Join(g.dir, "tssgate.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = db.Exec(tc.sql)
+			db.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			code, m, out := verify()
+			if code != 1 || len(m) != 1 || !strings.Contains(m[0], tc.want) {
+				t.Fatalf("audit verify after the edit: %d %s, want one mismatch with %q", code, out, tc.want)
+			}
+			if code, out, errOut := runCmd(t, "audit", "verify", "--data-dir", g.dir); code != 1 || !strings.Contains(errOut, tc.want) {
+				t.Fatalf("audit verify (text): %d %s%s", code, out, errOut)
+			}
+			started, _, errOut := serveStarts(t, g.args()...)
+			if tc.serveFail && (started || !strings.Contains(errOut, "governance table does not match")) {
+				t.Fatalf("serve on the edited governance table: started %v: %s", started, errOut)
+			}
+			if !tc.serveFail && !started {
+				t.Fatalf("serve: %s", errOut)
+			}
+		})
 	}
 }

@@ -164,6 +164,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "serve: governance: %v\n", err)
 		return 1
 	}
+	if err := checkGovernanceTable(ctx, st); err != nil {
+		fmt.Fprintf(stderr, "serve: governance: %v\n", err)
+		return 1
+	}
 	gov, err := establishGovernance(ctx, st, cfg.Governance, pre.govFile, log, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "serve: governance: %v\n", err)
