@@ -27,7 +27,7 @@ folder: a missing store is an error naming its path.
   show ID  one decision in full (the decoded request, hashes, shadow outcomes, and
            policy_load: the load of its policy version with the signers of its manifest)
   export   every decision as JSON lines, oldest first, streaming (constant memory)
-  verify   walk the hash chain; exit 1 and name the first broken link (--head HASH, --head-file FILE: the chain must contain that anchored head; --json)
+  verify   walk the hash chain and check the freezes and governance tables against it; exit 1 and name the first broken link or mismatch (--head HASH, --head-file FILE: the chain must contain that anchored head; --json)
   backup   --out FILE: a consistent online copy of the SQLite store (while serve runs), whose chain is then verified
   limits   current usage of each velocity limit per key (--policy names the limits and windows)
   clear-outpoint TXID:VOUT --reason TEXT
@@ -46,7 +46,7 @@ var auditCommands = map[string]string{
 	"list":   "Usage: tssgate audit list [flags]\n\nLists decisions, newest first.\n",
 	"show":   "Usage: tssgate audit show [flags] REQUEST_ID\n\nPrints one decision in full as JSON, with policy_load: the chain row that put its\npolicy version in force (manifest sha256, signers, governance sha256).\n",
 	"export": "Usage: tssgate audit export [flags]\n\nWrites every decision as JSON lines, oldest first.\n",
-	"verify": "Usage: tssgate audit verify [flags]\n\nWalks the hash chain; exit 1 names the first broken link, or an anchored head\n(--head, --head-file) the chain does not contain. --json prints\n{decisions, head, first_broken}.\n",
+	"verify": "Usage: tssgate audit verify [flags]\n\nWalks the hash chain and checks that the freezes and governance tables match\nits FREEZE/UNFREEZE and GOVERNANCE rows; exit 1 names the first broken link,\nan anchored head (--head, --head-file) the chain does not contain, or each\ntable mismatch. --json prints {decisions, head, first_broken, anchor,\nstate_mismatches}.\n",
 	"backup": "Usage: tssgate audit backup --out FILE [flags]\n\nCopies the SQLite store consistently while serve runs (VACUUM INTO, never a\nfile copy), then verifies the copy's chain. FILE must not exist. For\nPostgreSQL use pg_dump (see the README).\n",
 	"limits": "Usage: tssgate audit limits [flags]\n\nPrints the current usage of each velocity limit per key.\n",
 	"clear-outpoint": "Usage: tssgate audit clear-outpoint [flags] TXID:VOUT --reason TEXT\n\n" +

@@ -203,9 +203,20 @@ func runFreeze(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return fail("%v (signing is NOT frozen)", err)
 	}
 	fmt.Fprintln(stdout, f.ID)
+	notePin(ctx, st, cfg.DataDir, "freeze", stderr)
 	fmt.Fprintf(stderr, "signing is frozen from the next decision on, on every server using %s: freeze %s, recorded as decision %d (%s); lift it with 'tssgate unfreeze --id %s'\n",
 		backend.Redact(cfg.StoreDSN()), f.ID, rec.Seq, rec.RequestID, f.ID)
 	return 0
+}
+
+// notePin moves the governance pin of dataDir (if it has one) to the
+// chain row just recorded, so that a store copy without it is refused at
+// the next start even if no serve runs on that data folder meanwhile. A
+// failure is a warning: the row is recorded either way.
+func notePin(ctx context.Context, st store.Store, dataDir, cmd string, stderr io.Writer) {
+	if err := updateGovernancePin(ctx, st, dataDir, ""); err != nil {
+		fmt.Fprintf(stderr, "%s: warning: %v (serve updates it too)\n", cmd, err)
+	}
 }
 
 // quorum is the seam to the governance in force (package
@@ -349,6 +360,7 @@ func runUnfreeze(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if err != nil {
 		return fail("%v (the freeze is still active)", err)
 	}
+	notePin(ctx, st, cfg.DataDir, "unfreeze", stderr)
 	who := ""
 	if len(signers) > 0 {
 		who = " with the signatures of " + strings.Join(signers, ", ")

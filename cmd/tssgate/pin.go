@@ -33,7 +33,8 @@ import (
 // and hash) this server has seen, which only a store at least as far
 // along the same chain holds. It is written once a server has run
 // governed, and moved forward at start, after the start-up policy load,
-// every head_log_interval while serving, and at shutdown.
+// every pinInterval while serving (which covers policy reloads and
+// freezes recorded by other processes), and at shutdown.
 //
 // Format (version 2), one field a line:
 //
@@ -255,6 +256,14 @@ func updateGovernancePin(ctx context.Context, st store.Store, dataDir, govSHA st
 	}
 	return writeGovernancePin(dataDir, next)
 }
+
+// pinInterval is how often serve moves the pin forward to the chain head.
+// A second bounds what a stale copy can lose without being refused
+// (freezes, POLICY rows with their serials, recorded by this or any other
+// process on the store) to what was recorded in the last second before
+// the copy; the cost is two indexed reads a second, and a pin write when
+// the head moved.
+const pinInterval = time.Second
 
 // keepGovernancePin moves the pin forward every interval until ctx ends,
 // then once more (the shutdown update, with a context of its own). A

@@ -222,7 +222,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	// update reaches the store before the store is closed.
 	pinCtx, stopPin := context.WithCancel(ctx)
 	pinDone := make(chan struct{})
-	go func() { defer close(pinDone); keepGovernancePin(pinCtx, st, cfg.DataDir, cfg.HeadLogInterval, log) }()
+	go func() { defer close(pinDone); keepGovernancePin(pinCtx, st, cfg.DataDir, pinInterval, log) }()
 	defer func() { stopPin(); <-pinDone }()
 	go watchFreezes(ctx, st, rl.m, freezePoll, log)
 	if mln != nil {
