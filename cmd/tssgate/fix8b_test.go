@@ -206,8 +206,8 @@ func TestAuditVerifyTableEdits(t *testing.T) {
 	}
 }
 
-// tssgate freeze and unfreeze move the pin of their data folder to the
-// row they record, with no serve running: a copy of the store taken
+// tssgate freeze moves the pin of its data folder to the row it records
+// (unfreeze shares the code), with no serve running: a copy of the store taken
 // before the freeze is refused at the next start.
 func TestFreezeCommandMovesThePin(t *testing.T) {
 	g := newGovernedServe(t, "")
@@ -219,16 +219,12 @@ func TestFreezeCommandMovesThePin(t *testing.T) {
 	beforeCopy := filepath.Join(t.TempDir(), "before.db")
 	copyStoreFiles(t, db, beforeCopy)
 	pin := filepath.Join(g.dir, governancePinFile)
-	for _, args := range [][]string{
-		{"freeze", "--data-dir", g.dir, "--reason", "drill"},
-	} {
-		if code, out, errOut := runCmd(t, args...); code != 0 || strings.Contains(errOut, "warning") {
-			t.Fatalf("%v: %d %s%s", args, code, out, errOut)
-		}
-		_, seq, hash := sqliteChainEnds(t, db)
-		if got := mustRead(t, pin); !strings.HasSuffix(got, "\nhead "+seq+" "+hash+"\n") {
-			t.Fatalf("after %s the pin is %q, want head %s %s", args[0], got, seq, hash)
-		}
+	if code, out, errOut := runCmd(t, "freeze", "--data-dir", g.dir, "--reason", "drill"); code != 0 || strings.Contains(errOut, "warning") {
+		t.Fatalf("freeze: %d %s%s", code, out, errOut)
+	}
+	_, seq, hash := sqliteChainEnds(t, db)
+	if got := mustRead(t, pin); !strings.HasSuffix(got, "\nhead "+seq+" "+hash+"\n") {
+		t.Fatalf("after the freeze the pin is %q, want head %s %s", got, seq, hash)
 	}
 	if started, _, errOut := serveStarts(t, g.args("--store", "sqlite:"+beforeCopy)...); started || !strings.Contains(errOut, "is behind what this data folder's server") {
 		t.Fatalf("started %v on a copy from before the freeze: %s", started, errOut)
