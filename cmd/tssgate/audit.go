@@ -27,7 +27,7 @@ folder: a missing store is an error naming its path.
   show ID  one decision in full (the decoded request, hashes, shadow outcomes, and
            policy_load: the load of its policy version with the signers of its manifest)
   export   every decision as JSON lines, oldest first, streaming (constant memory)
-  verify   walk the hash chain; exit 1 and name the first broken link (--head HASH, --head-file FILE: the chain must contain that anchored head; --json)
+  verify   walk the hash chain and check the freezes and governance tables against it; exit 1 and name the first broken link or mismatch (--head HASH, --head-file FILE: the chain must contain that anchored head; --json)
   backup   --out FILE: a consistent online copy of the SQLite store (while serve runs), whose chain is then verified
   limits   current usage of each velocity limit per key (--policy names the limits and windows)
   clear-outpoint TXID:VOUT --reason TEXT
@@ -46,7 +46,7 @@ var auditCommands = map[string]string{
 	"list":   "Usage: tssgate audit list [flags]\n\nLists decisions, newest first.\n",
 	"show":   "Usage: tssgate audit show [flags] REQUEST_ID\n\nPrints one decision in full as JSON, with policy_load: the newest chain row before\nit that put its policy version in force (manifest sha256, signers, governance\nsha256); with replicas loading that version with different bundles, it may be\nanother replica's load.\n",
 	"export": "Usage: tssgate audit export [flags]\n\nWrites every decision as JSON lines, oldest first.\n",
-	"verify": "Usage: tssgate audit verify [flags]\n\nWalks the hash chain; exit 1 names the first broken link, or an anchored head\n(--head, --head-file) the chain does not contain. --json prints\n{decisions, head, first_broken}.\n",
+	"verify": "Usage: tssgate audit verify [flags]\n\nWalks the hash chain and checks that the freezes and governance tables match\nits FREEZE/UNFREEZE and GOVERNANCE rows; exit 1 names the first broken link,\nan anchored head (--head, --head-file) the chain does not contain, or each\ntable mismatch. --json prints {decisions, head, first_broken, anchor,\nstate_mismatches}.\n",
 	"backup": "Usage: tssgate audit backup --out FILE [flags]\n\nCopies the SQLite store consistently while serve runs (VACUUM INTO, never a\nfile copy), then verifies the copy's chain. FILE must not exist. For\nPostgreSQL use pg_dump (see the README).\n",
 	"limits": "Usage: tssgate audit limits [flags]\n\nPrints the current usage of each velocity limit per key.\n",
 	"clear-outpoint": "Usage: tssgate audit clear-outpoint [flags] TXID:VOUT --reason TEXT\n\n" +
@@ -403,6 +403,10 @@ type verifyJSON struct {
 	Head        string      `json:"head"`
 	FirstBroken *brokenJSON `json:"first_broken"`
 	Anchor      *anchorJSON `json:"anchor,omitempty"`
+	// StateMismatches are the differences between the freezes and
+	// governance tables and what the chain records (consistency.go);
+	// any is a break.
+	StateMismatches []string `json:"state_mismatches"`
 }
 
 type brokenJSON struct {
@@ -449,7 +453,14 @@ func auditVerify(ctx context.Context, st store.Store, anchor string, asJSON bool
 	} else if anchor != "" {
 		res.Anchor = &anchorJSON{Head: anchor}
 	}
-	ok := rep.Break == nil && (res.Anchor == nil || res.Anchor.Found)
+	res.StateMismatches = []string{}
+	if rep.Break == nil {
+		if res.StateMismatches, err = stateMismatches(ctx, st); err != nil {
+			w.Flush()
+			return fail("%v", err)
+		}
+	}
+	ok := rep.Break == nil && (res.Anchor == nil || res.Anchor.Found) && len(res.StateMismatches) == 0
 	if asJSON {
 		b, _ := json.Marshal(res)
 		fmt.Fprintln(w, string(b))
@@ -462,14 +473,18 @@ func auditVerify(ctx context.Context, st store.Store, anchor string, asJSON bool
 	case rep.Break != nil:
 		w.Flush()
 		return fail("chain BROKEN after %d rows: seq %d (request_id %q): %s", rep.Rows, rep.Break.Seq, rep.Break.RequestID, rep.Break.Problem)
-	case !ok:
+	case res.Anchor != nil && !res.Anchor.Found:
 		w.Flush()
 		return fail("anchored head %s is NOT in the chain (%d decisions, head %s): the log was truncated or rewritten after it", anchor, rep.Rows, rep.Head)
+	case !ok:
+		w.Flush()
+		return fail("chain intact (%d decisions, head %s), but the store's tables do NOT match it (edited outside tssgate):\n  %s", rep.Rows, rep.Head, strings.Join(res.StateMismatches, "\n  "))
 	}
 	fmt.Fprintf(w, "chain intact: %d decisions, head %s\n", rep.Rows, rep.Head)
 	if res.Anchor != nil {
 		fmt.Fprintf(w, "anchored head %s found at seq %d\n", anchor, res.Anchor.Seq)
 	}
+	fmt.Fprintln(w, "freezes and governance tables match the chain")
 	return 0
 }
 

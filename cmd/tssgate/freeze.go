@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -202,9 +203,20 @@ func runFreeze(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return fail("%v (signing is NOT frozen)", err)
 	}
 	fmt.Fprintln(stdout, f.ID)
+	notePin(ctx, st, cfg.DataDir, "freeze", stderr)
 	fmt.Fprintf(stderr, "signing is frozen from the next decision on, on every server using %s: freeze %s, recorded as decision %d (%s); lift it with 'tssgate unfreeze --id %s'\n",
 		backend.Redact(cfg.StoreDSN()), f.ID, rec.Seq, rec.RequestID, f.ID)
 	return 0
+}
+
+// notePin moves the governance pin of dataDir (if it has one) to the
+// chain row just recorded, so that a store copy without it is refused at
+// the next start even if no serve runs on that data folder meanwhile. A
+// failure is a warning: the row is recorded either way.
+func notePin(ctx context.Context, st store.Store, dataDir, cmd string, stderr io.Writer) {
+	if err := updateGovernancePin(ctx, st, dataDir, ""); err != nil {
+		fmt.Fprintf(stderr, "%s: warning: %v (serve updates it too)\n", cmd, err)
+	}
 }
 
 // quorum is the seam to the governance in force (package
@@ -348,6 +360,7 @@ func runUnfreeze(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if err != nil {
 		return fail("%v (the freeze is still active)", err)
 	}
+	notePin(ctx, st, cfg.DataDir, "unfreeze", stderr)
 	who := ""
 	if len(signers) > 0 {
 		who = " with the signatures of " + strings.Join(signers, ", ")
@@ -471,25 +484,60 @@ const maxAdminBody = 4096
 // adminFreezeTimeout bounds recording one admin freeze.
 const adminFreezeTimeout = 10 * time.Second
 
+// maxAdminFreezes caps the freezes made through the admin endpoint that
+// may be active at once. Every admin freeze is its own record (a later
+// incident is never absorbed by an earlier, harmless freeze), and each
+// needs its own quorum to lift; the cap keeps a leaked token from piling
+// up freezes for the approvers to sign away one by one. Freezes of the
+// local command do not count.
+const maxAdminFreezes = 8
+
+// adminOperator is the operator name of freezes made through the admin
+// endpoint.
+const adminOperator = "admin-endpoint"
+
 // adminHandler serves POST /admin/freeze with the bearer token tok, or is
 // nil when tok is empty (no admin endpoint). The token is compared in
 // constant time (as SHA-256 digests, so its length does not leak either).
-// A freeze made here is recorded with operator "admin-endpoint".
+// A freeze made here is recorded with operator adminOperator.
+//
+// Every refused request (405, 401, 400, 429) is answered and its
+// connection closed at once, its body unread: net/http would otherwise
+// drain the body, keeping the connection busy for up to read_timeout,
+// and a few slow-body connections would hold every slot of the admin
+// listener's connection cap against the operator's freeze.
 func adminHandler(tok string, st store.Store, log *slog.Logger) http.Handler {
 	if tok == "" {
 		return nil
 	}
 	want := sha256.Sum256([]byte(tok))
 	reply := func(w http.ResponseWriter, code int, v any) {
+		b, _ := json.Marshal(v)
+		b = append(b, '\n')
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 		w.WriteHeader(code)
-		json.NewEncoder(w).Encode(v)
+		w.Write(b)
+	}
+	// refuse answers and closes the connection: "Connection: close" keeps
+	// net/http from reading the body before the response goes out, and
+	// the hijack closes the connection without reading it afterwards.
+	refuse := func(w http.ResponseWriter, code int, v any) {
+		w.Header().Set("Connection", "close")
+		reply(w, code, v)
+		rc := http.NewResponseController(w)
+		if err := rc.Flush(); err != nil {
+			return
+		}
+		if conn, _, err := rc.Hijack(); err == nil {
+			conn.Close()
+		}
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
-			reply(w, http.StatusMethodNotAllowed, map[string]string{"error": "use POST"})
+			refuse(w, http.StatusMethodNotAllowed, map[string]string{"error": "use POST"})
 			return
 		}
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -497,7 +545,7 @@ func adminHandler(tok string, st store.Store, log *slog.Logger) http.Handler {
 		if subtle.ConstantTimeCompare(sum[:], want[:]) != 1 || !ok {
 			log.Warn("admin freeze refused: missing or wrong bearer token", slog.String("remote", r.RemoteAddr))
 			w.Header().Set("WWW-Authenticate", `Bearer realm="tssgate-admin"`)
-			reply(w, http.StatusUnauthorized, map[string]string{"error": "missing or wrong bearer token"})
+			refuse(w, http.StatusUnauthorized, map[string]string{"error": "missing or wrong bearer token"})
 			return
 		}
 		var body struct {
@@ -506,46 +554,54 @@ func adminHandler(tok string, st store.Store, log *slog.Logger) http.Handler {
 		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxAdminBody))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&body); err != nil || dec.More() {
-			reply(w, http.StatusBadRequest, map[string]string{"error": `want a JSON body {"reason": "..."}`})
+			refuse(w, http.StatusBadRequest, map[string]string{"error": `want a JSON body {"reason": "..."}`})
 			return
 		}
 		reason := strings.TrimSpace(body.Reason)
 		if reason == "" || len(reason) > store.MaxFreezeReason {
-			reply(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("reason must be 1 to %d bytes", store.MaxFreezeReason)})
+			refuse(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("reason must be 1 to %d bytes", store.MaxFreezeReason)})
 			return
 		}
 		// An authenticated freeze is recorded even if the caller hangs up
 		// meanwhile: a pager's client timing out must not cancel it.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), adminFreezeTimeout)
 		defer cancel()
-		// While signing is frozen the endpoint records nothing more: each
-		// freeze needs its own quorum to lift, and a token holder must not
-		// be able to pile up freezes the approvers then have to sign away
-		// one by one. The active freeze is the answer.
+		// Every request is its own freeze, also while signing is frozen
+		// already (a later incident must be on the record and hold until
+		// it is lifted itself), up to maxAdminFreezes active at once.
 		active, err := st.ActiveFreezes(ctx)
 		if err != nil {
-			log.Error("admin freeze failed: cannot read the active freezes; signing is NOT frozen", slog.Any("error", err))
-			reply(w, http.StatusInternalServerError, map[string]string{"error": "reading the active freezes failed; signing is NOT frozen: " + err.Error()})
+			log.Error("admin freeze failed: cannot read the active freezes; signing is NOT frozen by this request", slog.String("reason", reason), slog.Any("error", err))
+			reply(w, http.StatusInternalServerError, map[string]string{"error": "reading the active freezes failed; signing is NOT frozen by this request: " + err.Error()})
 			return
 		}
-		if len(active) > 0 {
-			a := active[0]
-			log.Warn("admin freeze: signing is already frozen; nothing recorded", slog.String("freeze_id", a.ID), slog.String("remote", r.RemoteAddr))
-			reply(w, http.StatusOK, map[string]any{"freeze_id": a.ID, "seq": a.Seq, "at": a.At.UTC().Format(time.RFC3339Nano), "already_frozen": true})
+		var mine []string
+		for _, f := range active {
+			if f.By == adminOperator {
+				mine = append(mine, f.ID)
+			}
+		}
+		if len(mine) >= maxAdminFreezes {
+			log.Error("admin freeze NOT recorded: the admin endpoint's freezes active at once are capped; signing stays frozen by them",
+				slog.String("reason", reason), slog.Any("active_freezes", mine), slog.Int("cap", maxAdminFreezes), slog.String("remote", r.RemoteAddr))
+			refuse(w, http.StatusTooManyRequests, map[string]any{
+				"error":          fmt.Sprintf("%d freezes made through the admin endpoint are active (the cap); this request is NOT recorded, and signing stays frozen by them; record the reason with 'tssgate freeze --reason' on the host", len(mine)),
+				"active_freezes": mine,
+			})
 			return
 		}
-		f, rec, err := recordFreeze(ctx, st, reason, "admin-endpoint")
+		f, rec, err := recordFreeze(ctx, st, reason, adminOperator)
 		if err != nil {
-			log.Error("admin freeze failed: signing is NOT frozen", slog.Any("error", err))
+			log.Error("admin freeze failed: signing is NOT frozen by this request", slog.String("reason", reason), slog.Any("error", err))
 			status := http.StatusInternalServerError
 			if errors.Is(err, store.ErrInvalid) {
 				status = http.StatusBadRequest
 			}
-			reply(w, status, map[string]string{"error": "recording the freeze failed; signing is NOT frozen: " + err.Error()})
+			reply(w, status, map[string]string{"error": "recording the freeze failed; signing is NOT frozen by this request: " + err.Error()})
 			return
 		}
 		log.Warn("signing frozen through the admin endpoint", slog.String("freeze_id", f.ID), slog.String("reason", f.Reason),
-			slog.Int64("seq", rec.Seq), slog.String("remote", r.RemoteAddr))
-		reply(w, http.StatusOK, map[string]any{"freeze_id": f.ID, "seq": rec.Seq, "at": f.At.UTC().Format(time.RFC3339Nano)})
+			slog.Int64("seq", rec.Seq), slog.String("remote", r.RemoteAddr), slog.Int("other_active_freezes", len(active)))
+		reply(w, http.StatusOK, map[string]any{"freeze_id": f.ID, "seq": rec.Seq, "at": f.At.UTC().Format(time.RFC3339Nano), "other_active_freezes": len(active)})
 	})
 }

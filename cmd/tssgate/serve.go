@@ -164,16 +164,24 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "serve: governance: %v\n", err)
 		return 1
 	}
+	if err := checkGovernanceTable(ctx, st); err != nil {
+		fmt.Fprintf(stderr, "serve: governance: %v\n", err)
+		return 1
+	}
 	gov, err := establishGovernance(ctx, st, cfg.Governance, pre.govFile, log, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "serve: governance: %v\n", err)
 		return 1
 	}
+	govSHA := ""
 	if gov != nil {
-		if err := writeGovernancePin(cfg.DataDir, gov.SHA256); err != nil {
-			fmt.Fprintf(stderr, "serve: governance: %v\n", err)
-			return 1
-		}
+		govSHA = gov.SHA256
+	}
+	// The pin moves forward now (the adoption), after the policy load
+	// below, periodically while serving and at shutdown (pin.go).
+	if err := updateGovernancePin(ctx, st, cfg.DataDir, govSHA); err != nil {
+		fmt.Fprintf(stderr, "serve: governance: %v\n", err)
+		return 1
 	}
 	if pre.policy != nil {
 		pre.gate = &policyGate{st: st, path: cfg.Policy, govern: gov != nil}
@@ -188,6 +196,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 	} else if gov != nil {
 		fmt.Fprintln(stdout, "tssgate: governance is configured without a policy: every key task is rejected")
+	}
+	if err := updateGovernancePin(ctx, st, cfg.DataDir, govSHA); err != nil {
+		fmt.Fprintf(stderr, "serve: governance: %v\n", err)
+		return 1
 	}
 	if err := pre.createKeys(cfg, log); err != nil {
 		fmt.Fprintf(stderr, "serve: %v\n", err)
@@ -209,6 +221,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	defer signal.Stop(hup)
 	go rl.onSignal(ctx, hup)
 	go logHeads(ctx, st, cfg.HeadLogInterval, log)
+	// The pin keeper stops with serve, whatever ends it, and its shutdown
+	// update reaches the store before the store is closed.
+	pinCtx, stopPin := context.WithCancel(ctx)
+	pinDone := make(chan struct{})
+	go func() { defer close(pinDone); keepGovernancePin(pinCtx, st, cfg.DataDir, pinInterval, log) }()
+	defer func() { stopPin(); <-pinDone }()
 	go watchFreezes(ctx, st, rl.m, freezePoll, log)
 	if mln != nil {
 		// The same timeouts as the check listener, and a small connection

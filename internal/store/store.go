@@ -157,6 +157,10 @@ type Filter struct {
 	// Type, Action and Rule keep records with exactly that value, when not
 	// empty.
 	Type, Action, Rule string
+	// Seq keeps only the record at exactly that chain position, when
+	// positive (negative is invalid): how a pinned chain head is found
+	// without walking the log.
+	Seq int64
 	// Limit stops after that many records; 0 means no limit, negative is
 	// invalid.
 	Limit int

@@ -840,6 +840,9 @@ func (s *Store) List(ctx context.Context, f store.Filter, fn func(*store.Record)
 	if f.AfterSeq > 0 {
 		add("seq > $%d", f.AfterSeq)
 	}
+	if f.Seq > 0 {
+		add("seq = $%d", f.Seq)
+	}
 	q := "SELECT " + recordColumns + " FROM decisions"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")

@@ -868,6 +868,9 @@ func (s *Store) List(ctx context.Context, f store.Filter, fn func(*store.Record)
 	if f.AfterSeq > 0 {
 		where, args = append(where, "seq > ?"), append(args, f.AfterSeq)
 	}
+	if f.Seq > 0 {
+		where, args = append(where, "seq = ?"), append(args, f.Seq)
+	}
 	q := "SELECT " + recordColumns + " FROM decisions"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")

@@ -993,6 +993,9 @@ func testList(t *testing.T, open func(t *testing.T) store.Store) {
 		{name: "after seq", f: store.Filter{AfterSeq: seqs["r3"]}, want: "r4 r5 r6"},
 		{name: "after seq newest with type", f: store.Filter{AfterSeq: seqs["r2"], Type: "KEYSIGN", Newest: true}, want: "r6 r5 r3"},
 		{name: "after the last seq", f: store.Filter{AfterSeq: seqs["r6"]}, want: ""},
+		{name: "seq", f: store.Filter{Seq: 4}, want: "r4"},
+		{name: "seq and type", f: store.Filter{Seq: 4, Type: "KEYSIGN"}, want: ""},
+		{name: "seq past the head", f: store.Filter{Seq: 7}, want: ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1037,7 +1040,7 @@ func testList(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 	t.Run("invalid filter", func(t *testing.T) {
-		for _, f := range []store.Filter{{Limit: -1}, {Since: at(3), Until: at(2)}, {AfterSeq: -1}} {
+		for _, f := range []store.Filter{{Limit: -1}, {Seq: -1}, {Since: at(3), Until: at(2)}, {AfterSeq: -1}} {
 			if err := s.List(ctx, f, func(*store.Record) error { return nil }); !errors.Is(err, store.ErrInvalid) {
 				t.Errorf("List(%+v) error = %v, want ErrInvalid", f, err)
 			}

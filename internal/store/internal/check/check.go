@@ -151,6 +151,9 @@ func Filter(f store.Filter) error {
 	if f.AfterSeq < 0 {
 		return invalid("negative after_seq %d", f.AfterSeq)
 	}
+	if f.Seq < 0 {
+		return invalid("negative seq %d", f.Seq)
+	}
 	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Since.Before(f.Until) {
 		return invalid("since %s is not before until %s", chain.FormatTime(f.Since), chain.FormatTime(f.Until))
 	}
