@@ -15,6 +15,7 @@ import (
 	"golang.org/x/crypto/ssh"
 	"gopkg.in/yaml.v3"
 
+	"tssgate/internal/policy"
 	"tssgate/internal/regfile"
 )
 
@@ -168,9 +169,9 @@ func Parse(name string, data []byte) (*Governance, error) {
 		g.Deployment = deploymentNode.Value
 	}
 	if serialNode != nil {
-		n, ok := parseSerial(serialNode)
+		n, ok := policy.ParseSerial(serialNode)
 		if !ok {
-			return nil, errAt(serialNode.Line, "serial", "want a positive decimal integer (1, 2, ...; at most %d digits, no sign or leading zero), got %q", maxSerialDigits, serialNode.Value)
+			return nil, errAt(serialNode.Line, "serial", "want a positive decimal integer (1, 2, ...; at most %d digits, no sign or leading zero), got %q", policy.MaxSerialDigits, serialNode.Value)
 		}
 		g.Serial = n
 	}
@@ -247,31 +248,6 @@ func Parse(name string, data []byte) (*Governance, error) {
 	}
 	g.Threshold = t
 	return g, nil
-}
-
-// maxSerialDigits bounds a serial's decimal digits, as a policy's: it
-// always fits the decision log's JSON numbers.
-const maxSerialDigits = 15
-
-// parseSerial reads a serial: a YAML integer spelt as plain decimal
-// digits, no sign or leading zero (YAML also reads 0x10 and 0o7 as
-// integers; a serial compared as a number has one spelling).
-func parseSerial(v *yaml.Node) (uint64, bool) {
-	if v.Kind != yaml.ScalarNode || v.Tag != "!!int" {
-		return 0, false
-	}
-	s := v.Value
-	if s == "" || len(s) > maxSerialDigits || s[0] == '0' {
-		return 0, false
-	}
-	var n uint64
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, false
-		}
-		n = n*10 + uint64(s[i]-'0')
-	}
-	return n, true
 }
 
 // validToken reports whether s is 1 to max ASCII letters, digits or bytes

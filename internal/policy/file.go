@@ -312,9 +312,9 @@ func (p *parser) parse(data []byte) *fileSpec {
 	mapping(root, []string{"version", "serial", "description", "default", "lists", "rules", "verify", "limits"}, top, func(key string, k, v *yaml.Node) {
 		switch key {
 		case "serial":
-			n, ok := parseSerial(v)
+			n, ok := ParseSerial(v)
 			if !ok {
-				p.addf(v.Line, "", "", "serial: must be a positive integer (1, 2, ...; at most %d digits), got %s", maxSerialDigits, describeNode(v))
+				p.addf(v.Line, "", "", "serial: must be a positive integer (1, 2, ...; at most %d digits), got %s", MaxSerialDigits, describeNode(v))
 				return
 			}
 			spec.serial = n
@@ -350,20 +350,21 @@ func (p *parser) parse(data []byte) *fileSpec {
 	return spec
 }
 
-// maxSerialDigits bounds a serial's decimal digits, so that it always
+// MaxSerialDigits bounds a serial's decimal digits, so that it always
 // fits an int64 (what the decision log's JSON carries) with room to grow.
-const maxSerialDigits = 15
+const MaxSerialDigits = 15
 
-// parseSerial reads a serial: a YAML integer written as plain decimal
+// ParseSerial reads a serial (a policy's, and a governance file's, which
+// package governance reads with it): a YAML integer written as plain decimal
 // digits without sign or leading zero (YAML would read 0x10 or 0o7 as
 // integers too; a serial is compared as a number, so it has one
 // spelling), between 1 and 10^15-1.
-func parseSerial(v *yaml.Node) (uint64, bool) {
+func ParseSerial(v *yaml.Node) (uint64, bool) {
 	if v == nil || v.Kind != yaml.ScalarNode || v.Tag != "!!int" {
 		return 0, false
 	}
 	s := v.Value
-	if s == "" || len(s) > maxSerialDigits || s[0] == '0' {
+	if s == "" || len(s) > MaxSerialDigits || s[0] == '0' {
 		return 0, false
 	}
 	var n uint64
