@@ -1026,72 +1026,39 @@ func (s *Store) Governance(ctx context.Context) (*store.GovernanceState, error) 
 
 // AdoptGovernance implements store.Store under the commit lock, as a
 // Commit: the check of the governance in force, the chain row and the new
-// governance are one transaction, serialized with every replica's commits.
-// A COMMIT whose answer is lost is returned as an error (the caller stops;
+// governance are one transaction (operatorWrite, appendOperator, as
+// Freeze and Unfreeze), serialized with every replica's commits. A COMMIT
+// whose answer is lost is store.ErrOutcomeUnknown (the caller stops;
 // Governance then tells whether it took effect).
 func (s *Store) AdoptGovernance(ctx context.Context, prev string, g store.GovernanceState, rec store.Record) (_ *store.Record, err error) {
 	defer wrap(&err, "adopting governance")
 	if err := check.Governance(g); err != nil {
 		return nil, err
 	}
-	if rec.Action != store.ActionReject {
-		return nil, fmt.Errorf("%w: a governance record must be a REJECT", store.ErrInvalid)
-	}
-	rec, err = check.Prepare(rec, nil)
-	if err != nil {
-		return nil, err
-	}
-	b, err := newBudget(ctx)
-	if err != nil {
-		return nil, err
-	}
-	work, cancel := context.WithDeadline(ctx, b.at(workShare))
-	defer cancel()
-	tx, err := s.beginWrite(work, b)
-	if err != nil {
-		return nil, explain(work, err, "beginning", b)
-	}
-	defer tx.Rollback(work)
-	if _, err := tx.Exec(work, "SELECT pg_advisory_xact_lock($1)", s.commitLock); err != nil {
-		return nil, explain(work, err, stepLock, b)
-	}
-	var cur string
-	switch err := tx.QueryRow(work, "SELECT sha256 FROM governance WHERE id = 1").Scan(&cur); {
-	case errors.Is(err, pgx.ErrNoRows):
-	case err != nil:
-		return nil, explain(work, err, "reading the governance in force", b)
-	}
-	if cur != prev {
-		return nil, fmt.Errorf("%w: in force %q, expected %q", store.ErrGovernanceChanged, cur, prev)
-	}
-	existing, err := scanRecord(tx.QueryRow(work, "SELECT "+recordColumns+" FROM decisions WHERE request_id = $1", rec.RequestID))
-	switch {
-	case err == nil:
-		return nil, fmt.Errorf("%w: request_id %q is already recorded at seq %d", store.ErrConflict, rec.RequestID, existing.Seq)
-	case !errors.Is(err, pgx.ErrNoRows):
-		return nil, explain(work, err, "looking up request_id", b)
-	}
-	var lastSeq int64
-	var lastHash string
-	if err := tx.QueryRow(work, "SELECT seq, hash FROM decisions ORDER BY seq DESC LIMIT 1").Scan(&lastSeq, &lastHash); err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return nil, explain(work, err, "reading chain head", b)
-	}
-	rec.Seq, rec.PrevHash = lastSeq+1, lastHash
-	rec.Hash = chain.Hash(&rec)
-	if _, err := tx.Exec(work, "INSERT INTO decisions ("+recordColumns+`) VALUES
-		($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
-		rec.Seq, rec.RequestID, rec.Version, rec.Type, rec.NodeKey, rec.ReceivedAt, rec.Request, rec.RequestHash,
-		rec.TxKey, rec.Action, rec.Status, rec.Rule, rec.Reason, rec.Shadow, rec.PolicyVersion, rec.LatencyMicros,
-		rec.PrevHash, rec.Hash); err != nil {
-		return nil, explain(work, err, "inserting decision", b)
-	}
-	if _, err := tx.Exec(work, `INSERT INTO governance (id, sha256, content, adopted_at, seq) VALUES (1, $1, $2, $3, $4)
+	var stored *store.Record
+	err = s.operatorWrite(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		var cur string
+		switch err := tx.QueryRow(ctx, "SELECT sha256 FROM governance WHERE id = 1").Scan(&cur); {
+		case errors.Is(err, pgx.ErrNoRows):
+		case err != nil:
+			return fmt.Errorf("reading the governance in force: %w", err)
+		}
+		if cur != prev {
+			return fmt.Errorf("%w: in force %q, expected %q", store.ErrGovernanceChanged, cur, prev)
+		}
+		var err error
+		if stored, err = appendOperator(ctx, tx, rec); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO governance (id, sha256, content, adopted_at, seq) VALUES (1, $1, $2, $3, $4)
 		ON CONFLICT (id) DO UPDATE SET sha256 = excluded.sha256, content = excluded.content, adopted_at = excluded.adopted_at, seq = excluded.seq`,
-		g.SHA256, g.Content, rec.ReceivedAt, rec.Seq); err != nil {
-		return nil, explain(work, err, "writing the governance", b)
+			g.SHA256, g.Content, stored.ReceivedAt, stored.Seq); err != nil {
+			return fmt.Errorf("writing the governance: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	if err := tx.Commit(work); err != nil {
-		return nil, explain(work, err, "committing", b)
-	}
-	return &rec, nil
+	return stored, nil
 }

@@ -1111,13 +1111,6 @@ func (s *Store) AdoptGovernance(ctx context.Context, prev string, g store.Govern
 	if err := check.Governance(g); err != nil {
 		return nil, err
 	}
-	if rec.Action != store.ActionReject {
-		return nil, fmt.Errorf("%w: a governance record must be a REJECT", store.ErrInvalid)
-	}
-	rec, err = check.Prepare(rec, nil)
-	if err != nil {
-		return nil, err
-	}
 	tx, done, err := s.beginWrite(ctx)
 	if err != nil {
 		return nil, err
@@ -1132,13 +1125,9 @@ func (s *Store) AdoptGovernance(ctx context.Context, prev string, g store.Govern
 	if cur != prev {
 		return nil, fmt.Errorf("%w: in force %q, expected %q", store.ErrGovernanceChanged, cur, prev)
 	}
-	var head chainHead
-	stored, existed, err := commitOne(txQuerier{ctx: ctx, tx: tx}, s.st, &head, &freezeState{}, rec, nil)
+	stored, err := s.appendOperator(ctx, tx, rec)
 	if err != nil {
 		return nil, err
-	}
-	if existed {
-		return nil, fmt.Errorf("%w: request_id %q is already recorded", store.ErrConflict, rec.RequestID)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO governance (id, sha256, content, adopted_at, seq) VALUES (1, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET sha256 = excluded.sha256, content = excluded.content, adopted_at = excluded.adopted_at, seq = excluded.seq`,
