@@ -262,10 +262,15 @@ func (s *Server) readToken(w http.ResponseWriter, r *http.Request) (string, prot
 			return "", protocol.StatusInvalidRequest, "content type must be application/x-www-form-urlencoded"
 		}
 	}
-	// io.ReadAll grows with the bytes that arrive; a buffer sized by the
-	// declared Content-Length would let a sender that declares a length
-	// and sends nothing make each connection hold it.
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	// The body is read into a pooled buffer that grows only with the bytes
+	// that arrive (a buffer sized by the declared Content-Length would let
+	// a sender that declares a length and sends nothing make each
+	// connection hold it); everything returned below is a copy, so the
+	// buffer goes back to the pool when readToken returns.
+	bp := bodyPool.Get().(*[]byte)
+	defer putBody(bp)
+	body, err := readAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes), (*bp)[:0])
+	*bp = body
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -291,6 +296,43 @@ func (s *Server) readToken(w http.ResponseWriter, r *http.Request) (string, prot
 		return strings.TrimSpace(values[0]), protocol.StatusOK, ""
 	default:
 		return "", protocol.StatusInvalidRequest, fmt.Sprintf("form field %s given %d times", protocol.FormField, len(values))
+	}
+}
+
+// bodyPool holds request-body buffers, so that a decision does not grow a
+// new one from 512 bytes (io.ReadAll's start) through every size to its
+// ~14 KB token. Buffers that grew past maxPooledBody are dropped instead
+// of kept, so one large body does not pin its size in the pool.
+var bodyPool = sync.Pool{New: func() any {
+	b := make([]byte, 0, 16<<10)
+	return &b
+}}
+
+const maxPooledBody = 64 << 10
+
+func putBody(bp *[]byte) {
+	if cap(*bp) > maxPooledBody {
+		return
+	}
+	bodyPool.Put(bp)
+}
+
+// readAll is io.ReadAll into buf's spare capacity: it appends what r
+// yields until EOF and returns the grown slice, with r's first other
+// error.
+func readAll(r io.Reader, buf []byte) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
 	}
 }
 
