@@ -12,13 +12,13 @@
 package check
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"tssgate/internal/decimal"
+	"tssgate/internal/jsonvalid"
 	"tssgate/internal/store"
 	"tssgate/internal/store/internal/chain"
 )
@@ -56,12 +56,12 @@ func Prepare(rec store.Record, uses []store.LimitUse) (store.Record, error) {
 		return store.Record{}, invalid("zero received_at")
 	}
 	rec.ReceivedAt = chain.NormalizeTime(rec.ReceivedAt)
-	if len(rec.Request) == 0 || !json.Valid(rec.Request) {
+	if len(rec.Request) == 0 || !jsonvalid.Valid(rec.Request) {
 		return store.Record{}, invalid("request is not valid JSON")
 	}
 	if len(rec.Shadow) == 0 {
 		rec.Shadow = nil
-	} else if !json.Valid(rec.Shadow) {
+	} else if !jsonvalid.Valid(rec.Shadow) {
 		return store.Record{}, invalid("shadow is not valid JSON")
 	}
 	sum := store.RequestHashOf(rec.Request)
