@@ -103,6 +103,23 @@ func (s *Signer) Sign(payload []byte) (string, error) {
 // advance: the claims JSON, staged once, and the token itself, whose
 // signing input is hashed as it is written.
 func signCompact(key *rsa.PrivateKey, payload []byte, issuer string, exp int64) (string, error) {
+	claims, err := replyClaims(payload, issuer, exp)
+	if err != nil {
+		return "", err
+	}
+	var tok strings.Builder
+	digest := writeSigningInput(&tok, claims, key.Size())
+	sig, err := signDigest(key, digest[:])
+	if err != nil {
+		return "", fmt.Errorf("signing token: %w", err)
+	}
+	tok.WriteByte('.')
+	writeBase64URL(&tok, sig)
+	return tok.String(), nil
+}
+
+// replyClaims is the claims JSON, in one buffer of exactly its length.
+func replyClaims(payload []byte, issuer string, exp int64) ([]byte, error) {
 	var expBuf [20]byte
 	expText := strconv.AppendInt(expBuf[:0], exp, 10)
 	var issJSON []byte // iss as encoding/json quotes it, when it needs escaping
@@ -113,7 +130,7 @@ func signCompact(key *rsa.PrivateKey, payload []byte, issuer string, exp int64) 
 		} else {
 			var err error
 			if issJSON, err = json.Marshal(issuer); err != nil {
-				return "", fmt.Errorf("signing token: %w", err)
+				return nil, fmt.Errorf("signing token: %w", err)
 			}
 			issLen = len(issJSON)
 		}
@@ -145,38 +162,49 @@ func signCompact(key *rsa.PrivateKey, payload []byte, issuer string, exp int64) 
 	}
 	w += copy(claims[w:], expText)
 	claims[w] = '}'
+	return claims, nil
+}
 
+// writeSigningInput sizes tok for the whole token (sigLen is the
+// signature's length), writes the header and the encoded claims into it and
+// returns the SHA-256 of what it wrote, hashed as it was written.
+func writeSigningInput(tok *strings.Builder, claims []byte, sigLen int) (digest [sha256.Size]byte) {
 	enc := base64.RawURLEncoding
-	var tok strings.Builder
-	tok.Grow(len(replyHeader) + 1 + enc.EncodedLen(claimsLen) + 1 + enc.EncodedLen(key.Size()))
+	tok.Grow(len(replyHeader) + 1 + enc.EncodedLen(len(claims)) + 1 + enc.EncodedLen(sigLen))
 	h := sha256.New()
 	tok.WriteString(replyHeader)
 	h.Write(replyHeaderDot)
 	tok.WriteByte('.')
 	var chunk [1024]byte
-	for rest := claims; len(rest) > 0; {
-		n := min(len(rest), 768) // a multiple of 3: no padding mid-stream
+	for src := claims; len(src) > 0; {
+		n := min(len(src), b64ChunkIn)
 		m := enc.EncodedLen(n)
-		enc.Encode(chunk[:m], rest[:n])
+		enc.Encode(chunk[:m], src[:n])
 		tok.Write(chunk[:m])
 		h.Write(chunk[:m])
-		rest = rest[n:]
+		src = src[n:]
 	}
-	var digest [sha256.Size]byte
 	h.Sum(digest[:0])
-	sig, err := signDigest(key, digest[:])
-	if err != nil {
-		return "", fmt.Errorf("signing token: %w", err)
-	}
-	tok.WriteByte('.')
-	for rest := sig; len(rest) > 0; {
-		n := min(len(rest), 768)
+	return digest
+}
+
+// b64ChunkIn is how many bytes the encoders take at a time: a multiple of 3,
+// so that only the last chunk can end in a partial group, and 1024
+// characters encoded.
+const b64ChunkIn = 768
+
+// writeBase64URL appends the unpadded base64url of src to tok through a
+// stack buffer.
+func writeBase64URL(tok *strings.Builder, src []byte) {
+	enc := base64.RawURLEncoding
+	var chunk [1024]byte
+	for len(src) > 0 {
+		n := min(len(src), b64ChunkIn)
 		m := enc.EncodedLen(n)
-		enc.Encode(chunk[:m], rest[:n])
+		enc.Encode(chunk[:m], src[:n])
 		tok.Write(chunk[:m])
-		rest = rest[n:]
+		src = src[n:]
 	}
-	return tok.String(), nil
 }
 
 // replyHeaderDot is the start of every signing input, as bytes for the hash.
@@ -184,7 +212,8 @@ var replyHeaderDot = []byte(replyHeader + ".")
 
 // plainJSONString reports whether encoding/json writes s as itself between
 // quotes: printable ASCII other than the quote, the backslash and the
-// characters it escapes for HTML (<, >, &).
+// characters it escapes for HTML (<, >, &). Anything else (DEL included,
+// which it would in fact leave alone) takes encoding/json itself.
 func plainJSONString(s string) bool {
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
