@@ -1,7 +1,6 @@
 package token
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -275,17 +274,19 @@ func decodePackageData(raw []byte) ([]byte, error) {
 	if err := json.Unmarshal(raw, &str); err != nil {
 		return nil, payloadErr(reasonPayloadNotStr)
 	}
+	// Only an escape can spell CR or LF here (raw JSON strings cannot hold
+	// them), and encoding/base64 would skip them.
+	if strings.ContainsAny(str, "\r\n") {
+		return nil, payloadErr(reasonPayloadNotStd64)
+	}
 	return decodeStd64([]byte(str))
 }
 
-// decodeStd64 decodes the string package_data holds: not empty, no CR or
-// LF, strict standard padded base64.
+// decodeStd64 decodes the string package_data holds, which has no CR or LF
+// (decodePackageData checks): not empty, strict standard padded base64.
 func decodeStd64(s []byte) ([]byte, error) {
 	if len(s) == 0 {
 		return nil, payloadErr(reasonPayloadEmpty)
-	}
-	if bytes.ContainsAny(s, "\r\n") {
-		return nil, payloadErr(reasonPayloadNotStd64)
 	}
 	enc := base64.StdEncoding.Strict()
 	data := make([]byte, enc.DecodedLen(len(s)))
