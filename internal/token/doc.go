@@ -5,10 +5,10 @@
 // Node public keys.
 //
 // Security model:
-//   - Only RS256 is accepted, whatever the token header claims. The algorithm
-//     is pinned both through the JWT library's allow-list and by checking the
-//     header here, so a public key can never be used as an HMAC secret and an
-//     unsigned ("none") token can never pass.
+//   - Only RS256 is accepted, whatever the token header claims: the header's
+//     alg must be the JSON string "RS256" before any key is tried, so a
+//     public key can never be used as an HMAC secret and an unsigned
+//     ("none") token can never pass.
 //   - A request is authentic only if its signature verifies with one of the
 //     configured TSS Node keys; the name of that key is reported so decisions
 //     can say which node asked.
@@ -42,7 +42,41 @@
 //   - UnverifiedRequestID is the one place that reads a token without
 //     verifying it, and only to echo request_id in a non-approving reply.
 //
-// The package imports only the standard library and github.com/golang-jwt/jwt/v5
-// (and, in the OpenSSL build, links the system's libcrypto).
-// It knows nothing about the JSON inside package_data; that is package protocol's.
+// Parsing and building. Verify reads the compact JWS itself, in one pass
+// over each part (parse.go, jsonscan.go): exactly three segments of
+// canonical unpadded base64url (CR and LF inside a segment are skipped, as
+// encoding/base64 and so golang-jwt always did), a header and a claims set
+// that are each one strict RFC 8259 JSON object. It keeps the reasons and
+// their order of the golang-jwt parser and validator it replaced (header
+// faults first, then the claims' structure, then the signature, then the
+// claims' times) and their semantics: exp, nbf and iat are NumericDates,
+// parsed as the nearest float64 and truncated to the second (golang-jwt's
+// default TimePrecision), so 1700000000.999999999 still reads as
+// 1700000001; iss, sub and jti are strings or null; aud is a string, null
+// or an array of strings; package_data without escapes is used in place.
+// Sign writes {"alg":"RS256","typ":"JWT"} and
+// {"package_data":...,"iss":...,"exp":...} byte for byte as golang-jwt and
+// encoding/json wrote them (sign.go).
+//
+// Stricter than golang-jwt: Verify refuses as "malformed", before any key is
+// tried, these tokens the old parser read, none of which a TSS Node writes
+// (each is listed in TestVerifyStricterThanReference):
+//   - a header or claims set with two members of the same name (after
+//     unescaping): encoding/json kept the last one silently;
+//   - a claims member whose name equals a registered claim or package_data
+//     only under case folding ("EXP", "ſub"): encoding/json's
+//     case-insensitive field matching read it as that claim;
+//   - exp, nbf or iat written as a JSON string ("1700000060"): golang-jwt's
+//     NumericDate read a number in a string;
+//   - exp, nbf or iat of magnitude 2^63 seconds or more: golang-jwt converted
+//     it to an integer in a way Go leaves to the platform;
+//   - invalid UTF-8 in any string of the header or claims: encoding/json
+//     replaced it with U+FFFD;
+//   - a claims set that is JSON null: encoding/json read it as no claims.
+//
+// The package imports only the standard library (and, in the OpenSSL build,
+// links the system's libcrypto). github.com/golang-jwt/jwt/v5 is used only by
+// its tests, as the reference the lean parser and builder are compared with
+// (reference_test.go). It knows nothing about the JSON inside package_data;
+// that is package protocol's.
 package token

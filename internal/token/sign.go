@@ -4,12 +4,13 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
-
-	"github.com/golang-jwt/jwt/v5"
 )
 
 // DefaultTTL is the reply lifetime when Signer.TTL is zero: the 2 minutes of
@@ -46,15 +47,23 @@ func (s *Signer) SigningKey() *rsa.PrivateKey {
 	return s.Key
 }
 
-// signedClaims has the field order of the TSS Node's own claims struct
-// ({PackageData []byte; jwt.RegisteredClaims}), so tokens look exactly like
-// the node's: encoding/json writes []byte as StdEncoding base64 with padding,
-// and the embedded registered claims contribute iss and exp (the others are
-// empty and omitted).
-type signedClaims struct {
-	PackageData []byte `json:"package_data"`
-	jwt.RegisteredClaims
-}
+// replyHeader is the base64url of {"alg":"RS256","typ":"JWT"}, the header
+// Cobo's Go components write (golang-jwt marshals its header map with the
+// keys sorted).
+const replyHeader = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9"
+
+// The claims are written as golang-jwt wrote the TSS Node's own claims
+// struct ({PackageData []byte; jwt.RegisteredClaims}) through
+// encoding/json: package_data as standard padded base64, then iss (omitted
+// when empty) and exp in whole seconds; the other registered claims are
+// empty and were omitted.
+const (
+	claimsOpen = `{"package_data":"`
+	claimsIss  = `","iss":`
+	claimsExp  = `,"exp":`
+	// claimsExpNoIss follows package_data when there is no iss.
+	claimsExpNoIss = `","exp":`
+)
 
 // Sign returns a compact RS256 JWT whose package_data is payload, iss is
 // s.Issuer and exp is Now+TTL in whole seconds. RS256 (PKCS#1 v1.5) is
@@ -85,23 +94,132 @@ func (s *Signer) Sign(payload []byte) (string, error) {
 	if s.Now != nil {
 		now = s.Now
 	}
-	claims := signedClaims{
-		PackageData: payload,
-		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer:    s.Issuer,
-			ExpiresAt: jwt.NewNumericDate(now().Add(ttl)),
-		},
-	}
-	// SignedString's steps, with the signature from signDigest, so that a
-	// fast-crypto build signs in its own library.
-	input, err := jwt.NewWithClaims(jwt.SigningMethodRS256, claims).SigningString()
+	// NumericDate truncated to its default precision of one second.
+	exp := now().Add(ttl).Truncate(time.Second).Unix()
+	return signCompact(key, payload, s.Issuer, exp)
+}
+
+// signCompact writes the token into buffers whose sizes are known in
+// advance: the claims JSON, staged once, and the token itself, whose
+// signing input is hashed as it is written.
+func signCompact(key *rsa.PrivateKey, payload []byte, issuer string, exp int64) (string, error) {
+	claims, err := replyClaims(payload, issuer, exp)
 	if err != nil {
-		return "", fmt.Errorf("signing token: %w", err)
+		return "", err
 	}
-	digest := sha256.Sum256([]byte(input))
+	var tok strings.Builder
+	digest := writeSigningInput(&tok, claims, key.Size())
 	sig, err := signDigest(key, digest[:])
 	if err != nil {
 		return "", fmt.Errorf("signing token: %w", err)
 	}
-	return input + "." + base64.RawURLEncoding.EncodeToString(sig), nil
+	tok.WriteByte('.')
+	writeBase64URL(&tok, sig)
+	return tok.String(), nil
+}
+
+// replyClaims is the claims JSON, in one buffer of exactly its length.
+func replyClaims(payload []byte, issuer string, exp int64) ([]byte, error) {
+	var expBuf [20]byte
+	expText := strconv.AppendInt(expBuf[:0], exp, 10)
+	var issJSON []byte // iss as encoding/json quotes it, when it needs escaping
+	issLen := 0
+	if issuer != "" {
+		if plainJSONString(issuer) {
+			issLen = len(issuer) + 2
+		} else {
+			var err error
+			if issJSON, err = json.Marshal(issuer); err != nil {
+				return nil, fmt.Errorf("signing token: %w", err)
+			}
+			issLen = len(issJSON)
+		}
+	}
+	pdLen := base64.StdEncoding.EncodedLen(len(payload))
+	claimsLen := len(claimsOpen) + pdLen + len(claimsExpNoIss) + len(expText) + 1
+	if issuer != "" {
+		claimsLen += len(claimsIss) + issLen + len(claimsExp) - len(claimsExpNoIss)
+	}
+
+	claims := make([]byte, claimsLen)
+	w := copy(claims, claimsOpen)
+	base64.StdEncoding.Encode(claims[w:], payload)
+	w += pdLen
+	if issuer != "" {
+		w += copy(claims[w:], claimsIss)
+		if issJSON != nil {
+			w += copy(claims[w:], issJSON)
+		} else {
+			claims[w] = '"'
+			w++
+			w += copy(claims[w:], issuer)
+			claims[w] = '"'
+			w++
+		}
+		w += copy(claims[w:], claimsExp)
+	} else {
+		w += copy(claims[w:], claimsExpNoIss)
+	}
+	w += copy(claims[w:], expText)
+	claims[w] = '}'
+	return claims, nil
+}
+
+// writeSigningInput sizes tok for the whole token (sigLen is the
+// signature's length), writes the header and the encoded claims into it and
+// returns the SHA-256 of what it wrote, hashed as it was written.
+func writeSigningInput(tok *strings.Builder, claims []byte, sigLen int) (digest [sha256.Size]byte) {
+	enc := base64.RawURLEncoding
+	tok.Grow(len(replyHeader) + 1 + enc.EncodedLen(len(claims)) + 1 + enc.EncodedLen(sigLen))
+	h := sha256.New()
+	tok.WriteString(replyHeader)
+	h.Write(replyHeaderDot)
+	tok.WriteByte('.')
+	var chunk [1024]byte
+	for src := claims; len(src) > 0; {
+		n := min(len(src), b64ChunkIn)
+		m := enc.EncodedLen(n)
+		enc.Encode(chunk[:m], src[:n])
+		tok.Write(chunk[:m])
+		h.Write(chunk[:m])
+		src = src[n:]
+	}
+	h.Sum(digest[:0])
+	return digest
+}
+
+// b64ChunkIn is how many bytes the encoders take at a time: a multiple of 3,
+// so that only the last chunk can end in a partial group, and 1024
+// characters encoded.
+const b64ChunkIn = 768
+
+// writeBase64URL appends the unpadded base64url of src to tok through a
+// stack buffer.
+func writeBase64URL(tok *strings.Builder, src []byte) {
+	enc := base64.RawURLEncoding
+	var chunk [1024]byte
+	for len(src) > 0 {
+		n := min(len(src), b64ChunkIn)
+		m := enc.EncodedLen(n)
+		enc.Encode(chunk[:m], src[:n])
+		tok.Write(chunk[:m])
+		src = src[n:]
+	}
+}
+
+// replyHeaderDot is the start of every signing input, as bytes for the hash.
+var replyHeaderDot = []byte(replyHeader + ".")
+
+// plainJSONString reports whether encoding/json writes s as itself between
+// quotes: printable ASCII other than the quote, the backslash and the
+// characters it escapes for HTML (<, >, &). Anything else (DEL included,
+// which it would in fact leave alone) takes encoding/json itself.
+func plainJSONString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c >= 0x7f, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	return true
 }

@@ -1,7 +1,6 @@
 package token
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -12,8 +11,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-
-	"github.com/golang-jwt/jwt/v5"
 )
 
 var (
@@ -115,14 +112,6 @@ type Verified struct {
 	ExpiresAt time.Time
 }
 
-// requestClaims mirrors what a TSS Node signs. package_data is kept raw so its
-// JSON type can be checked instead of trusting encoding/json's lenient []byte
-// decoding (which would accept line-wrapped base64, for example).
-type requestClaims struct {
-	PackageData json.RawMessage `json:"package_data"`
-	jwt.RegisteredClaims
-}
-
 // parsedHook, when set (by tests), is called once per token parse, so a
 // test can assert that a token is parsed once however many keys there are.
 var parsedHook func()
@@ -160,37 +149,22 @@ func (v *Verifier) Verify(raw string) (*Verified, error) {
 		return nil, invalid(reasonNoKeys)
 	}
 
-	now := v.Now
-	if now == nil {
-		now = time.Now
+	nowFn := v.Now
+	if nowFn == nil {
+		nowFn = time.Now
 	}
-	// Canonical base64url only: rejects tokens whose segments decode the
-	// same but differ in trailing bits.
-	parser := jwt.NewParser(jwt.WithStrictDecoding())
-	var claims requestClaims
-	tok, parts, err := parser.ParseUnverified(raw, &claims)
+	var tok parsedToken
+	reason := tok.parse(raw)
 	if parsedHook != nil {
 		parsedHook()
 	}
-	if reason := headerProblem(tok); reason != "" {
-		// Header faults do not depend on the key: report them at once.
+	if reason != "" {
 		return nil, invalid(reason)
 	}
-	if err != nil {
-		return nil, invalid(claimsReason(err))
-	}
-	// Defence in depth: headerProblem pinned alg; insist the library agrees.
-	if tok.Method != jwt.SigningMethodRS256 || len(parts) != 3 {
-		return nil, invalid(reasonMalformed)
-	}
-	h := sha256.New()
-	h.Write([]byte(parts[0]))
-	h.Write([]byte{'.'})
-	h.Write([]byte(parts[1]))
-	digest := h.Sum(nil)
+	digest := hashString(tok.signingInput)
 	var key *NamedKey
 	for i := range keys.keys {
-		if rsa.VerifyPKCS1v15(keys.keys[i].Key, crypto.SHA256, digest, tok.Signature) == nil {
+		if rsa.VerifyPKCS1v15(keys.keys[i].Key, crypto.SHA256, digest[:], tok.signature) == nil {
 			key = &keys.keys[i]
 			break
 		}
@@ -199,62 +173,74 @@ func (v *Verifier) Verify(raw string) (*Verified, error) {
 		return nil, invalid(reasonBadSig)
 	}
 
-	validator := jwt.NewValidator(
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithLeeway(v.Leeway),
-		jwt.WithTimeFunc(now),
-	)
-	if err := validator.Validate(claims); err != nil {
-		return nil, &keyedError{key.Name, invalid(claimsReason(err))}
+	c := &tok.claims
+	now := nowFn()
+	if reason := c.timeProblem(now, v.Leeway); reason != "" {
+		return nil, &keyedError{key.Name, invalid(reason)}
 	}
 	maxLife := v.MaxLifetime
 	if maxLife <= 0 {
 		maxLife = DefaultMaxLifetime
 	}
-	// Validate required exp, so ExpiresAt is set here.
-	if claims.ExpiresAt == nil {
-		return nil, &keyedError{key.Name, invalid(reasonExpRequired)}
-	}
-	if claims.ExpiresAt.After(now().Add(maxLife + v.Leeway)) {
+	if c.exp.After(now.Add(maxLife + v.Leeway)) {
 		return nil, &keyedError{key.Name, invalid(fmt.Sprintf("%s (more than %s ahead)", reasonExpTooFar, maxLife))}
 	}
-	data, err := decodePackageData(claims.PackageData)
+	var data []byte
+	var err error
+	if c.packageDataPlain {
+		data, err = decodeStd64(c.packageData[1 : len(c.packageData)-1])
+	} else {
+		data, err = decodePackageData(c.packageData)
+	}
 	if err != nil {
 		return nil, &keyedError{key.Name, err}
 	}
-	return &Verified{PackageData: data, KeyName: key.Name, Issuer: claims.Issuer, ExpiresAt: claims.ExpiresAt.Time}, nil
+	return &Verified{PackageData: data, KeyName: key.Name, Issuer: c.issuer, ExpiresAt: c.exp}, nil
 }
 
-// headerProblem returns the reason a parsed header is unacceptable, or "" if
-// the header is acceptable or was never decoded (then the parse error itself
-// says "malformed").
-func headerProblem(tok *jwt.Token) string {
-	if tok == nil || tok.Header == nil {
-		return ""
-	}
-	alg, _ := tok.Header["alg"].(string)
-	if alg != onlyAlg {
-		return fmt.Sprintf("signing method %s not allowed (only %s)", printableAlg(tok.Header["alg"]), onlyAlg)
-	}
-	// RFC 7515 4.1.11: a recipient must reject extensions it does not
-	// understand; we understand none.
-	if _, ok := tok.Header["crit"]; ok {
-		return reasonCrit
+// timeProblem applies golang-jwt's validator as the old code configured it
+// (exp required, iat checked, Leeway): exp is expired unless now is before
+// exp+leeway; nbf and iat are in the future when now is before them minus
+// leeway. Several faults report the most basic, in the order exp missing,
+// expired, not valid yet, issued in the future.
+func (c *requestClaims) timeProblem(now time.Time, leeway time.Duration) string {
+	switch {
+	case !c.hasExp:
+		return reasonExpRequired
+	case !now.Before(c.exp.Add(leeway)):
+		return reasonExpired
+	case c.hasNbf && now.Before(c.nbf.Add(-leeway)):
+		return reasonNotYet
+	case c.hasIat && now.Before(c.iat.Add(-leeway)):
+		return reasonFutureIat
 	}
 	return ""
 }
 
+// hashString is SHA-256 of s, fed through a small stack buffer: converting
+// a 10 KB token to []byte for the hash would copy it to the heap.
+func hashString(s string) (sum [sha256.Size]byte) {
+	h := sha256.New()
+	var buf [1024]byte
+	for len(s) > 0 {
+		n := copy(buf[:], s)
+		h.Write(buf[:n])
+		s = s[n:]
+	}
+	h.Sum(sum[:0])
+	return sum
+}
+
 // printableAlg renders the attacker-chosen alg header for an error message:
 // a short alphanumeric name as is (e.g. HS256), anything else quoted and cut.
-func printableAlg(v any) string {
-	s, ok := v.(string)
-	if !ok {
-		if v == nil {
-			return "(missing)"
-		}
+func printableAlg(a headerAlg) string {
+	switch a.kind {
+	case algMissing:
+		return "(missing)"
+	case algNotString:
 		return "(not a string)"
 	}
+	s := string(a.name)
 	if s == "" {
 		return `""`
 	}
@@ -267,54 +253,40 @@ func printableAlg(v any) string {
 	return fmt.Sprintf("%q", s)
 }
 
-// claimsReason maps a non-signature parse error to its wire reason. Claim
-// errors can come joined (a token may be both expired and issued in the
-// future); the most basic fault is reported.
-func claimsReason(err error) string {
-	switch {
-	case errors.Is(err, jwt.ErrTokenMalformed), errors.Is(err, jwt.ErrTokenUnverifiable):
-		return reasonMalformed
-	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
-		return reasonExpRequired
-	case errors.Is(err, jwt.ErrTokenExpired):
-		return reasonExpired
-	case errors.Is(err, jwt.ErrTokenNotValidYet):
-		return reasonNotYet
-	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
-		return reasonFutureIat
-	default:
-		return reasonClaims
-	}
-}
-
-// decodePackageData checks that raw is a JSON string holding standard padded
-// base64 and returns the decoded bytes. It is stricter than the Go TSS Node's
-// own decoder in one respect: embedded CR/LF, which encoding/base64 skips
+// decodePackageData checks that raw (the package_data member's JSON value,
+// nil when absent) is a JSON string holding standard padded base64 and
+// returns the decoded bytes. It is stricter than the Go TSS Node's own
+// decoder in one respect: embedded CR/LF, which encoding/base64 skips
 // silently, are refused, since no conforming sender produces them.
-func decodePackageData(raw json.RawMessage) ([]byte, error) {
+func decodePackageData(raw []byte) ([]byte, error) {
 	if len(raw) == 0 {
 		return nil, payloadErr(reasonPayloadMissing)
 	}
 	if raw[0] != '"' {
 		return nil, payloadErr(reasonPayloadNotStr)
 	}
-	var s []byte
 	if inner, ok := plainString(raw); ok {
-		s = inner
-	} else {
-		// Escapes: a JSON string still, decoded the slow way (and then
-		// refused below unless it decodes to base64).
-		var str string
-		if err := json.Unmarshal(raw, &str); err != nil {
-			return nil, payloadErr(reasonPayloadNotStr)
-		}
-		s = []byte(str)
+		return decodeStd64(inner)
 	}
+	// Escapes: a JSON string still, decoded the slow way (and then
+	// refused below unless it decodes to base64).
+	var str string
+	if err := json.Unmarshal(raw, &str); err != nil {
+		return nil, payloadErr(reasonPayloadNotStr)
+	}
+	// Only an escape can spell CR or LF here (raw JSON strings cannot hold
+	// them), and encoding/base64 would skip them.
+	if strings.ContainsAny(str, "\r\n") {
+		return nil, payloadErr(reasonPayloadNotStd64)
+	}
+	return decodeStd64([]byte(str))
+}
+
+// decodeStd64 decodes the string package_data holds, which has no CR or LF
+// (decodePackageData checks): not empty, strict standard padded base64.
+func decodeStd64(s []byte) ([]byte, error) {
 	if len(s) == 0 {
 		return nil, payloadErr(reasonPayloadEmpty)
-	}
-	if bytes.ContainsAny(s, "\r\n") {
-		return nil, payloadErr(reasonPayloadNotStd64)
 	}
 	enc := base64.StdEncoding.Strict()
 	data := make([]byte, enc.DecodedLen(len(s)))
@@ -329,7 +301,7 @@ func decodePackageData(raw json.RawMessage) ([]byte, error) {
 // string made only of standard base64's characters (as every TSS Node
 // writes package_data): such a string means exactly its bytes, with no
 // escape to decode, so the JSON decoder is not needed.
-func plainString(raw json.RawMessage) ([]byte, bool) {
+func plainString(raw []byte) ([]byte, bool) {
 	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
 		return nil, false
 	}
