@@ -140,7 +140,7 @@ func TestCanonicalRequestAllocationBudget(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	if allocs > 60 {
-		t.Errorf("canonicalRequest allocates %.0f times, budget 60", allocs)
+	if allocs > 16 {
+		t.Errorf("canonicalRequest allocates %.0f times, budget 16", allocs)
 	}
 }

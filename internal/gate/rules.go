@@ -96,22 +96,26 @@ func appendCanonical(buf []byte, v any) ([]byte, error) {
 		if x == nil {
 			return append(buf, "null"...), nil
 		}
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
+		// Members are collected with their values and sorted once, so no
+		// key is hashed again to find its value; most objects fit the
+		// stack array.
+		var small [16]member
+		members := small[:0]
+		for k, v := range x {
+			members = append(members, member{k, v})
 		}
-		slices.Sort(keys)
+		slices.SortFunc(members, func(a, b member) int { return strings.Compare(a.key, b.key) })
 		buf = append(buf, '{')
 		var err error
-		for i, k := range keys {
+		for i, m := range members {
 			if i > 0 {
 				buf = append(buf, ',')
 			}
-			if buf, err = appendCanonicalString(buf, k); err != nil {
+			if buf, err = appendCanonicalString(buf, m.key); err != nil {
 				return nil, err
 			}
 			buf = append(buf, ':')
-			if buf, err = appendCanonical(buf, x[k]); err != nil {
+			if buf, err = appendCanonical(buf, m.value); err != nil {
 				return nil, err
 			}
 		}
@@ -135,10 +139,26 @@ func appendCanonical(buf []byte, v any) ([]byte, error) {
 	return appendMarshal(buf, v)
 }
 
+// member is one object member of the tree, for sorting.
+type member struct {
+	key   string
+	value any
+}
+
+// verbatim marks the bytes json.Marshal writes as themselves inside a
+// string: printable ASCII except the quote, the backslash and the
+// HTML-escaped <, > and &.
+var verbatim = func() (t [256]bool) {
+	for c := 0x20; c <= 0x7e; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 // appendCanonicalString appends s as json.Marshal quotes it.
 func appendCanonicalString(buf []byte, s string) ([]byte, error) {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if !verbatim[s[i]] {
 			return appendMarshal(buf, s)
 		}
 	}
