@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -42,7 +43,21 @@ func ParseJSON(data []byte) (any, error) {
 // parseJSONString is parseJSON over text already held as a string (the
 // JSON that request_detail and extra_info embed), without copying it.
 func parseJSONString(s string) (any, error) {
-	p := jsonParser{s: s}
+	return newJSONParser().parse(s)
+}
+
+// newJSONParser returns a parser whose stacks are sized for a full
+// request, so that reading one allocates them once.
+func newJSONParser() *jsonParser {
+	return &jsonParser{members: make([]member, 0, 32), elems: make([]any, 0, 16)}
+}
+
+// parse reads s, one JSON text, as parseJSON does. A parser may parse
+// one text after another (Decode reads package_data and the JSON it
+// embeds with one), reusing its stacks; each parse starts afresh.
+func (p *jsonParser) parse(s string) (any, error) {
+	p.s, p.pos = s, 0
+	p.members, p.elems = p.members[:0], p.elems[:0]
 	p.skipSpace()
 	v, err := p.value(0)
 	if err != nil {
@@ -57,8 +72,16 @@ func parseJSONString(s string) (any, error) {
 
 // jsonParser reads one JSON text; pos is the next byte to read.
 type jsonParser struct {
-	s   string
-	pos int
+	s       string
+	pos     int
+	members []member // members of the objects being read, innermost last
+	elems   []any    // elements of the arrays being read, innermost last
+}
+
+// member is one name/value pair of an object being read.
+type member struct {
+	key   string
+	value any
 }
 
 // foldScanKeys is how many keys of one object are compared pairwise for
@@ -127,15 +150,17 @@ func (p *jsonParser) literal(word string) error {
 
 func (p *jsonParser) object(depth int) (any, error) {
 	p.pos++ // '{'
-	obj := map[string]any{}
-	var keys [foldScanKeys]string
-	n := 0
-	var folded map[string]bool // once n reaches foldScanKeys
 	p.skipSpace()
 	if p.pos < len(p.s) && p.s[p.pos] == '}' {
 		p.pos++
-		return obj, nil
+		return map[string]any{}, nil
 	}
+	// Members are gathered on the parser's stack (shared by every object
+	// being read, each using the part above base) and the map is made once
+	// at its final size: growing a map member by member rehashes it.
+	base := len(p.members)
+	defer func() { p.members = p.members[:base] }()
+	var folded map[string]bool // once the object has foldScanKeys keys
 	for {
 		if p.pos >= len(p.s) || p.s[p.pos] != '"' {
 			return nil, p.errorAt("looking for beginning of object key string")
@@ -144,7 +169,9 @@ func (p *jsonParser) object(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		switch {
+		// Duplicates, also by case: the first foldScanKeys keys are
+		// compared pairwise, later ones through a map of folded keys.
+		switch n := len(p.members) - base; {
 		case folded != nil:
 			f := foldKey(key)
 			if folded[f] {
@@ -152,18 +179,15 @@ func (p *jsonParser) object(depth int) (any, error) {
 			}
 			folded[f] = true
 		default:
-			for _, k := range keys[:n] {
-				if strings.EqualFold(k, key) {
+			for _, m := range p.members[base:] {
+				if strings.EqualFold(m.key, key) {
 					return nil, &duplicateKeyError{key: key}
 				}
 			}
-			if n < foldScanKeys {
-				keys[n] = key
-				n++
-			} else {
+			if n == foldScanKeys {
 				folded = make(map[string]bool, 2*foldScanKeys)
-				for _, k := range keys {
-					folded[foldKey(k)] = true
+				for _, m := range p.members[base:] {
+					folded[foldKey(m.key)] = true
 				}
 				folded[foldKey(key)] = true
 			}
@@ -178,10 +202,14 @@ func (p *jsonParser) object(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		obj[key] = v
+		p.members = append(p.members, member{key, v})
 		if done, err := p.next('}', "after object key:value pair"); err != nil {
 			return nil, err
 		} else if done {
+			obj := make(map[string]any, len(p.members)-base)
+			for _, m := range p.members[base:] {
+				obj[m.key] = m.value
+			}
 			return obj, nil
 		}
 	}
@@ -189,25 +217,32 @@ func (p *jsonParser) object(depth int) (any, error) {
 
 func (p *jsonParser) array(depth int) (any, error) {
 	p.pos++ // '['
-	arr := []any{}
 	p.skipSpace()
 	if p.pos < len(p.s) && p.s[p.pos] == ']' {
 		p.pos++
-		return arr, nil
+		return emptyArray, nil
 	}
+	// As with objects: elements go on the parser's stack, and the slice
+	// is made once at its length.
+	base := len(p.elems)
+	defer func() { p.elems = p.elems[:base] }()
 	for {
 		v, err := p.value(depth + 1)
 		if err != nil {
 			return nil, err
 		}
-		arr = append(arr, v)
+		p.elems = append(p.elems, v)
 		if done, err := p.next(']', "after array element"); err != nil {
 			return nil, err
 		} else if done {
-			return arr, nil
+			return slices.Clone(p.elems[base:]), nil
 		}
 	}
 }
+
+// emptyArray is every empty JSON array: []any{}, not nil, as encoding/json
+// gives. One value serves all, since appending to an empty slice copies.
+var emptyArray any = []any{}
 
 // next reads what follows a member or element: a comma (more follow), or
 // closer (done); anything else is an error naming where it stands.
@@ -297,16 +332,36 @@ func (p *jsonParser) str() (string, error) {
 // strSlow decodes the rest of a string from i on, start being its first
 // byte: escapes, control characters (refused) and UTF-8 (invalid bytes
 // become U+FFFD, one per byte, as utf8.DecodeRune reads them).
+//
+// The JSON that request_detail and extra_info embed arrives as one such
+// string, thousands of bytes with an escape every few, so the buffer is
+// sized once to the escaped text (the decoded string is no longer unless
+// invalid bytes widen to U+FFFD), the runs between escapes are copied
+// whole, and strings.Builder hands the bytes over without another copy.
 func (p *jsonParser) strSlow(start, i int) (string, error) {
 	s := p.s
-	b := make([]byte, 0, i-start+16)
-	b = append(b, s[start:i]...)
+	var b strings.Builder
+	b.Grow(escapedLen(s, i) + i - start)
+	b.WriteString(s[start:i])
 	for i < len(s) {
+		// The run of bytes that stand for themselves.
+		j := i
+		for j < len(s) {
+			if c := s[j]; c == '"' || c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+				break
+			}
+			j++
+		}
+		b.WriteString(s[i:j])
+		i = j
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		switch {
 		case c == '"':
 			p.pos = i + 1
-			return string(b), nil
+			return b.String(), nil
 		case c < 0x20:
 			p.pos = i
 			return "", p.errorAt("in string literal")
@@ -316,22 +371,22 @@ func (p *jsonParser) strSlow(start, i int) (string, error) {
 			}
 			switch e := s[i+1]; e {
 			case '"', '\\', '/':
-				b = append(b, e)
+				b.WriteByte(e)
 				i += 2
 			case 'b':
-				b = append(b, '\b')
+				b.WriteByte('\b')
 				i += 2
 			case 'f':
-				b = append(b, '\f')
+				b.WriteByte('\f')
 				i += 2
 			case 'n':
-				b = append(b, '\n')
+				b.WriteByte('\n')
 				i += 2
 			case 'r':
-				b = append(b, '\r')
+				b.WriteByte('\r')
 				i += 2
 			case 't':
-				b = append(b, '\t')
+				b.WriteByte('\t')
 				i += 2
 			case 'u':
 				r, ok := hex4(s, i+2)
@@ -349,7 +404,7 @@ func (p *jsonParser) strSlow(start, i int) (string, error) {
 					if i+1 < len(s) && s[i] == '\\' && s[i+1] == 'u' {
 						if r2, ok := hex4(s, i+2); ok {
 							if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-								b = utf8.AppendRune(b, dec)
+								b.WriteRune(dec)
 								i += 6
 								continue
 							}
@@ -357,25 +412,38 @@ func (p *jsonParser) strSlow(start, i int) (string, error) {
 					}
 					r = utf8.RuneError
 				}
-				b = utf8.AppendRune(b, r)
+				b.WriteRune(r)
 			default:
 				p.pos = i + 1
 				return "", p.errorAt("in string escape code")
 			}
-		case c < utf8.RuneSelf:
-			b = append(b, c)
-			i++
 		default:
 			r, size := utf8.DecodeRuneInString(s[i:])
 			if r == utf8.RuneError && size == 1 {
-				b = utf8.AppendRune(b, utf8.RuneError)
+				b.WriteRune(utf8.RuneError)
 			} else {
-				b = append(b, s[i:i+size]...)
+				b.WriteString(s[i : i+size])
 			}
 			i += size
 		}
 	}
 	return "", io.ErrUnexpectedEOF
+}
+
+// escapedLen is the length of the string text from i to its closing
+// quote (or to the end of s when it has none), skipping the byte after
+// each backslash: an upper bound on what the text decodes to, but for
+// invalid UTF-8, which only sizes strSlow's buffer.
+func escapedLen(s string, i int) int {
+	for j := i; j < len(s); j++ {
+		switch s[j] {
+		case '"':
+			return j - i
+		case '\\':
+			j++
+		}
+	}
+	return len(s) - i
 }
 
 // hex4 reads four hex digits at s[i:].
