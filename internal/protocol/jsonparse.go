@@ -78,11 +78,23 @@ type jsonParser struct {
 	elems   []any    // elements of the arrays being read, innermost last
 }
 
-// member is one name/value pair of an object being read.
+// member is one name/value pair of an object being read; ascii records
+// that the key is all ASCII, which the duplicate check uses.
 type member struct {
 	key   string
 	value any
+	ascii bool
 }
+
+// plainByte marks the bytes that stand for themselves inside a JSON
+// string: printable ASCII but the quote and the backslash. One table
+// load per byte is what the string scans cost.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // foldScanKeys is how many keys of one object are compared pairwise for
 // duplicates (strings.EqualFold, no allocation) before a map of folded
@@ -165,12 +177,15 @@ func (p *jsonParser) object(depth int) (any, error) {
 		if p.pos >= len(p.s) || p.s[p.pos] != '"' {
 			return nil, p.errorAt("looking for beginning of object key string")
 		}
-		key, err := p.str()
+		key, ascii, err := p.key()
 		if err != nil {
 			return nil, err
 		}
 		// Duplicates, also by case: the first foldScanKeys keys are
 		// compared pairwise, later ones through a map of folded keys.
+		// Two ASCII keys of different lengths cannot fold together (each
+		// of their runes is one byte), so only other pairs need
+		// strings.EqualFold.
 		switch n := len(p.members) - base; {
 		case folded != nil:
 			f := foldKey(key)
@@ -180,6 +195,9 @@ func (p *jsonParser) object(depth int) (any, error) {
 			folded[f] = true
 		default:
 			for _, m := range p.members[base:] {
+				if ascii && m.ascii && len(m.key) != len(key) {
+					continue
+				}
 				if strings.EqualFold(m.key, key) {
 					return nil, &duplicateKeyError{key: key}
 				}
@@ -202,7 +220,7 @@ func (p *jsonParser) object(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		p.members = append(p.members, member{key, v})
+		p.members = append(p.members, member{key, v, ascii})
 		if done, err := p.next('}', "after object key:value pair"); err != nil {
 			return nil, err
 		} else if done {
@@ -315,18 +333,31 @@ func (p *jsonParser) str() (string, error) {
 	s := p.s
 	start := p.pos + 1
 	i := start
-	for i < len(s) {
-		c := s[i]
-		if c == '"' {
-			p.pos = i + 1
-			return s[start:i], nil
-		}
-		if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
-			break
-		}
+	for i < len(s) && plainByte[s[i]] {
 		i++
 	}
+	if i < len(s) && s[i] == '"' {
+		p.pos = i + 1
+		return s[start:i], nil
+	}
 	return p.strSlow(start, i)
+}
+
+// key reads an object key as str does and reports whether it is all
+// ASCII (false only promises nothing: a key with escapes is not looked at).
+func (p *jsonParser) key() (string, bool, error) {
+	s := p.s
+	start := p.pos + 1
+	i := start
+	for i < len(s) && plainByte[s[i]] {
+		i++
+	}
+	if i < len(s) && s[i] == '"' {
+		p.pos = i + 1
+		return s[start:i], true, nil
+	}
+	k, err := p.strSlow(start, i)
+	return k, false, err
 }
 
 // strSlow decodes the rest of a string from i on, start being its first
@@ -346,10 +377,7 @@ func (p *jsonParser) strSlow(start, i int) (string, error) {
 	for i < len(s) {
 		// The run of bytes that stand for themselves.
 		j := i
-		for j < len(s) {
-			if c := s[j]; c == '"' || c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
-				break
-			}
+		for j < len(s) && plainByte[s[j]] {
 			j++
 		}
 		b.WriteString(s[i:j])
@@ -435,15 +463,24 @@ func (p *jsonParser) strSlow(start, i int) (string, error) {
 // each backslash: an upper bound on what the text decodes to, but for
 // invalid UTF-8, which only sizes strSlow's buffer.
 func escapedLen(s string, i int) int {
-	for j := i; j < len(s); j++ {
-		switch s[j] {
-		case '"':
-			return j - i
-		case '\\':
-			j++
+	for j := i; ; {
+		q := strings.IndexByte(s[j:], '"')
+		if q < 0 {
+			return len(s) - i
 		}
+		j += q
+		// The quote closes the string unless an odd number of
+		// backslashes stands before it (an escape, which strSlow reads
+		// left to right the same way).
+		k := j
+		for k > i && s[k-1] == '\\' {
+			k--
+		}
+		if (j-k)%2 == 0 {
+			return j - i
+		}
+		j++
 	}
-	return len(s) - i
 }
 
 // hex4 reads four hex digits at s[i:].
