@@ -76,6 +76,11 @@ type jsonParser struct {
 	pos     int
 	members []member // members of the objects being read, innermost last
 	elems   []any    // elements of the arrays being read, innermost last
+	// text holds the strings strSlow decodes, one after another: each is
+	// a substring of text.String(). A Builder only ever appends, so
+	// bytes it has handed out never change; strings from all the texts a
+	// parser reads share its allocations.
+	text strings.Builder
 }
 
 // member is one name/value pair of an object being read; ascii records
@@ -364,15 +369,22 @@ func (p *jsonParser) key() (string, bool, error) {
 // byte: escapes, control characters (refused) and UTF-8 (invalid bytes
 // become U+FFFD, one per byte, as utf8.DecodeRune reads them).
 //
-// The JSON that request_detail and extra_info embed arrives as one such
-// string, thousands of bytes with an escape every few, so the buffer is
-// sized once to the escaped text (the decoded string is no longer unless
-// invalid bytes widen to U+FFFD), the runs between escapes are copied
-// whole, and strings.Builder hands the bytes over without another copy.
+// The JSON that request_detail and extra_info embed arrives as such
+// strings, thousands of bytes with an escape every few, so the runs
+// between escapes are copied whole, into the parser's text buffer (see
+// jsonParser.text) rather than a buffer per string.
 func (p *jsonParser) strSlow(start, i int) (string, error) {
 	s := p.s
-	var b strings.Builder
-	b.Grow(escapedLen(s, i) + i - start)
+	b := &p.text
+	if b.Cap()-b.Len() < len(s)-start {
+		// What is left of the input bounds what its strings decode to
+		// (escapes only shrink; invalid bytes widening to U+FFFD may
+		// outgrow it, and the builder then grows). A new buffer, not a
+		// bigger one: the strings already handed out keep the old one.
+		*b = strings.Builder{}
+		b.Grow(len(s) - start)
+	}
+	mark := b.Len()
 	b.WriteString(s[start:i])
 	for i < len(s) {
 		// The run of bytes that stand for themselves.
@@ -389,7 +401,7 @@ func (p *jsonParser) strSlow(start, i int) (string, error) {
 		switch {
 		case c == '"':
 			p.pos = i + 1
-			return b.String(), nil
+			return b.String()[mark:], nil
 		case c < 0x20:
 			p.pos = i
 			return "", p.errorAt("in string literal")
@@ -456,31 +468,6 @@ func (p *jsonParser) strSlow(start, i int) (string, error) {
 		}
 	}
 	return "", io.ErrUnexpectedEOF
-}
-
-// escapedLen is the length of the string text from i to its closing
-// quote (or to the end of s when it has none), skipping the byte after
-// each backslash: an upper bound on what the text decodes to, but for
-// invalid UTF-8, which only sizes strSlow's buffer.
-func escapedLen(s string, i int) int {
-	for j := i; ; {
-		q := strings.IndexByte(s[j:], '"')
-		if q < 0 {
-			return len(s) - i
-		}
-		j += q
-		// The quote closes the string unless an odd number of
-		// backslashes stands before it (an escape, which strSlow reads
-		// left to right the same way).
-		k := j
-		for k > i && s[k-1] == '\\' {
-			k--
-		}
-		if (j-k)%2 == 0 {
-			return j - i
-		}
-		j++
-	}
 }
 
 // hex4 reads four hex digits at s[i:].
