@@ -73,7 +73,9 @@ func Decode(v Version, packageData []byte) (*Request, error) {
 	if len(bytes.TrimSpace(packageData)) == 0 {
 		return nil, &DecodeError{Reason: "package_data is empty"}
 	}
-	parsed, err := parseJSON(packageData)
+	// One parser reads package_data and the JSON texts it embeds.
+	parser := newJSONParser()
+	parsed, err := parser.parse(string(packageData))
 	if err != nil {
 		return nil, &DecodeError{Reason: "package_data is not JSON: " + err.Error()}
 	}
@@ -105,11 +107,11 @@ func Decode(v Version, packageData []byte) (*Request, error) {
 	if !typ.Known() {
 		return fail("unknown request_type %d", int(typ))
 	}
-	detailMap, err := embeddedObject(top["request_detail"])
+	detailMap, err := embeddedObject(parser, top["request_detail"])
 	if err != nil {
 		return fail("request_detail %v", err)
 	}
-	extraMap, err := embeddedObject(top["extra_info"])
+	extraMap, err := embeddedObject(parser, top["extra_info"])
 	if err != nil {
 		return fail("extra_info %v", err)
 	}
@@ -207,8 +209,9 @@ func jsonKind(v any) string {
 }
 
 // embeddedObject reads request_detail or extra_info: the object, or nil
-// when the part is empty. The error text follows the part's name.
-func embeddedObject(v any) (map[string]any, error) {
+// when the part is empty. The error text follows the part's name. p
+// parses the embedded text.
+func embeddedObject(p *jsonParser, v any) (map[string]any, error) {
 	switch x := v.(type) {
 	case nil:
 		return nil, nil
@@ -221,7 +224,7 @@ func embeddedObject(v any) (map[string]any, error) {
 		if x == "" {
 			return nil, nil
 		}
-		parsed, err := parseJSONString(x)
+		parsed, err := p.parse(x)
 		if err != nil {
 			return nil, fmt.Errorf("is not JSON: %v (%s)", err, quoteShort(x))
 		}

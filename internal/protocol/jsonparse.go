@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -42,7 +43,21 @@ func ParseJSON(data []byte) (any, error) {
 // parseJSONString is parseJSON over text already held as a string (the
 // JSON that request_detail and extra_info embed), without copying it.
 func parseJSONString(s string) (any, error) {
-	p := jsonParser{s: s}
+	return newJSONParser().parse(s)
+}
+
+// newJSONParser returns a parser whose stacks are sized for a full
+// request, so that reading one allocates them once.
+func newJSONParser() *jsonParser {
+	return &jsonParser{members: make([]member, 0, 32), elems: make([]any, 0, 16)}
+}
+
+// parse reads s, one JSON text, as parseJSON does. A parser may parse
+// one text after another (Decode reads package_data and the JSON it
+// embeds with one), reusing its stacks; each parse starts afresh.
+func (p *jsonParser) parse(s string) (any, error) {
+	p.s, p.pos = s, 0
+	p.members, p.elems = p.members[:0], p.elems[:0]
 	p.skipSpace()
 	v, err := p.value(0)
 	if err != nil {
@@ -57,9 +72,34 @@ func parseJSONString(s string) (any, error) {
 
 // jsonParser reads one JSON text; pos is the next byte to read.
 type jsonParser struct {
-	s   string
-	pos int
+	s       string
+	pos     int
+	members []member // members of the objects being read, innermost last
+	elems   []any    // elements of the arrays being read, innermost last
+	// text holds the strings strSlow decodes, one after another: each is
+	// a substring of text.String(). A Builder only ever appends, so
+	// bytes it has handed out never change; strings from all the texts a
+	// parser reads share its allocations.
+	text strings.Builder
 }
+
+// member is one name/value pair of an object being read; ascii records
+// that the key is all ASCII, which the duplicate check uses.
+type member struct {
+	key   string
+	value any
+	ascii bool
+}
+
+// plainByte marks the bytes that stand for themselves inside a JSON
+// string: printable ASCII but the quote and the backslash. One table
+// load per byte is what the string scans cost.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // foldScanKeys is how many keys of one object are compared pairwise for
 // duplicates (strings.EqualFold, no allocation) before a map of folded
@@ -127,24 +167,31 @@ func (p *jsonParser) literal(word string) error {
 
 func (p *jsonParser) object(depth int) (any, error) {
 	p.pos++ // '{'
-	obj := map[string]any{}
-	var keys [foldScanKeys]string
-	n := 0
-	var folded map[string]bool // once n reaches foldScanKeys
 	p.skipSpace()
 	if p.pos < len(p.s) && p.s[p.pos] == '}' {
 		p.pos++
-		return obj, nil
+		return map[string]any{}, nil
 	}
+	// Members are gathered on the parser's stack (shared by every object
+	// being read, each using the part above base) and the map is made once
+	// at its final size: growing a map member by member rehashes it.
+	base := len(p.members)
+	defer func() { p.members = p.members[:base] }()
+	var folded map[string]bool // once the object has foldScanKeys keys
 	for {
 		if p.pos >= len(p.s) || p.s[p.pos] != '"' {
 			return nil, p.errorAt("looking for beginning of object key string")
 		}
-		key, err := p.str()
+		key, ascii, err := p.key()
 		if err != nil {
 			return nil, err
 		}
-		switch {
+		// Duplicates, also by case: the first foldScanKeys keys are
+		// compared pairwise, later ones through a map of folded keys.
+		// Two ASCII keys of different lengths cannot fold together (each
+		// of their runes is one byte), so only other pairs need
+		// strings.EqualFold.
+		switch n := len(p.members) - base; {
 		case folded != nil:
 			f := foldKey(key)
 			if folded[f] {
@@ -152,18 +199,18 @@ func (p *jsonParser) object(depth int) (any, error) {
 			}
 			folded[f] = true
 		default:
-			for _, k := range keys[:n] {
-				if strings.EqualFold(k, key) {
+			for _, m := range p.members[base:] {
+				if ascii && m.ascii && len(m.key) != len(key) {
+					continue
+				}
+				if strings.EqualFold(m.key, key) {
 					return nil, &duplicateKeyError{key: key}
 				}
 			}
-			if n < foldScanKeys {
-				keys[n] = key
-				n++
-			} else {
+			if n == foldScanKeys {
 				folded = make(map[string]bool, 2*foldScanKeys)
-				for _, k := range keys {
-					folded[foldKey(k)] = true
+				for _, m := range p.members[base:] {
+					folded[foldKey(m.key)] = true
 				}
 				folded[foldKey(key)] = true
 			}
@@ -178,10 +225,14 @@ func (p *jsonParser) object(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		obj[key] = v
+		p.members = append(p.members, member{key, v, ascii})
 		if done, err := p.next('}', "after object key:value pair"); err != nil {
 			return nil, err
 		} else if done {
+			obj := make(map[string]any, len(p.members)-base)
+			for _, m := range p.members[base:] {
+				obj[m.key] = m.value
+			}
 			return obj, nil
 		}
 	}
@@ -189,25 +240,32 @@ func (p *jsonParser) object(depth int) (any, error) {
 
 func (p *jsonParser) array(depth int) (any, error) {
 	p.pos++ // '['
-	arr := []any{}
 	p.skipSpace()
 	if p.pos < len(p.s) && p.s[p.pos] == ']' {
 		p.pos++
-		return arr, nil
+		return emptyArray, nil
 	}
+	// As with objects: elements go on the parser's stack, and the slice
+	// is made once at its length.
+	base := len(p.elems)
+	defer func() { p.elems = p.elems[:base] }()
 	for {
 		v, err := p.value(depth + 1)
 		if err != nil {
 			return nil, err
 		}
-		arr = append(arr, v)
+		p.elems = append(p.elems, v)
 		if done, err := p.next(']', "after array element"); err != nil {
 			return nil, err
 		} else if done {
-			return arr, nil
+			return slices.Clone(p.elems[base:]), nil
 		}
 	}
 }
+
+// emptyArray is every empty JSON array: []any{}, not nil, as encoding/json
+// gives. One value serves all, since appending to an empty slice copies.
+var emptyArray any = []any{}
 
 // next reads what follows a member or element: a comma (more follow), or
 // closer (done); anything else is an error naming where it stands.
@@ -280,33 +338,70 @@ func (p *jsonParser) str() (string, error) {
 	s := p.s
 	start := p.pos + 1
 	i := start
-	for i < len(s) {
-		c := s[i]
-		if c == '"' {
-			p.pos = i + 1
-			return s[start:i], nil
-		}
-		if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
-			break
-		}
+	for i < len(s) && plainByte[s[i]] {
 		i++
 	}
+	if i < len(s) && s[i] == '"' {
+		p.pos = i + 1
+		return s[start:i], nil
+	}
 	return p.strSlow(start, i)
+}
+
+// key reads an object key as str does and reports whether it is all
+// ASCII (false only promises nothing: a key with escapes is not looked at).
+func (p *jsonParser) key() (string, bool, error) {
+	s := p.s
+	start := p.pos + 1
+	i := start
+	for i < len(s) && plainByte[s[i]] {
+		i++
+	}
+	if i < len(s) && s[i] == '"' {
+		p.pos = i + 1
+		return s[start:i], true, nil
+	}
+	k, err := p.strSlow(start, i)
+	return k, false, err
 }
 
 // strSlow decodes the rest of a string from i on, start being its first
 // byte: escapes, control characters (refused) and UTF-8 (invalid bytes
 // become U+FFFD, one per byte, as utf8.DecodeRune reads them).
+//
+// The JSON that request_detail and extra_info embed arrives as such
+// strings, thousands of bytes with an escape every few, so the runs
+// between escapes are copied whole, into the parser's text buffer (see
+// jsonParser.text) rather than a buffer per string.
 func (p *jsonParser) strSlow(start, i int) (string, error) {
 	s := p.s
-	b := make([]byte, 0, i-start+16)
-	b = append(b, s[start:i]...)
+	b := &p.text
+	if b.Cap()-b.Len() < len(s)-start {
+		// What is left of the input bounds what its strings decode to
+		// (escapes only shrink; invalid bytes widening to U+FFFD may
+		// outgrow it, and the builder then grows). A new buffer, not a
+		// bigger one: the strings already handed out keep the old one.
+		*b = strings.Builder{}
+		b.Grow(len(s) - start)
+	}
+	mark := b.Len()
+	b.WriteString(s[start:i])
 	for i < len(s) {
+		// The run of bytes that stand for themselves.
+		j := i
+		for j < len(s) && plainByte[s[j]] {
+			j++
+		}
+		b.WriteString(s[i:j])
+		i = j
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		switch {
 		case c == '"':
 			p.pos = i + 1
-			return string(b), nil
+			return b.String()[mark:], nil
 		case c < 0x20:
 			p.pos = i
 			return "", p.errorAt("in string literal")
@@ -316,22 +411,22 @@ func (p *jsonParser) strSlow(start, i int) (string, error) {
 			}
 			switch e := s[i+1]; e {
 			case '"', '\\', '/':
-				b = append(b, e)
+				b.WriteByte(e)
 				i += 2
 			case 'b':
-				b = append(b, '\b')
+				b.WriteByte('\b')
 				i += 2
 			case 'f':
-				b = append(b, '\f')
+				b.WriteByte('\f')
 				i += 2
 			case 'n':
-				b = append(b, '\n')
+				b.WriteByte('\n')
 				i += 2
 			case 'r':
-				b = append(b, '\r')
+				b.WriteByte('\r')
 				i += 2
 			case 't':
-				b = append(b, '\t')
+				b.WriteByte('\t')
 				i += 2
 			case 'u':
 				r, ok := hex4(s, i+2)
@@ -349,7 +444,7 @@ func (p *jsonParser) strSlow(start, i int) (string, error) {
 					if i+1 < len(s) && s[i] == '\\' && s[i+1] == 'u' {
 						if r2, ok := hex4(s, i+2); ok {
 							if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-								b = utf8.AppendRune(b, dec)
+								b.WriteRune(dec)
 								i += 6
 								continue
 							}
@@ -357,20 +452,17 @@ func (p *jsonParser) strSlow(start, i int) (string, error) {
 					}
 					r = utf8.RuneError
 				}
-				b = utf8.AppendRune(b, r)
+				b.WriteRune(r)
 			default:
 				p.pos = i + 1
 				return "", p.errorAt("in string escape code")
 			}
-		case c < utf8.RuneSelf:
-			b = append(b, c)
-			i++
 		default:
 			r, size := utf8.DecodeRuneInString(s[i:])
 			if r == utf8.RuneError && size == 1 {
-				b = utf8.AppendRune(b, utf8.RuneError)
+				b.WriteRune(utf8.RuneError)
 			} else {
-				b = append(b, s[i:i+size]...)
+				b.WriteString(s[i : i+size])
 			}
 			i += size
 		}

@@ -166,6 +166,21 @@ var parseCases = []struct{ name, in string }{
 	{"deep ok", strings.Repeat("[", maxDepth) + strings.Repeat("]", maxDepth)},
 	{"too deep", strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1)},
 	{"deep objects", strings.Repeat(`{"a":`, maxDepth+1) + "1" + strings.Repeat("}", maxDepth+1)},
+	// Strings with escapes share the parser's text buffer: many of them,
+	// long ones, and invalid bytes that widen to U+FFFD past the room
+	// the rest of the input promised.
+	{"many escaped strings", `["a\n","\"b\"",{"c\t":"d\/","e":["\u00e9"]},"f\\"]`},
+	{"embedded JSON text", `{"request_detail":"{\"a\":\"x\\ny\",\"b\":[1,2]}","extra_info":"{\"c\":{\"d\":\"\\u00e9\"}}"}`},
+	{"long escaped string", `"` + strings.Repeat(`ab\"cd\\`, 500) + `"`},
+	{"widening invalid UTF-8", "[\"\\n" + strings.Repeat("\xff", 64) + "\",\"x\\t\",\"\xc0\\r\xfe\"]"},
+	{"widening then error", "[\"\\n\xff\xff\xff\",\"\\q\"]"},
+	{"escaped string unterminated", `["a\n",["b\t`},
+	// ASCII keys of different lengths are never compared by EqualFold;
+	// every other pair is.
+	{"ascii keys of other lengths", `{"a":1,"ab":2,"abc":3,"AB":4}`},
+	{"escaped key against ascii", `{"ab":1,"\u0041B":2}`},
+	{"non-ascii key of other length", "{\"ks\":1,\"\u212a\u017f\":2}"},
+	{"same length not folded", `{"ab":1,"ac":2,"ba":3}`},
 }
 
 // The hand-written reader accepts and refuses exactly what the reference
@@ -221,6 +236,67 @@ func TestParseJSONSamplesMatchReference(t *testing.T) {
 	for _, name := range []string{"seed-v1-package-data.json", "v1-keysign-lenient.json", "v2-keysign-lenient.json", "keysign-vectors.json"} {
 		t.Run(name, func(t *testing.T) { sameParse(t, readTestdata(t, name)) })
 	}
+}
+
+// sameReused fails t unless one parser reading texts one after another
+// gives what the reference gives for each, and leaves every earlier
+// result as it was: the strings of all of them share the parser's text
+// buffer, so a later text must never write over an earlier one's.
+func sameReused(t *testing.T, texts ...[]byte) {
+	t.Helper()
+	p := newJSONParser()
+	var got []any
+	for _, text := range texts {
+		v, err := p.parse(string(text))
+		want, wantErr := referenceParseJSON(text)
+		if (err == nil) != (wantErr == nil) {
+			t.Fatalf("parse(%q) after %d texts: error %v, reference error %v", text, len(got), err, wantErr)
+		}
+		if err == nil && !reflect.DeepEqual(v, want) {
+			t.Fatalf("parse(%q) after %d texts = %#v, reference %#v", text, len(got), v, want)
+		}
+		got = append(got, v)
+	}
+	for i, text := range texts {
+		want, err := referenceParseJSON(text)
+		if err == nil && !reflect.DeepEqual(got[i], want) {
+			t.Fatalf("text %d (%q) changed after later texts: %#v, reference %#v", i, text, got[i], want)
+		}
+	}
+}
+
+// Decode reads package_data and the texts it embeds with one parser.
+func TestParserReuse(t *testing.T) {
+	embedded := `{"request_detail":"{\"k\":\"a\\nb\"}","extra_info":"{\"x\":[\"\\t\",\"\\u00e9\"]}"}`
+	cases := []struct {
+		name  string
+		texts []string
+	}{
+		{"package then embedded", []string{embedded, `{"k":"a\nb"}`, `{"x":["\t","\u00e9"]}`}},
+		{"escapes in every text", []string{`["a\n","b\t"]`, `{"c\r":"d\""}`, `"\u4e2d\ud83d\ude00"`}},
+		{"after a failed text", []string{`["a\n"`, `["b\t"]`, `{"a":1,"A":2}`, `{"c":"\/"}`}},
+		{"widening then more", []string{"[\"\\n" + strings.Repeat("\xff", 100) + "\"]", `["\u00e9\u00e9"]`, `"x\ny"`}},
+		{"plain then escaped", []string{`{"a":"b"}`, `{"c":"d\n"}`}},
+		{"long after short", []string{`"a\n"`, `"` + strings.Repeat(`xy\"`, 2000) + `"`, `"z\t"`}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var texts [][]byte
+			for _, s := range tc.texts {
+				texts = append(texts, []byte(s))
+			}
+			sameReused(t, texts...)
+		})
+	}
+}
+
+// FuzzParseJSONReused reads two texts and then the first again with one
+// parser; see sameReused.
+func FuzzParseJSONReused(f *testing.F) {
+	for i, tc := range parseCases {
+		f.Add([]byte(tc.in), []byte(parseCases[(i+7)%len(parseCases)].in))
+	}
+	f.Fuzz(func(t *testing.T, a, b []byte) { sameReused(t, a, b, a) })
 }
 
 func FuzzParseJSON(f *testing.F) {

@@ -72,21 +72,27 @@ func wrongVersion(v Version, t RequestType, detail, extra map[string]any) string
 	if v == V2 {
 		other = V1
 	}
+	has := func(n string) bool {
+		part, member, _ := strings.Cut(n, ".")
+		obj := detail
+		if part == "extra_info" {
+			obj = extra
+		}
+		_, ok := obj[member]
+		return ok
+	}
 	present := func(names []string) []string {
 		var got []string
 		for _, n := range names {
-			part, member, _ := strings.Cut(n, ".")
-			obj := detail
-			if part == "extra_info" {
-				obj = extra
-			}
-			if _, ok := obj[member]; ok {
+			if has(n) {
 				got = append(got, n)
 			}
 		}
 		return got
 	}
-	if len(present(versionOnly[v][t])) > 0 {
+	// The common case, a request of this version, is settled without
+	// building a list.
+	if slices.ContainsFunc(versionOnly[v][t], has) {
 		return ""
 	}
 	theirs := present(versionOnly[other][t])

@@ -30,8 +30,15 @@ import (
 // treeStruct is what decodeTree needs of one struct type.
 type treeStruct struct {
 	index  map[string]int    // exact JSON name -> field index
+	fields []treeField       // index's entries, in field order
 	folded map[string]string // fieldsOf(t).folded
 	ok     bool              // false: a shape decodeTree leaves to decodeExact
+}
+
+// treeField is one entry of treeStruct.index.
+type treeField struct {
+	name  string
+	index int
 }
 
 var treeStructs sync.Map // reflect.Type -> *treeStruct
@@ -56,6 +63,13 @@ func treeStructOf(t reflect.Type) *treeStruct {
 			name = f.Name
 		}
 		ts.index[name] = i
+	}
+	for i := range t.NumField() {
+		for name, j := range ts.index {
+			if j == i {
+				ts.fields = append(ts.fields, treeField{name, i})
+			}
+		}
 	}
 	actual, _ := treeStructs.LoadOrStore(t, ts)
 	return actual.(*treeStruct)
@@ -229,16 +243,29 @@ func decodeKind(v any, rv reflect.Value) bool {
 			if !ts.ok {
 				return false
 			}
-			for key, val := range x {
-				i, known := ts.index[key]
-				if !known {
-					if _, folds := ts.folded[foldKey(key)]; folds {
-						return false // decodeExact names it
-					}
+			// Field by field: a lookup per field is cheaper than walking
+			// the map. Only when the object has members that are no
+			// field's are those walked, for names that fold to a field's.
+			known := 0
+			for _, f := range ts.fields {
+				val, present := x[f.name]
+				if !present {
 					continue
 				}
-				if !decodeTree(val, rv.Field(i)) {
+				known++
+				if !decodeTree(val, rv.Field(f.index)) {
 					return false
+				}
+			}
+			if known == len(x) {
+				return true
+			}
+			for key := range x {
+				if _, isField := ts.index[key]; isField {
+					continue
+				}
+				if _, folds := ts.folded[foldKey(key)]; folds {
+					return false // decodeExact names it
 				}
 			}
 			return true

@@ -114,6 +114,12 @@ var treeCases = []struct {
 	{"folded name", `{"GROUP_ID":"g"}`, false},
 	{"folded nested", `{"org":{"Org_ID":"o"}}`, false},
 	{"unknown members", `{"zzz":[1,{"a":2}],"threshold":3}`, true},
+	// Known members are read field by field; the others are looked at
+	// only for names that fold to a field's, wherever they stand.
+	{"folded beside known", `{"group_id":"g","Root_Pub_Key":"r","task_id":"t"}`, false},
+	{"folded beside unknown", `{"zzz":1,"group_id":"g","TASK_ID":"t"}`, false},
+	{"unknown beside all known", `{"org":{"org_id":"o","name":"n","biz_org_id":1,"created_timestamp":2,"zzz":3}}`, true},
+	{"folded beside the rest known", `{"org":{"org_id":"o","biz_org_id":1,"created_timestamp":2,"NAME":"n"}}`, false},
 	{"wrong kinds", `{"org":[],"node_ids":{},"transaction":"x"}`, false},
 }
 
