@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"math"
 	"strconv"
 	"strings"
 	"testing"
@@ -98,8 +97,8 @@ func stricterCase(raw string) string {
 				if len(v) > 0 && v[0] == '"' {
 					return "NumericDate in a string"
 				}
-				if f, err := strconv.ParseFloat(string(v), 64); err == nil && math.Abs(f) >= 1<<63 && f != -(1<<63) {
-					return "NumericDate of 2^63 seconds or more"
+				if f, err := strconv.ParseFloat(string(v), 64); err == nil && (f < -62135596800 || f > 253402300799) {
+					return "NumericDate outside the years 1 to 9999"
 				}
 			}
 		}
@@ -254,6 +253,8 @@ var diffCases = func() []diffCase {
 		{name: "exp huge", header: diffHeader, claims: `{"package_data":"` + diffPD + `","exp":1e300}`},
 		{name: "exp out of float range", header: diffHeader, claims: `{"package_data":"` + diffPD + `","exp":1e400}`},
 		{name: "exp underflow", header: diffHeader, claims: `{"package_data":"` + diffPD + `","exp":1e-400}`},
+		{name: "nbf at the end of year 9999", header: diffHeader, claims: diffClaims(`,"nbf":253402300799`)},
+		{name: "iat at the start of year 1", header: diffHeader, claims: diffClaims(`,"iat":-62135596800`)},
 		{name: "exp just below 2^63", header: diffHeader, claims: `{"package_data":"` + diffPD + `","exp":9223372036854774784}`},
 		{name: "exp 2^63", header: diffHeader, claims: `{"package_data":"` + diffPD + `","exp":9223372036854775808}`},
 		{name: "exp -2^63", header: diffHeader, claims: `{"package_data":"` + diffPD + `","exp":-9223372036854775808}`},
@@ -414,8 +415,11 @@ func TestVerifyStricterThanReference(t *testing.T) {
 		{"case variant of exp", diffHeader, diffClaims(`,"Nbf":1800000000`), "case variant of a registered claim", "invalid token: not valid yet"},
 		{"case variant by Unicode folding", diffHeader, diffClaims(`,"ſub":"x"`), "case variant of a registered claim", ""},
 		{"exp in a string", diffHeader, `{"package_data":"` + diffPD + `","exp":"1700000060"}`, "NumericDate in a string", ""},
-		{"exp of 2^63 seconds", diffHeader, `{"package_data":"` + diffPD + `","exp":1e19}`, "NumericDate of 2^63 seconds or more", "invalid token: expired"},
-		{"nbf of 2^63 seconds", diffHeader, diffClaims(`,"nbf":1e19`), "NumericDate of 2^63 seconds or more", ""},
+		{"exp of 2^63 seconds", diffHeader, `{"package_data":"` + diffPD + `","exp":1e19}`, "NumericDate outside the years 1 to 9999", "invalid token: expired"},
+		{"nbf of 2^63 seconds", diffHeader, diffClaims(`,"nbf":1e19`), "NumericDate outside the years 1 to 9999", ""},
+		{"nbf a second after year 9999", diffHeader, diffClaims(`,"nbf":253402300800`), "NumericDate outside the years 1 to 9999", "invalid token: not valid yet"},
+		{"iat a second before year 1", diffHeader, diffClaims(`,"iat":-62135596801`), "NumericDate outside the years 1 to 9999", ""},
+		{"nbf where time.Unix wrapped", diffHeader, diffClaims(`,"nbf":9223372036854774784`), "NumericDate outside the years 1 to 9999", ""},
 		{"invalid UTF-8 in iss", diffHeader, "{\"package_data\":\"" + diffPD + "\",\"iss\":\"\xff\",\"exp\":1700000060}", "invalid UTF-8", ""},
 		{"invalid UTF-8 in the header", "{\"alg\":\"RS256\",\"typ\":\"\xff\"}", diffClaims(""), "invalid UTF-8", ""},
 		{"claims null", diffHeader, `null`, "claims null", "invalid token: exp claim required"},

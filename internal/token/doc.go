@@ -68,8 +68,11 @@
 //     case-insensitive field matching read it as that claim;
 //   - exp, nbf or iat written as a JSON string ("1700000060"): golang-jwt's
 //     NumericDate read a number in a string;
-//   - exp, nbf or iat of magnitude 2^63 seconds or more: golang-jwt converted
-//     it to an integer in a way Go leaves to the platform;
+//   - exp, nbf or iat before the year 1 or after the year 9999: beyond 2^63
+//     seconds golang-jwt converted it to an integer in a way Go leaves to
+//     the platform, and just below that time.Unix overflowed, so an nbf or
+//     iat 292 billion years ahead read as the far past and passed
+//     (TestAttack9NumericDateWrapsPastInt64);
 //   - invalid UTF-8 in any string of the header or claims: encoding/json
 //     replaced it with U+FFFD;
 //   - a claims set that is JSON null: encoding/json read it as no claims.

@@ -294,8 +294,19 @@ func (s *jsonScanner) audience() bool {
 // the nearest float64, split into whole and fractional seconds, and the
 // time truncated to the second. null leaves the claim absent. Two inputs
 // it accepted are refused (see the package documentation): a number in a
-// JSON string, and a magnitude of 2^63 seconds or more, which it converted
-// to an integer in a way Go leaves to the platform.
+// JSON string, and a date outside the years 1 to 9999
+// (minNumericDate..maxNumericDate): beyond about 2^63 seconds the
+// conversion to an integer is left to the platform, and just below it
+// time.Unix's shift to year 1 overflows, so that an nbf or iat some 292
+// billion years ahead read as the far past and passed.
+// The NumericDates Verify reads: 0001-01-01T00:00:00Z to
+// 9999-12-31T23:59:59Z, in seconds from 1970, well inside what time.Unix
+// represents without overflow.
+const (
+	minNumericDate = -62135596800
+	maxNumericDate = 253402300799
+)
+
 func (s *jsonScanner) numericDate(t *time.Time, present *bool) bool {
 	if s.peek() == 'n' {
 		*present = false
@@ -306,7 +317,7 @@ func (s *jsonScanner) numericDate(t *time.Time, present *bool) bool {
 		return false
 	}
 	f, err := strconv.ParseFloat(string(lit), 64)
-	if err != nil || f >= 1<<63 || f < -(1<<63) {
+	if err != nil || f < minNumericDate || f > maxNumericDate {
 		return false
 	}
 	whole, frac := math.Modf(f)
