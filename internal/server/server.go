@@ -262,14 +262,24 @@ func (s *Server) readToken(w http.ResponseWriter, r *http.Request) (string, prot
 			return "", protocol.StatusInvalidRequest, "content type must be application/x-www-form-urlencoded"
 		}
 	}
-	// The body is read into a pooled buffer that grows only with the bytes
-	// that arrive (a buffer sized by the declared Content-Length would let
-	// a sender that declares a length and sends nothing make each
-	// connection hold it); everything returned below is a copy, so the
-	// buffer goes back to the pool when readToken returns.
+	// The body is read into a pooled buffer, taken only once the first
+	// bytes have arrived and grown only with the bytes that arrive (a
+	// buffer sized by the declared Content-Length, or taken before
+	// anything came, would let a sender that declares a length and sends
+	// nothing make each connection hold it); everything returned below is
+	// a copy, so the buffer goes back to the pool when readToken returns.
+	br := http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+	var first [512]byte
+	n, err := br.Read(first[:])
 	bp := bodyPool.Get().(*[]byte)
 	defer putBody(bp)
-	body, err := readAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes), (*bp)[:0])
+	body := append((*bp)[:0], first[:n]...)
+	switch err {
+	case nil:
+		body, err = readAll(br, body)
+	case io.EOF:
+		err = nil
+	}
 	*bp = body
 	if err != nil {
 		var tooBig *http.MaxBytesError
