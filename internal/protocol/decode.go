@@ -74,7 +74,7 @@ func Decode(v Version, packageData []byte) (*Request, error) {
 		return nil, &DecodeError{Reason: "package_data is empty"}
 	}
 	// One parser reads package_data and the JSON texts it embeds.
-	parser := newJSONParser()
+	parser := newJSONParser(len(packageData))
 	parsed, err := parser.parse(string(packageData))
 	if err != nil {
 		return nil, &DecodeError{Reason: "package_data is not JSON: " + err.Error()}

@@ -43,13 +43,17 @@ func ParseJSON(data []byte) (any, error) {
 // parseJSONString is parseJSON over text already held as a string (the
 // JSON that request_detail and extra_info embed), without copying it.
 func parseJSONString(s string) (any, error) {
-	return newJSONParser().parse(s)
+	return newJSONParser(len(s)).parse(s)
 }
 
-// newJSONParser returns a parser whose stacks are sized for a full
-// request, so that reading one allocates them once.
-func newJSONParser() *jsonParser {
-	return &jsonParser{members: make([]member, 0, 32), elems: make([]any, 0, 16)}
+// newJSONParser returns a parser for a text of about size bytes (its
+// first): the stacks are sized for it, up to what a full request needs,
+// so that reading a KEYSIGN allocates them once and a PING stays small.
+func newJSONParser(size int) *jsonParser {
+	return &jsonParser{
+		members: make([]member, 0, min(32, 4+size/32)),
+		elems:   make([]any, 0, min(16, size/64)), // none for a PING
+	}
 }
 
 // parse reads s, one JSON text, as parseJSON does. A parser may parse

@@ -244,7 +244,7 @@ func TestParseJSONSamplesMatchReference(t *testing.T) {
 // buffer, so a later text must never write over an earlier one's.
 func sameReused(t *testing.T, texts ...[]byte) {
 	t.Helper()
-	p := newJSONParser()
+	p := newJSONParser(0) // the stacks grow from their smallest
 	var got []any
 	for _, text := range texts {
 		v, err := p.parse(string(text))
