@@ -339,21 +339,13 @@ func (p *jsonParser) number() (any, error) {
 // is a substring of the input; otherwise it is decoded as encoding/json
 // decodes it.
 func (p *jsonParser) str() (string, error) {
-	s := p.s
-	start := p.pos + 1
-	i := start
-	for i < len(s) && plainByte[s[i]] {
-		i++
-	}
-	if i < len(s) && s[i] == '"' {
-		p.pos = i + 1
-		return s[start:i], nil
-	}
-	return p.strSlow(start, i)
+	v, _, err := p.key()
+	return v, err
 }
 
-// key reads an object key as str does and reports whether it is all
-// ASCII (false only promises nothing: a key with escapes is not looked at).
+// key reads a string (an object key, or a value for str) and reports
+// whether it is all ASCII (false only promises nothing: a string with
+// escapes is not looked at).
 func (p *jsonParser) key() (string, bool, error) {
 	s := p.s
 	start := p.pos + 1
