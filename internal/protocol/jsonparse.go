@@ -62,6 +62,7 @@ func newJSONParser(size int) *jsonParser {
 func (p *jsonParser) parse(s string) (any, error) {
 	p.s, p.pos = s, 0
 	p.members, p.elems = p.members[:0], p.elems[:0]
+	p.reserved = false
 	p.skipSpace()
 	v, err := p.value(0)
 	if err != nil {
@@ -85,6 +86,10 @@ type jsonParser struct {
 	// bytes it has handed out never change; strings from all the texts a
 	// parser reads share its allocations.
 	text strings.Builder
+	// reserved records that text was sized for the rest of the current
+	// text (s) once already, so that input outgrowing that reserve (see
+	// strSlow) is not given a new one again for each string.
+	reserved bool
 }
 
 // member is one name/value pair of an object being read; ascii records
@@ -372,13 +377,28 @@ func (p *jsonParser) key() (string, bool, error) {
 func (p *jsonParser) strSlow(start, i int) (string, error) {
 	s := p.s
 	b := &p.text
-	if b.Cap()-b.Len() < len(s)-start {
-		// What is left of the input bounds what its strings decode to
-		// (escapes only shrink; invalid bytes widening to U+FFFD may
-		// outgrow it, and the builder then grows). A new buffer, not a
-		// bigger one: the strings already handed out keep the old one.
-		*b = strings.Builder{}
-		b.Grow(len(s) - start)
+	var own strings.Builder
+	if room := b.Cap() - b.Len(); room < len(s)-start {
+		// A string decodes to at most three bytes for each of its own
+		// (an invalid byte becomes U+FFFD; escapes only shrink), and
+		// what is left of a valid text bounds what its strings decode
+		// to. So the buffer is sized for the rest of the text once per
+		// text, and never needs to grow for a string it takes. Only
+		// input whose invalid bytes outgrow that reserve comes here
+		// again: each such string gets a buffer of its own, of exactly
+		// its bound, unless the reserve still holds that; a new reserve
+		// per string would pin the rest of the input again for each
+		// (TestAttack10TextBufferAmplification).
+		need := 3 * rawStringLen(s, start)
+		switch {
+		case !p.reserved:
+			*b = strings.Builder{}
+			b.Grow(max(len(s)-start, need))
+			p.reserved = true
+		case room < need:
+			b = &own
+			b.Grow(need)
+		}
 	}
 	mark := b.Len()
 	b.WriteString(s[start:i])
@@ -464,6 +484,29 @@ func (p *jsonParser) strSlow(start, i int) (string, error) {
 		}
 	}
 	return "", io.ErrUnexpectedEOF
+}
+
+// rawStringLen is the length of the JSON string whose contents start at
+// s[start:] up to its closing quote (included), or what is left of s when
+// it has none.
+func rawStringLen(s string, start int) int {
+	for i := start; ; {
+		j := strings.IndexByte(s[i:], '"')
+		if j < 0 {
+			return len(s) - start
+		}
+		i += j
+		// The quote closes the string unless an odd number of
+		// backslashes escapes it.
+		k := i
+		for k > start && s[k-1] == '\\' {
+			k--
+		}
+		if (i-k)%2 == 0 {
+			return i + 1 - start
+		}
+		i++
+	}
 }
 
 // hex4 reads four hex digits at s[i:].

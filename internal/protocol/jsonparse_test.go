@@ -305,3 +305,29 @@ func FuzzParseJSON(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) { sameParse(t, data) })
 }
+
+func TestRawStringLen(t *testing.T) {
+	tests := []struct {
+		name string
+		s    string // what follows the opening quote
+		want int
+	}{
+		{"plain", `abc"rest`, 4},
+		{"empty", `"`, 1},
+		{"escaped quote", `a\"b"`, 5},
+		{"escaped backslash then the quote", `a\\"b"`, 4},
+		{"three backslashes escape the quote", `a\\\"b"`, 7},
+		{"backslash at the start", `\"x"`, 4},
+		{"unterminated", `abc`, 3},
+		{"unterminated after an escaped quote", `abc\"`, 5},
+		{"non-ASCII", "\xff\xfe\"", 3},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			const prefix = `{"k":"`
+			if got := rawStringLen(prefix+tc.s, len(prefix)); got != tc.want {
+				t.Fatalf("rawStringLen(%q) = %d, want %d", tc.s, got, tc.want)
+			}
+		})
+	}
+}
