@@ -196,8 +196,8 @@ func TestDecodeAllocationBudget(t *testing.T) {
 		v      Version
 		budget float64
 	}{
-		{"v2 KEYSIGN", V2, 500},
-		{"v1 KEYSIGN", V1, 250},
+		{"v2 KEYSIGN", V2, 250},
+		{"v1 KEYSIGN", V1, 140},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
