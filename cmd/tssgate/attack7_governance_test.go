@@ -70,10 +70,7 @@ func governanceBundle(path string) string { return path + ".sigs" }
 // old signatures cannot be replayed.
 func TestAttack7GovernanceRollbackWithOldBundle(t *testing.T) {
 	g := newGovernedServe(t, "")
-	g.sign(t, g.pol, g.alice, g.bob)
-	if started, out, errOut := serveStarts(t, g.args()...); !started {
-		t.Fatalf("first start: %s%s", out, errOut)
-	}
+	g.firstStart(t)
 	mallory, dave := newApprover(t, "mallory"), newApprover(t, "dave")
 	serial := 0
 	change := func(as []approver, signers ...approver) {
@@ -119,10 +116,7 @@ func TestAttack7GovernanceRollbackWithOldBundle(t *testing.T) {
 // governance the configuration was last used with.
 func TestAttack7FreshStoreDropsGovernanceAndFreeze(t *testing.T) {
 	g := newGovernedServe(t, "")
-	g.sign(t, g.pol, g.alice, g.bob)
-	if started, out, errOut := serveStarts(t, g.args()...); !started {
-		t.Fatalf("first start: %s%s", out, errOut)
-	}
+	g.firstStart(t)
 	if code, out, errOut := runCmd(t, "freeze", "--data-dir", g.dir, "--reason", "keys may be compromised"); code != 0 {
 		t.Fatalf("freeze: %d %s%s", code, out, errOut)
 	}

@@ -46,10 +46,7 @@ func changeGovernance(t *testing.T, g *governedServe, content string, signers ..
 // change's signatures are good for one step only.
 func TestAttack8GovernanceABAReplay(t *testing.T) {
 	g := newGovernedServe(t, "")
-	g.sign(t, g.pol, g.alice, g.bob)
-	if started, out, errOut := serveStarts(t, g.args()...); !started {
-		t.Fatalf("first start: %s%s", out, errOut)
-	}
+	g.firstStart(t)
 	g0 := mustRead(t, g.gov)
 	mallory := newApprover(t, "mallory")
 	g1Path := filepath.Join(t.TempDir(), "governance.yaml")

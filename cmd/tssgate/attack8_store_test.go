@@ -174,10 +174,7 @@ func testUngovernedReplica(t *testing.T, shared string) {
 // public file's hash.
 func TestAttack8PinPassedByStorePreparedElsewhere(t *testing.T) {
 	g := newGovernedServe(t, "")
-	g.sign(t, g.pol, g.alice, g.bob)
-	if started, out, errOut := serveStarts(t, g.args()...); !started {
-		t.Fatalf("first start: %s%s", out, errOut)
-	}
+	g.firstStart(t)
 	if code, out, errOut := runCmd(t, "freeze", "--data-dir", g.dir, "--reason", "keys may be compromised"); code != 0 {
 		t.Fatalf("freeze: %d %s%s", code, out, errOut)
 	}
@@ -215,10 +212,7 @@ func TestAttack8PinPassedByStorePreparedElsewhere(t *testing.T) {
 // them from the chain.
 func TestAttack8FreezeTableEditPassesAnchoredVerify(t *testing.T) {
 	g := newGovernedServe(t, "")
-	g.sign(t, g.pol, g.alice, g.bob)
-	if started, out, errOut := serveStarts(t, g.args()...); !started {
-		t.Fatalf("first start: %s%s", out, errOut)
-	}
+	g.firstStart(t)
 	if code, out, errOut := runCmd(t, "freeze", "--data-dir", g.dir, "--reason", "keys may be compromised"); code != 0 {
 		t.Fatalf("freeze: %d %s%s", code, out, errOut)
 	}

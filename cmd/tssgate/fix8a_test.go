@@ -187,10 +187,7 @@ func TestSupersedeGuardStoreUnreadable(t *testing.T) {
 // adopted, and the GOVERNANCE row records the serial.
 func TestGovernanceChangeNeedsHigherSerial(t *testing.T) {
 	g := newGovernedServe(t, "")
-	g.sign(t, g.pol, g.alice, g.bob)
-	if started, out, errOut := serveStarts(t, g.args()...); !started {
-		t.Fatalf("first start: %s%s", out, errOut)
-	}
+	g.firstStart(t)
 	cur := filepath.Join(t.TempDir(), "current.yaml")
 	writeAtomically(t, cur, mustRead(t, g.gov))
 	dave := newApprover(t, "dave")

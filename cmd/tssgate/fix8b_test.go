@@ -158,10 +158,7 @@ func TestAuditVerifyTableEdits(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			g := newGovernedServe(t, "")
-			g.sign(t, g.pol, g.alice, g.bob)
-			if started, out, errOut := serveStarts(t, g.args()...); !started {
-				t.Fatalf("first start: %s%s", out, errOut)
-			}
+			g.firstStart(t)
 			if code, out, errOut := runCmd(t, "freeze", "--data-dir", g.dir, "--reason", "keys may be compromised"); code != 0 {
 				t.Fatalf("freeze: %d %s%s", code, out, errOut)
 			}
@@ -211,10 +208,7 @@ func TestAuditVerifyTableEdits(t *testing.T) {
 // before the freeze is refused at the next start.
 func TestFreezeCommandMovesThePin(t *testing.T) {
 	g := newGovernedServe(t, "")
-	g.sign(t, g.pol, g.alice, g.bob)
-	if started, out, errOut := serveStarts(t, g.args()...); !started {
-		t.Fatalf("first start: %s%s", out, errOut)
-	}
+	g.firstStart(t)
 	db := filepath.Join(g.dir, "tssgate.db")
 	beforeCopy := filepath.Join(t.TempDir(), "before.db")
 	copyStoreFiles(t, db, beforeCopy)

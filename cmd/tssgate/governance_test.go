@@ -192,6 +192,17 @@ func (g *governedServe) args(extra ...string) []string {
 	return append(a, extra...)
 }
 
+// firstStart signs the policy by alice and bob and starts serve once,
+// so that the store adopts the governance (trust on first use); the test
+// fails if serve does not start.
+func (g *governedServe) firstStart(t *testing.T) {
+	t.Helper()
+	g.sign(t, g.pol, g.alice, g.bob)
+	if started, out, errOut := serveStarts(t, g.args()...); !started {
+		t.Fatalf("first start: %s%s", out, errOut)
+	}
+}
+
 func (g *governedServe) sign(t *testing.T, target string, as ...approver) {
 	t.Helper()
 	kind := "policy"
@@ -386,10 +397,7 @@ func testGovernanceChange(t *testing.T, dsn string) {
 // line and field.
 func TestServeGovernanceCannotBeTurnedOff(t *testing.T) {
 	g := newGovernedServe(t, "")
-	g.sign(t, g.pol, g.alice, g.bob)
-	if started, out, errOut := serveStarts(t, g.args()...); !started {
-		t.Fatalf("first start: %s%s", out, errOut)
-	}
+	g.firstStart(t)
 	noGov := []string{"--listen", "127.0.0.1:0", "--dev", "--data-dir", g.dir, "--policy", g.pol}
 	started, _, errOut := serveStarts(t, noGov...)
 	if started || !strings.Contains(errOut, "governance cannot be turned off by configuration") {

@@ -14,10 +14,7 @@ import (
 // it still serves.
 func TestGovernancePin(t *testing.T) {
 	g := newGovernedServe(t, "")
-	g.sign(t, g.pol, g.alice, g.bob)
-	if started, out, errOut := serveStarts(t, g.args()...); !started {
-		t.Fatalf("first start: %s%s", out, errOut)
-	}
+	g.firstStart(t)
 	pin := filepath.Join(g.dir, governancePinFile)
 	// The pin names the governance, chain row 1 and the newest head, read
 	// here straight from the SQLite file.
@@ -71,10 +68,7 @@ func TestGovernancePin(t *testing.T) {
 // in version 2, which then binds the store.
 func TestGovernancePinFirstFormat(t *testing.T) {
 	g := newGovernedServe(t, "")
-	g.sign(t, g.pol, g.alice, g.bob)
-	if started, out, errOut := serveStarts(t, g.args()...); !started {
-		t.Fatalf("first start: %s%s", out, errOut)
-	}
+	g.firstStart(t)
 	pin := filepath.Join(g.dir, governancePinFile)
 	writeAtomically(t, pin, hexSum(mustRead(t, g.gov))+"\n")
 	if started, out, errOut := serveStarts(t, g.args()...); !started {
