@@ -2,12 +2,9 @@ package replay
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"tssgate/internal/policy"
 	"tssgate/internal/protocol"
 )
 
@@ -23,22 +20,8 @@ import (
 // the simulated claims are the attacker's: a later request claiming the
 // true amount would be refused in the replay and approved by serve.
 func TestAttack7SinceForgetsOldOutpointClaims(t *testing.T) {
-	p, err := policy.Load(filepath.Join("..", "..", "examples", "btc-payouts.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	read := func(name string) []byte {
-		b, err := os.ReadFile(filepath.Join("..", "..", "examples", "requests", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
+	p, mk := btcPayoutsExample(t)
 	t0 := time.Date(2026, 8, 3, 9, 0, 0, 0, time.UTC)
-	mk := func(id, name string, at time.Time) item {
-		return item{version: protocol.V2, id: id, typ: protocol.TypeKeySign, detail: read(name + ".detail.json"),
-			extra: read(name + ".extra.json"), nodeKey: "node-a", at: at}
-	}
 	st := openSQLite(t)
 	out := record(t, st, p, []item{
 		mk("payout", "v2-keysign-btc-payout", t0),

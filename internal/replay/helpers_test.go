@@ -174,3 +174,26 @@ func bulkRecord(tb testing.TB, st store.Store, p decision.Decider, t0 time.Time,
 	default:
 	}
 }
+
+// btcPayoutsExample loads examples/btc-payouts.yaml and returns it with a
+// maker of v2 KEYSIGN items from the example requests
+// (examples/requests/NAME.detail.json and NAME.extra.json), asked by
+// node-a at the given time.
+func btcPayoutsExample(t *testing.T) (*policy.Policy, func(id, name string, at time.Time) item) {
+	t.Helper()
+	p, err := policy.Load(filepath.Join("..", "..", "examples", "btc-payouts.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join("..", "..", "examples", "requests", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	return p, func(id, name string, at time.Time) item {
+		return item{version: protocol.V2, id: id, typ: protocol.TypeKeySign, detail: read(name + ".detail.json"),
+			extra: read(name + ".extra.json"), nodeKey: "node-a", at: at}
+	}
+}

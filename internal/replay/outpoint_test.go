@@ -21,22 +21,8 @@ import (
 // every decision: the claims are simulated in order, and the recorded
 // clear-outpoint clears the simulated claim.
 func TestReplayOutpointClaims(t *testing.T) {
-	p, err := policy.Load(filepath.Join("..", "..", "examples", "btc-payouts.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	read := func(name string) []byte {
-		b, err := os.ReadFile(filepath.Join("..", "..", "examples", "requests", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
+	p, mk := btcPayoutsExample(t)
 	t0 := time.Date(2026, 8, 3, 9, 0, 0, 0, time.UTC)
-	mk := func(id, name string, at time.Time) item {
-		return item{version: protocol.V2, id: id, typ: protocol.TypeKeySign, detail: read(name + ".detail.json"),
-			extra: read(name + ".extra.json"), nodeKey: "node-a", at: at}
-	}
 	st := openSQLite(t)
 	out := record(t, st, p, []item{mk("payout", "v2-keysign-btc-payout", t0), mk("attack-1", "v2-keysign-btc-fee-attack", t0.Add(time.Minute))})
 	if out[0].Action != protocol.ActionApprove || out[1].Rule != "verify" {
