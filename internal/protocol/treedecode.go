@@ -3,6 +3,7 @@ package protocol
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -64,13 +65,10 @@ func treeStructOf(t reflect.Type) *treeStruct {
 		}
 		ts.index[name] = i
 	}
-	for i := range t.NumField() {
-		for name, j := range ts.index {
-			if j == i {
-				ts.fields = append(ts.fields, treeField{name, i})
-			}
-		}
+	for name, i := range ts.index {
+		ts.fields = append(ts.fields, treeField{name, i})
 	}
+	slices.SortFunc(ts.fields, func(a, b treeField) int { return a.index - b.index })
 	actual, _ := treeStructs.LoadOrStore(t, ts)
 	return actual.(*treeStruct)
 }
