@@ -39,6 +39,16 @@ func countParses(t *testing.T) *int {
 	return n
 }
 
+// countClaimReads counts the claims segments parseClaims starts to decode
+// for the rest of the test, through claimsHook.
+func countClaimReads(t *testing.T) *int {
+	t.Helper()
+	n := new(int)
+	claimsHook = func() { *n++ }
+	t.Cleanup(func() { claimsHook = nil })
+	return n
+}
+
 // Finding 12: a token is parsed once per Verify, not once per configured
 // key, whether it verifies under the first key, the last, or none.
 func TestVerifyParsesOnce(t *testing.T) {
@@ -59,7 +69,7 @@ func TestVerifyParsesOnce(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			parses := countParses(t)
+			parses, claimReads := countParses(t), countClaimReads(t)
 			v := &Verifier{Keys: nKeySet(t, tt.keys), Now: fixedClock(now)}
 			got, err := v.Verify(forge(t, rs256Header(), claims, tt.signer))
 			switch {
@@ -72,6 +82,14 @@ func TestVerifyParsesOnce(t *testing.T) {
 			}
 			if *parses != 1 {
 				t.Fatalf("token parsed %d times with %d keys, want once", *parses, tt.keys)
+			}
+			// The claims are read once, and only when a key verified.
+			wantReads := 1
+			if tt.wantKey == "" {
+				wantReads = 0
+			}
+			if *claimReads != wantReads {
+				t.Fatalf("claims read %d times, want %d", *claimReads, wantReads)
 			}
 		})
 	}

@@ -2,17 +2,21 @@ package token
 
 import (
 	"bytes"
+	"cmp"
 	"crypto"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // diffNow is the frozen clock of the differential tests; exp values in
@@ -60,11 +64,13 @@ func diffVerifier(tb testing.TB) (*Verifier, *rsa.PrivateKey) {
 // stricterCase names the documented input classes the lean parser refuses
 // although golang-jwt's parser read them (package doc, "Stricter than
 // golang-jwt"), judged independently of the code under test with
-// encoding/json; "" when raw is in none of them.
-func stricterCase(raw string) string {
+// encoding/json; "" when raw is in none of them. inClaims says the class
+// was found in the claims set (the header is looked at first), which
+// Verify reads only after a key has verified the signature.
+func stricterCase(raw string) (why string, inClaims bool) {
 	parts := strings.Split(strings.TrimSpace(raw), ".")
 	if len(parts) != 3 {
-		return ""
+		return "", false
 	}
 	for i, seg := range parts[:2] {
 		b, err := base64.RawURLEncoding.Strict().DecodeString(seg)
@@ -72,16 +78,16 @@ func stricterCase(raw string) string {
 			continue
 		}
 		if !utf8.Valid(b) {
-			return "invalid UTF-8"
+			return "invalid UTF-8", i == 1
 		}
 		if string(bytes.TrimSpace(b)) == "null" && i == 1 {
-			return "claims null"
+			return "claims null", true
 		}
 		keys, values := topLevelMembers(b)
 		seen := map[string]bool{}
 		for j, k := range keys {
 			if seen[k] {
-				return "duplicate member"
+				return "duplicate member", i == 1
 			}
 			seen[k] = true
 			if i == 0 {
@@ -89,21 +95,21 @@ func stricterCase(raw string) string {
 			}
 			for _, r := range registeredClaims {
 				if k != r && strings.EqualFold(k, r) {
-					return "case variant of a registered claim"
+					return "case variant of a registered claim", true
 				}
 			}
 			if k == "exp" || k == "nbf" || k == "iat" {
 				v := bytes.TrimSpace(values[j])
 				if len(v) > 0 && v[0] == '"' {
-					return "NumericDate in a string"
+					return "NumericDate in a string", true
 				}
 				if f, err := strconv.ParseFloat(string(v), 64); err == nil && (f < -62135596800 || f > 253402300799) {
-					return "NumericDate outside the years 1 to 9999"
+					return "NumericDate outside the years 1 to 9999", true
 				}
 			}
 		}
 	}
-	return ""
+	return "", false
 }
 
 // topLevelMembers lists the member names and raw values of a JSON object
@@ -130,8 +136,17 @@ func topLevelMembers(b []byte) (keys []string, values []json.RawMessage) {
 
 // checkAgainstReference runs Verify and referenceVerify on raw and fails t
 // unless they agree: same acceptance, same sentinel, same message, same
-// Verified fields; in a stricter case Verify must refuse as malformed (or
-// exactly as the reference did).
+// failed key, same Verified fields. There is one exception, the order of
+// checks: Verify reads the claims only after a key has verified the
+// signature, where golang-jwt read them first. So when the header and
+// signature are fine (headerAndSignatureRead) and the claims are refused,
+// by the reference as malformed or by a documented stricter rule, Verify
+// must answer what independentSigner says that order gives
+// (afterSignature): a bad signature when no configured key verifies the
+// token, else "malformed" naming the key that does; the reference's own
+// answer, unkeyed "malformed", is then no longer right. A stricter rule
+// that applies to the header (or to claims behind a header the reference
+// also refuses) must give the reference's answer or "malformed".
 func checkAgainstReference(t *testing.T, v *Verifier, raw string) {
 	t.Helper()
 	got, err := v.Verify(raw)
@@ -142,15 +157,24 @@ func checkAgainstReference(t *testing.T, v *Verifier, raw string) {
 	if err != nil && errors.Is(err, ErrInvalid) == errors.Is(err, ErrPayload) {
 		t.Fatalf("error %q wraps neither or both sentinels", err)
 	}
-	if why := stricterCase(raw); why != "" {
+	why, inClaims := stricterCase(raw)
+	refMalformed := wantErr != nil && wantErr.Error() == "invalid token: "+reasonMalformed && FailedKey(wantErr) == ""
+	if (why == "" && refMalformed || why != "" && inClaims) && headerAndSignatureRead(raw) {
+		msg, key := afterSignature(independentSigner(v, raw))
+		if err == nil || !errors.Is(err, ErrInvalid) || err.Error() != msg || FailedKey(err) != key {
+			t.Fatalf("claims refused (%s): Verify = %v (key %q), want %q (key %q); reference: %v", cmp.Or(why, "reference: malformed"), err, FailedKey(err), msg, key, wantErr)
+		}
+		return
+	}
+	if why != "" {
 		if err == nil {
 			t.Fatalf("%s: Verify accepted", why)
 		}
-		if wantErr != nil && err.Error() == wantErr.Error() {
+		if wantErr != nil && sameError(err, wantErr) {
 			return
 		}
-		if !errors.Is(err, ErrInvalid) || err.Error() != "invalid token: "+reasonMalformed {
-			t.Fatalf("%s: Verify = %v, want malformed (reference: %v)", why, err, wantErr)
+		if !errors.Is(err, ErrInvalid) || err.Error() != "invalid token: "+reasonMalformed || FailedKey(err) != "" {
+			t.Fatalf("%s: Verify = %v (key %q), want malformed (reference: %v)", why, err, FailedKey(err), wantErr)
 		}
 		return
 	}
@@ -158,8 +182,7 @@ func checkAgainstReference(t *testing.T, v *Verifier, raw string) {
 	case (err == nil) != (wantErr == nil):
 		t.Fatalf("Verify err = %v, reference err = %v", err, wantErr)
 	case err != nil:
-		if err.Error() != wantErr.Error() || errors.Is(err, ErrPayload) != errors.Is(wantErr, ErrPayload) ||
-			errors.Is(err, ErrInvalid) != errors.Is(wantErr, ErrInvalid) || FailedKey(err) != FailedKey(wantErr) {
+		if !sameError(err, wantErr) {
 			t.Fatalf("Verify err = %q (key %q), reference err = %q (key %q)", err, FailedKey(err), wantErr, FailedKey(wantErr))
 		}
 	default:
@@ -168,6 +191,70 @@ func checkAgainstReference(t *testing.T, v *Verifier, raw string) {
 			t.Fatalf("Verify = %+v, reference = %+v", got, want)
 		}
 	}
+}
+
+// sameError reports whether two Verify errors are the same answer: message,
+// sentinel and failed key.
+func sameError(a, b error) bool {
+	return a.Error() == b.Error() && errors.Is(a, ErrPayload) == errors.Is(b, ErrPayload) &&
+		errors.Is(a, ErrInvalid) == errors.Is(b, ErrInvalid) && FailedKey(a) == FailedKey(b)
+}
+
+// independentSigner reads raw without the code under test: whether its
+// signature segment is canonical unpadded base64url (as golang-jwt's strict
+// decoding required) and, if so, the name of the first configured key
+// under which crypto/rsa verifies it as PKCS #1 v1.5 over SHA-256 of the
+// first two segments as sent ("" when none does).
+func independentSigner(v *Verifier, raw string) (key string, sigDecodes bool) {
+	parts := strings.Split(strings.TrimSpace(raw), ".")
+	if len(parts) != 3 {
+		return "", false
+	}
+	sig, err := base64.RawURLEncoding.Strict().DecodeString(parts[2])
+	if err != nil {
+		return "", false
+	}
+	digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
+	keys := v.KeySet()
+	for i := range keys.Len() {
+		if rsa.VerifyPKCS1v15(keys.keys[i].Key, crypto.SHA256, digest[:], sig) == nil {
+			return keys.keys[i].Name, true
+		}
+	}
+	return "", true
+}
+
+// afterSignature is what Verify must answer for a token whose header is
+// acceptable and whose claims are refused, given independentSigner's
+// reading: malformed when the signature segment does not decode (it is
+// read before any key is tried), a bad signature when no key verifies it
+// (the claims are never read), and "malformed" naming the key when one
+// does.
+func afterSignature(key string, sigDecodes bool) (msg, failedKey string) {
+	switch {
+	case !sigDecodes:
+		return "invalid token: " + reasonMalformed, ""
+	case key == "":
+		return "invalid token: " + reasonBadSig, ""
+	}
+	return "invalid token: " + reasonMalformed, key
+}
+
+// headerAndSignatureRead reports whether golang-jwt finds nothing wrong
+// with raw but (perhaps) its claims: with the claims segment replaced by a
+// valid claims set, its parser reads the token (three segments, header,
+// algorithm, signature segment) without error and the reference's header
+// check passes. When it does and the reference still calls raw malformed,
+// its objection is to the claims.
+func headerAndSignatureRead(raw string) bool {
+	parts := strings.Split(strings.TrimSpace(raw), ".")
+	if len(parts) != 3 {
+		return false
+	}
+	swapped := parts[0] + "." + b64url([]byte(diffClaims(""))) + "." + parts[2]
+	var claims refRequestClaims
+	tok, _, err := jwt.NewParser(jwt.WithStrictDecoding()).ParseUnverified(swapped, &claims)
+	return err == nil && refHeaderProblem(tok) == "" && tok.Method == jwt.SigningMethodRS256
 }
 
 // diffCase is a header and claims pair signed by a chosen key.
@@ -226,6 +313,15 @@ var diffCases = func() []diffCase {
 		{name: "stranger", header: diffHeader, claims: diffClaims(""), signer: "stranger"},
 		{name: "stranger expired", header: diffHeader, claims: `{"package_data":"eA==","exp":1}`, signer: "stranger"},
 		{name: "empty signature", header: diffHeader, claims: diffClaims(""), signer: "none"},
+		// Forged tokens whose claims the reference refused first: now a bad
+		// signature, their claims never read.
+		{name: "stranger claims not JSON", header: diffHeader, claims: `{`, signer: "stranger"},
+		{name: "stranger claims array", header: diffHeader, claims: `[]`, signer: "stranger"},
+		{name: "stranger exp not a number", header: diffHeader, claims: `{"package_data":"eA==","exp":true}`, signer: "stranger"},
+		{name: "stranger claims null", header: diffHeader, claims: `null`, signer: "stranger"},
+		{name: "stranger duplicate claim", header: diffHeader, claims: diffClaims(`,"exp":1`), signer: "stranger"},
+		{name: "empty signature, claims not JSON", header: diffHeader, claims: `nope`, signer: "none"},
+		{name: "stranger bad header, bad claims", header: `{"alg":"RS256","x":1e400}`, claims: `{`, signer: "stranger"},
 
 		{name: "claims null", header: diffHeader, claims: `null`},
 		{name: "claims array", header: diffHeader, claims: `[]`},
@@ -357,6 +453,7 @@ var diffCases = func() []diffCase {
 		{name: "raw newline in claims segment", header: b64url([]byte(diffHeader)), claims: b64url([]byte(diffClaims("")))[:20] + "\n" + b64url([]byte(diffClaims("")))[20:], signer: "raw"},
 		{name: "raw padded header", header: base64.URLEncoding.EncodeToString([]byte(diffHeader + " ")), claims: b64url([]byte(diffClaims(""))), signer: "raw"},
 		{name: "raw std alphabet", header: b64url([]byte(diffHeader)), claims: base64.RawStdEncoding.EncodeToString([]byte(diffClaims(`,"x":"???>>>"`))), signer: "raw"},
+		{name: "raw non-canonical claims segment", header: b64url([]byte(diffHeader)), claims: nonCanonicalSeg(b64url([]byte(diffClaims(`,"x":12`)))), signer: "raw"},
 		{name: "raw non-canonical header", header: b64url([]byte(diffHeader))[:len(b64url([]byte(diffHeader)))-1] + "L", claims: b64url([]byte(diffClaims(""))), signer: "raw"},
 		{name: "raw empty header", header: "", claims: b64url([]byte(diffClaims(""))), signer: "raw"},
 		{name: "raw empty claims", header: b64url([]byte(diffHeader)), claims: "", signer: "raw"},
@@ -366,6 +463,18 @@ var diffCases = func() []diffCase {
 	}
 	return cs
 }()
+
+// nonCanonicalSeg changes the last character of an unpadded base64url
+// segment so that the bits it does not use are no longer zero: a lenient
+// decoder reads the same bytes, a strict one refuses it.
+func nonCanonicalSeg(seg string) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	if len(seg)%4 < 2 {
+		panic(fmt.Sprintf("segment of %d characters has no unused bits", len(seg)))
+	}
+	i := strings.IndexByte(alphabet, seg[len(seg)-1])
+	return seg[:len(seg)-1] + string(alphabet[i|1])
+}
 
 // token builds the case's token.
 func (c diffCase) token(tb testing.TB, node, stranger *rsa.PrivateKey) string {
@@ -399,10 +508,15 @@ func TestVerifyAgreesWithReference(t *testing.T) {
 }
 
 // The documented stricter cases, each with what the reference made of it,
-// so this list and the package documentation stay true: Verify refuses
-// them as malformed, before the signature is checked.
+// so this list and the package documentation stay true. Signed by the
+// node, Verify refuses them as malformed: a header case before any key is
+// tried, a claims case once the node's key has verified the token (so the
+// error names it). Signed by a stranger, a claims case is a bad signature
+// like any forged token, its claims never decoded, which is also what the
+// reference said (it read these claims without complaint).
 func TestVerifyStricterThanReference(t *testing.T) {
 	v, node := diffVerifier(t)
+	stranger := loadPriv(t, serverPrivFile)
 	tests := []struct {
 		name           string
 		header, claims string
@@ -427,18 +541,40 @@ func TestVerifyStricterThanReference(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tok := diffToken(t, tt.header, tt.claims, node, false)
-			if got := stricterCase(tok); got != tt.why {
-				t.Fatalf("stricterCase = %q, want %q", got, tt.why)
+			why, inClaims := stricterCase(tok)
+			if why != tt.why {
+				t.Fatalf("stricterCase = %q, want %q", why, tt.why)
 			}
 			_, refErr := referenceVerify(v, tok)
 			if (refErr == nil) != (tt.refErr == "") || refErr != nil && refErr.Error() != tt.refErr {
 				t.Fatalf("reference: %v, want %q", refErr, tt.refErr)
 			}
-			parses := countParses(t)
+			wantKey := ""
+			if inClaims {
+				wantKey = "node"
+			}
+			parses, claimReads := countParses(t), countClaimReads(t)
 			_, err := v.Verify(tok)
 			assertErr(t, err, ErrInvalid, "invalid token: malformed")
-			if FailedKey(err) != "" || *parses != 1 {
-				t.Fatalf("refused after the signature (key %q, %d parses)", FailedKey(err), *parses)
+			if FailedKey(err) != wantKey || *parses != 1 {
+				t.Fatalf("failed key %q, %d parses; want key %q, 1 parse", FailedKey(err), *parses, wantKey)
+			}
+			if inClaims != (*claimReads == 1) {
+				t.Fatalf("claims read %d times (fault in the claims: %v)", *claimReads, inClaims)
+			}
+			if !inClaims {
+				return
+			}
+
+			forged := diffToken(t, tt.header, tt.claims, stranger, false)
+			_, refErr = referenceVerify(v, forged)
+			_, err = v.Verify(forged)
+			assertErr(t, err, ErrInvalid, "invalid token: "+reasonBadSig)
+			if refErr == nil || !sameError(err, refErr) {
+				t.Fatalf("forged: Verify = %v, reference = %v", err, refErr)
+			}
+			if *claimReads != 1 {
+				t.Fatalf("a forged token's claims were read (%d reads in all)", *claimReads)
 			}
 		})
 	}

@@ -20,10 +20,14 @@ const claimPackageData = "package_data"
 // (the signature still covers the segment as sent).
 var segmentEncoding = base64.RawURLEncoding.Strict()
 
-// parsedToken is a compact JWS read once by parse: the text the signature
-// covers, the signature, and the claims.
+// parsedToken is a compact JWS read in two steps. parse, before any key
+// is tried, reads what authentication needs: the text the signature covers,
+// the header and the signature. parseClaims, only once a key has verified
+// that text, decodes and reads the claims, so what an unauthenticated
+// sender can make Verify spend does not depend on its claims.
 type parsedToken struct {
 	signingInput string
+	claimsSeg    string
 	signature    []byte
 	claims       requestClaims
 }
@@ -57,13 +61,12 @@ const (
 	algNotString        // any other JSON value
 )
 
-// parse reads raw (already trimmed) and returns "" or the reason it is
-// refused. The order is the one golang-jwt's ParseUnverified had, followed
-// by the header check the old Verify made at once: three segments; the
-// header base64url, a JSON object; then alg exactly "RS256" and no crit,
-// which are reported before anything about the claims; then the claims
-// base64url and a JSON object with well-typed registered claims; then the
-// signature base64url. Every structural fault is "malformed".
+// parse reads raw (already trimmed) up to what authenticating it needs
+// and returns "" or the reason it is refused: three segments; the header
+// base64url, a JSON object; then alg exactly "RS256" and no crit, as the
+// old Verify checked them at once; then the signature base64url. The
+// claims segment is only located, not decoded (parseClaims does that once
+// a key has verified it). Every structural fault is "malformed".
 func (t *parsedToken) parse(raw string) string {
 	hdrSeg, rest, ok := strings.Cut(raw, ".")
 	if !ok {
@@ -74,11 +77,12 @@ func (t *parsedToken) parse(raw string) string {
 		return reasonMalformed
 	}
 	t.signingInput = raw[:len(hdrSeg)+1+len(claimsSeg)]
+	t.claimsSeg = claimsSeg
 
-	// One buffer for the three decoded parts.
+	// One buffer for the header and the signature; the claims get their
+	// own once authenticated, so a forged token's claims cost no memory.
 	hdrMax := segmentEncoding.DecodedLen(len(hdrSeg))
-	claimsMax := segmentEncoding.DecodedLen(len(claimsSeg))
-	buf := make([]byte, hdrMax+claimsMax+segmentEncoding.DecodedLen(len(sigSeg)))
+	buf := make([]byte, hdrMax+segmentEncoding.DecodedLen(len(sigSeg)))
 
 	n, err := segmentEncoding.Decode(buf[:hdrMax], []byte(hdrSeg))
 	if err != nil {
@@ -100,19 +104,33 @@ func (t *parsedToken) parse(raw string) string {
 		return reasonMalformed
 	}
 
-	claimsBuf := buf[hdrMax : hdrMax+claimsMax]
-	n, err = segmentEncoding.Decode(claimsBuf, []byte(claimsSeg))
-	if err != nil || !t.claims.parse(claimsBuf[:n]) {
-		return reasonMalformed
-	}
-
-	sigBuf := buf[hdrMax+claimsMax:]
+	sigBuf := buf[hdrMax:]
 	n, err = segmentEncoding.Decode(sigBuf, []byte(sigSeg))
 	if err != nil {
 		return reasonMalformed
 	}
 	t.signature = sigBuf[:n]
 	return ""
+}
+
+// claimsHook, when set (by tests), is called each time parseClaims starts,
+// so a test can assert that a forged token's claims are never decoded.
+var claimsHook func()
+
+// parseClaims decodes the claims segment parse located (canonical
+// base64url, as the other segments) and reads it: a JSON object with
+// well-typed registered claims. It reports false for any fault, which
+// Verify calls "malformed". Verify calls it only after a key has verified
+// the signing input, so the canonical check still means one spelling: the
+// signature covers the segment as sent, and a node-signed segment with
+// non-zero trailing bits is refused, not read as its canonical twin.
+func (t *parsedToken) parseClaims() bool {
+	if claimsHook != nil {
+		claimsHook()
+	}
+	buf := make([]byte, segmentEncoding.DecodedLen(len(t.claimsSeg)))
+	n, err := segmentEncoding.Decode(buf, []byte(t.claimsSeg))
+	return err == nil && t.claims.parse(buf[:n])
 }
 
 // parseHeader reads a JOSE header: a JSON object whose alg and crit

@@ -112,31 +112,40 @@ type Verified struct {
 	ExpiresAt time.Time
 }
 
-// parsedHook, when set (by tests), is called once per token parse, so a
-// test can assert that a token is parsed once however many keys there are.
+// parsedHook, when set (by tests), is called once per token parse (the
+// part before any key is tried), so a test can assert that a token is
+// parsed once however many keys there are.
 var parsedHook func()
 
 // Verify authenticates raw (surrounding whitespace ignored) and returns its
 // decoded package_data.
 //
-// Order of checks, chosen so an unauthenticated sender learns as little as
-// possible:
+// Order of checks, chosen so that an unauthenticated sender learns as
+// little as possible and decides as little as possible of the work done
+// before its token is authenticated:
 //  1. size and presence; at least one key configured;
-//  2. structure and header, parsed once: three base64url segments, JSON
-//     header and claims, alg exactly RS256 and no crit header;
+//  2. structure, header and signature, read once: three segments, the
+//     header base64url JSON with alg exactly RS256 and no crit, the
+//     signature base64url;
 //  3. the signature: the signing input is hashed once and the RS256
 //     (PKCS #1 v1.5, SHA-256) signature checked against each configured key
-//     in order, so a token from an unknown key costs one parse and one hash
-//     however many keys are configured, plus one cheap public-key operation
-//     per key;
-//  4. claims, only once a key has verified the signature: exp required and in
-//     the future, not more than MaxLifetime ahead, nbf and iat (when present)
-//     not in the future, all with Leeway. An expired token from an unknown
-//     key therefore reports a bad signature, not "expired";
+//     in order, so a token from an unknown key costs one parse of its
+//     header and one hash however many keys are configured, plus one cheap
+//     public-key operation per key. The claims segment is not even
+//     base64-decoded yet, so a forged token reports a bad signature
+//     whatever its claims hold, malformed ones included;
+//  4. claims, only once a key has verified the signature: the claims
+//     segment base64url, a strict JSON object with well-typed registered
+//     claims ("malformed" otherwise); then exp required and in the future,
+//     not more than MaxLifetime ahead, nbf and iat (when present) not in
+//     the future, all with Leeway. An expired token from an unknown key
+//     therefore reports a bad signature, not "expired";
 //  5. package_data: a JSON string holding standard padded base64.
 //
 // Every error wraps exactly one of ErrInvalid (steps 1-4) or ErrPayload (step
-// 5), with a short, stable reason such as "invalid token: expired".
+// 5), with a short, stable reason such as "invalid token: expired". Errors
+// of steps 4 and 5 also carry the name of the key that verified the token
+// (FailedKey).
 func (v *Verifier) Verify(raw string) (*Verified, error) {
 	raw = strings.TrimSpace(raw)
 	keys := v.KeySet()
@@ -171,6 +180,9 @@ func (v *Verifier) Verify(raw string) (*Verified, error) {
 	}
 	if key == nil {
 		return nil, invalid(reasonBadSig)
+	}
+	if !tok.parseClaims() {
+		return nil, &keyedError{key.Name, invalid(reasonMalformed)}
 	}
 
 	c := &tok.claims

@@ -114,7 +114,14 @@ func TestVerifyForgedAndBrokenTokens(t *testing.T) {
 		{name: "four parts", token: valid + ".x", wantErr: ErrInvalid, wantMsg: "invalid token: malformed"},
 		{name: "bad base64 in header", token: replaceSegment(t, valid, 0, "!!!"), wantErr: ErrInvalid, wantMsg: "invalid token: malformed"},
 		{name: "header not JSON", token: replaceSegment(t, valid, 0, b64url([]byte("RS256"))), wantErr: ErrInvalid, wantMsg: "invalid token: malformed"},
-		{name: "claims not JSON", token: replaceSegment(t, valid, 1, b64url([]byte("{"))), wantErr: ErrInvalid, wantMsg: "invalid token: malformed"},
+		// Replacing the claims breaks the signature, and claims are read
+		// only after a key verified it: a forged token's broken claims
+		// report a bad signature (before verify-first they reported
+		// "malformed"). The node's own broken claims are malformed.
+		{name: "claims not JSON, forged", token: replaceSegment(t, valid, 1, b64url([]byte("{"))), wantErr: ErrInvalid, wantMsg: "invalid token: signature does not verify with any configured TSS Node key"},
+		{name: "claims not base64, forged", token: replaceSegment(t, valid, 1, "!!!"), wantErr: ErrInvalid, wantMsg: "invalid token: signature does not verify with any configured TSS Node key"},
+		{name: "claims not JSON, node-signed", token: diffToken(t, `{"alg":"RS256"}`, "{", nodeKey, false), wantErr: ErrInvalid, wantMsg: "invalid token: malformed"},
+		{name: "claims not base64, node-signed", token: diffToken(t, b64url([]byte(`{"alg":"RS256"}`)), "!!!", nodeKey, true), wantErr: ErrInvalid, wantMsg: "invalid token: malformed"},
 		{name: "empty string", token: "", wantErr: ErrInvalid, wantMsg: "invalid token: missing token"},
 		{name: "whitespace only", token: " \n\t", wantErr: ErrInvalid, wantMsg: "invalid token: missing token"},
 		{name: "larger than 1 MiB", token: strings.Repeat("a", MaxTokenLen+1), wantErr: ErrInvalid, wantMsg: "invalid token: token too large"},
