@@ -12,13 +12,22 @@
 //   - A request is authentic only if its signature verifies with one of the
 //     configured TSS Node keys; the name of that key is reported so decisions
 //     can say which node asked.
-//   - A token is parsed once and its signing input hashed once, whatever the
-//     number of keys; only the public-key check repeats per key, so what an
-//     unauthenticated sender can make tssgate spend does not grow with the
-//     key set.
-//   - Claim checks (exp required and at most MaxLifetime ahead, nbf, iat) run
-//     only after a signature has verified, so an unauthenticated sender
-//     learns nothing about whether its claims would have been acceptable.
+//   - Before a key has verified the signature, Verify does the least that
+//     authenticating needs: it reads the header (alg exactly RS256, no
+//     crit) and decodes the signature segment once, hashes the signing
+//     input once and checks the signature per key. Only the public-key
+//     check repeats per key, so what an unauthenticated sender can make
+//     tssgate spend does not grow with the key set; and the claims
+//     segment is not even base64-decoded until a key has verified it, so
+//     that cost does not depend on what the sender put in its claims
+//     either (a forged ~1 MiB claims set of escaped member names once cost
+//     some 40 BenchmarkRSAFloors of parsing, now under one;
+//     TestAttack11ForgedClaimsNotParsed, BenchmarkVerifyForgedLargeClaims).
+//   - Everything about the claims (their structure, exp required and at
+//     most MaxLifetime ahead, nbf, iat) is judged only after a signature
+//     has verified, so an unauthenticated sender learns nothing about
+//     whether its claims would have been acceptable: a forged token
+//     reports a bad signature, whatever its claims hold.
 //   - Every failure is an error wrapping ErrInvalid (the server's status 20) or,
 //     for a verified token whose package_data is unusable, ErrPayload (status
 //     10). Error texts are short, stable and contain no secrets, because they
@@ -46,21 +55,32 @@
 // over each part (parse.go, jsonscan.go): exactly three segments of
 // canonical unpadded base64url (CR and LF inside a segment are skipped, as
 // encoding/base64 and so golang-jwt always did), a header and a claims set
-// that are each one strict RFC 8259 JSON object. It keeps the reasons and
-// their order of the golang-jwt parser and validator it replaced (header
-// faults first, then the claims' structure, then the signature, then the
-// claims' times) and their semantics: exp, nbf and iat are NumericDates,
-// parsed as the nearest float64 and truncated to the second (golang-jwt's
-// default TimePrecision), so 1700000000.999999999 still reads as
-// 1700000001; iss, sub and jti are strings or null; aud is a string, null
-// or an array of strings; package_data without escapes is used in place.
+// that are each one strict RFC 8259 JSON object. It keeps the reasons of
+// the golang-jwt parser and validator it replaced, and their semantics,
+// but not their order. golang-jwt decoded and parsed the claims before the
+// signature; Verify checks header faults first, then the signature, and
+// only then the claims' structure ("malformed", naming the verifying key
+// as FailedKey) and their times. So a forged token whose claims golang-jwt
+// would have called malformed reports a bad signature; a node-signed one
+// is still malformed. The canonical-base64 rule for the claims segment
+// still holds after verification: the signature covers the segment as
+// sent, and a node-signed segment with non-zero unused bits is refused,
+// not read as its canonical twin. The claim semantics: exp, nbf and iat
+// are NumericDates, parsed as the nearest float64 and truncated to the
+// second (golang-jwt's default TimePrecision), so 1700000000.999999999
+// still reads as 1700000001; iss, sub and jti are strings or null; aud is
+// a string, null or an array of strings; package_data without escapes is
+// used in place.
 // Sign writes {"alg":"RS256","typ":"JWT"} and
 // {"package_data":...,"iss":...,"exp":...} byte for byte as golang-jwt and
 // encoding/json wrote them (sign.go).
 //
-// Stricter than golang-jwt: Verify refuses as "malformed", before any key is
-// tried, these tokens the old parser read, none of which a TSS Node writes
-// (each is listed in TestVerifyStricterThanReference):
+// Stricter than golang-jwt: Verify refuses as "malformed" these tokens the
+// old parser read, none of which a TSS Node writes (each is listed in
+// TestVerifyStricterThanReference). A fault in the header is refused
+// before any key is tried; one in the claims once a key has verified the
+// token (a forged token with such claims reports a bad signature, as
+// golang-jwt did too):
 //   - a header or claims set with two members of the same name (after
 //     unescaping): encoding/json kept the last one silently;
 //   - a claims member whose name equals a registered claim or package_data
