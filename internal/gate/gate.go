@@ -163,7 +163,7 @@ func (g *Gate) Check(ctx context.Context, v protocol.Version, tok string) (o Out
 	defer g.recoverInto(&o)
 	verified, err := g.cfg.Verifier.Verify(tok)
 	if err != nil {
-		o.RequestID = token.UnverifiedRequestID(tok)
+		o.RequestID = token.EchoedRequestID(tok, err)
 		if errors.Is(err, token.ErrPayload) {
 			o.failWith(protocol.StatusInvalidRequest, err.Error(), err)
 		} else {

@@ -11,6 +11,7 @@ import (
 	"tssgate/internal/decision"
 	"tssgate/internal/protocol"
 	"tssgate/internal/store"
+	"tssgate/internal/token"
 )
 
 // Each step of the pipeline, failing, gives its own status, a REJECT and
@@ -19,6 +20,7 @@ func TestCheckEachStepFailsClosed(t *testing.T) {
 	node, rogue := testKeys(t)
 	soon := time.Now().Add(2 * time.Minute)
 	ping := requestJSON(t, protocol.V2, protocol.TypePing, "p-1")
+	bigPing := append(ping[:len(ping)-1:len(ping)-1], `,"pad":"`+strings.Repeat("p", token.MaxForgedEchoLen)+`"}`...)
 	keygen := requestJSON(t, protocol.V2, protocol.TypeKeyGen, "g-1")
 	keysign := requestJSON(t, protocol.V2, protocol.TypeKeySign, "k-1")
 	approve := deciderFunc(func(context.Context, *protocol.Request) (decision.Decision, error) {
@@ -47,6 +49,10 @@ func TestCheckEachStepFailsClosed(t *testing.T) {
 		{name: "approved ping", tok: nodeToken(t, node, ping, soon), status: 0, action: protocol.ActionApprove, id: "p-1"},
 		{name: "not a token", tok: "garbage", status: protocol.StatusInvalidToken, reason: "", id: ""},
 		{name: "untrusted key, id echoed", tok: nodeToken(t, rogue, ping, soon), status: protocol.StatusInvalidToken, id: "p-1"},
+		// Reading the id of a large token no key verified would cost a
+		// JSON parse the forger chose: no id.
+		{name: "untrusted key, large token, no id echoed", tok: nodeToken(t, rogue, bigPing, soon), status: protocol.StatusInvalidToken, id: ""},
+		{name: "expired large token, id echoed", tok: nodeToken(t, node, bigPing, time.Now().Add(-time.Hour)), status: protocol.StatusInvalidToken, reason: "expired", id: "p-1"},
 		{name: "expired token", tok: nodeToken(t, node, ping, time.Now().Add(-time.Hour)), status: protocol.StatusInvalidToken, reason: "expired", id: "p-1"},
 		{name: "package_data not base64", tok: signToken(t, node, map[string]any{"package_data": "*", "exp": soon.Unix()}),
 			status: protocol.StatusInvalidRequest, reason: "package_data"},

@@ -18,11 +18,17 @@ import (
 // are real, so signed by the node it verifies at now.
 func craftedClaims(tb testing.TB) string {
 	tb.Helper()
+	return craftedClaimsFor(tb, MaxTokenLen)
+}
+
+// craftedClaimsFor is craftedClaims for a token of at most tokenLen bytes.
+func craftedClaimsFor(tb testing.TB, tokenLen int) string {
+	tb.Helper()
 	var b strings.Builder
 	b.WriteString(`{"package_data":"` + base64.StdEncoding.EncodeToString(samplePayload) + `","exp":` + strconv.FormatInt(now.Add(time.Minute).Unix(), 10))
 	// Leave room for the header and a 2048-bit signature: the token must
 	// reach Verify's parser, not stop at the size check.
-	const budget = (MaxTokenLen - 512) / 4 * 3
+	budget := (tokenLen - 512) / 4 * 3
 	for i := 0; ; i++ {
 		m := `,"\u005f` + strconv.FormatInt(int64(i), 36) + `":0`
 		if b.Len()+len(m)+1 > budget {
@@ -113,5 +119,36 @@ func BenchmarkVerifyForgedLargeClaims(b *testing.B) {
 		if _, err := v.Verify(tok); err == nil || err.Error() != "invalid token: "+reasonBadSig {
 			b.Fatalf("forged token: %v", err)
 		}
+	}
+}
+
+// BenchmarkRefuseForgedCraftedClaims is what a refused crafted token costs
+// the gate: Verify and then the request_id echo (EchoedRequestID), for a
+// token just under MaxForgedEchoLen, whose id is still read without
+// verification, and one of about MaxTokenLen, whose id is not. Compare
+// with BenchmarkRSAFloor in the same run:
+//
+//	go test -run '^$' -bench 'RefuseForgedCraftedClaims|RSAFloor' -benchtime 20x -count 3 ./internal/token
+func BenchmarkRefuseForgedCraftedClaims(b *testing.B) {
+	v, _ := diffVerifier(b)
+	for _, size := range []struct {
+		name string
+		len  int
+	}{{"under-echo-bound", MaxForgedEchoLen}, {"max-token", MaxTokenLen}} {
+		b.Run(size.name, func(b *testing.B) {
+			tok := diffToken(b, diffHeader, craftedClaimsFor(b, size.len), loadPriv(b, serverPrivFile), false)
+			if len(tok) > size.len {
+				b.Fatalf("token is %d bytes, over %d", len(tok), size.len)
+			}
+			b.SetBytes(int64(len(tok)))
+			b.ReportAllocs()
+			for b.Loop() {
+				_, err := v.Verify(tok)
+				if err == nil || err.Error() != "invalid token: "+reasonBadSig {
+					b.Fatalf("forged token: %v", err)
+				}
+				EchoedRequestID(tok, err)
+			}
+		})
 	}
 }

@@ -49,7 +49,10 @@
 //     selected by the boringcrypto and openssl build tags; -tags openssl
 //     without cgo, or with boringcrypto, does not compile).
 //   - UnverifiedRequestID is the one place that reads a token without
-//     verifying it, and only to echo request_id in a non-approving reply.
+//     verifying it, and only to echo request_id in a non-approving reply;
+//     EchoedRequestID calls it only for a token a key verified or one of
+//     at most MaxForgedEchoLen bytes, so the echo, too, costs a forger
+//     little.
 //
 // Parsing and building. Verify reads the compact JWS itself, in one pass
 // over each part (parse.go, jsonscan.go): exactly three segments of

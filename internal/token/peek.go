@@ -12,6 +12,28 @@ import (
 // log.
 const MaxEchoedIDLen = 256
 
+// MaxForgedEchoLen bounds the tokens whose request_id EchoedRequestID reads
+// when no key verified them. Reading the id means base64-decoding and
+// JSON-parsing claims and package_data that whoever sent the token chose,
+// which for a crafted 1 MiB token costs more than ten RSA signatures:
+// Verify no longer spends that before a signature verifies, and the echo
+// must not spend it either. A TSS Node's tokens are far smaller (about
+// 11 KB for a v2 KEYSIGN), so the bound costs a node's operator nothing
+// but the id of a large token signed by a key not configured here.
+const MaxForgedEchoLen = 64 << 10
+
+// EchoedRequestID is the request_id to echo in the reply to tok, which
+// Verify refused with verr: UnverifiedRequestID's reading when a key
+// verified the token (FailedKey names it: the claims or their times were
+// refused, so the node did send it) or when tok is at most
+// MaxForgedEchoLen long, and "" for a larger token no key verified.
+func EchoedRequestID(tok string, verr error) string {
+	if FailedKey(verr) == "" && len(strings.TrimSpace(tok)) > MaxForgedEchoLen {
+		return ""
+	}
+	return UnverifiedRequestID(tok)
+}
+
 // UnverifiedRequestID reads request_id from the package_data of a token
 // WITHOUT checking its signature or claims. It exists for one purpose: a
 // token that failed verification still gets a reply the node can match (the
