@@ -125,3 +125,37 @@ func TestAttack12SolanaDelegatedTransferIsNotTheWalletsOwn(t *testing.T) {
 		})
 	}
 }
+
+// TestAttack12TRONMaxFeeIsOnlyTheEnergyCap: TRON's fee_limit caps the
+// energy a TriggerSmartContract may burn, nothing else. The same
+// transaction also burns bandwidth when the account has none staked or
+// free (the chain's transaction fee, 1,000 sun per byte today, over the
+// signed transaction's size), and a transaction whose raw_data carries a
+// memo (field 10) pays the memo fee (1 TRX today) on top. tx.decoded.max_fee,
+// read by fee-cap rules as "the most the bytes let the network fee reach",
+// is fee_limit alone, so a cap of exactly fee_limit passes a transaction
+// that costs more. A fix either adds what the bytes let the chain charge
+// or makes max_fee unknown (an error to read) on TRON.
+func TestAttack12TRONMaxFeeIsOnlyTheEnergyCap(t *testing.T) {
+	// raw_data written field by field in ascending field order, as
+	// java-tron re-serializes it: ref_block_bytes, ref_block_hash,
+	// expiration, data (memo), contract, timestamp, fee_limit.
+	const feeLimit = 100_000_000
+	calldata := []byte{0xde, 0xad, 0xbe, 0xef}
+	param := cat(pbB(1, tronAddrBytes(t, tronOwner)), pbB(2, tronAddrBytes(t, tronTo)), pbB(4, calldata))
+	anyMsg := cat(pbB(1, []byte("type.googleapis.com/protocol.TriggerSmartContract")), pbB(2, param))
+	contract := cat(pbV(1, 31), pbB(2, anyMsg))
+	raw := cat(pbB(1, []byte{0x4e, 0x6e}), pbB(4, make([]byte, 8)), pbV(8, 1_700_000_000_000),
+		pbB(10, []byte("invoice 42")), pbB(11, contract), pbV(14, 1_699_999_000_000), pbV(18, feeLimit))
+	res := DefaultRegistry().Verify(v2Request(t, tronDesc(raw, desc{tokenID: "TRON", destType: "TRON_Contract", address: tronTo, amount: "0", calldata: hex.EncodeToString(calldata)})))
+	wantVerified(t, res)
+	if res.Facts.MaxFee == nil {
+		return // unknown: a fee cap then errors and rejects
+	}
+	// At least: the energy cap, the memo fee, and bandwidth for the raw
+	// bytes alone (the signature and result add more).
+	atLeast := big.NewInt(feeLimit + 1_000_000 + int64(len(raw))*1000)
+	if res.Facts.MaxFee.Cmp(atLeast) < 0 {
+		t.Errorf("max_fee %s sun, but a %d-byte TriggerSmartContract with a memo and fee_limit %d can burn at least %s sun", res.Facts.MaxFee, len(raw), feeLimit, atLeast)
+	}
+}
