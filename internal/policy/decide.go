@@ -381,7 +381,7 @@ func decodedValue(v *protocol.Verification) ref.Val {
 	}
 	// An unknown fee is an error to read, not zero: a fee cap must never
 	// pass because the fee could not be established.
-	var maxFee ref.Val = types.NewErr("tx.decoded.max_fee is unknown: the transaction was not decoded")
+	var maxFee ref.Val = types.NewErr("tx.decoded.max_fee is unknown: the transaction was not decoded, or its chain has no fee bound in the bytes (TRON)")
 	if v.MaxFeeKnown {
 		maxFee = newDec(v.MaxFee)
 	}

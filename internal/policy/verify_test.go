@@ -161,6 +161,54 @@ func TestMaxFee(t *testing.T) {
 	}
 }
 
+// TestTRONFeeCapRejects: a TRON transaction's fee_limit caps its energy
+// fee only (bandwidth and the memo fee come on top), so tx.decoded.max_fee
+// is unknown on TRON and a fee cap rejects a genuine, verified TRC-20
+// transfer instead of approving it on fee_limit. The ETH vector through
+// the same rule and path is the control: the cap itself approves.
+func TestTRONFeeCapRejects(t *testing.T) {
+	p := mustParse(t, "version: 1\nrules:\n  - name: cheap\n    when: tx.verified && tx.decoded.max_fee <= decimal(\"100\")\n    action: approve\n", "")
+	vectors := map[string]factVector{}
+	for _, v := range loadFactVectors(t) {
+		vectors[v.Name] = v
+	}
+	tests := []struct {
+		name    string
+		vector  string
+		approve bool
+	}{
+		{name: "ETH: gas limit x price is a bound", vector: "eth_legacy_transfer", approve: true},
+		{name: "TRON TRC-20: fee_limit is not a bound", vector: "tron_trc20_usdt_transfer"},
+		{name: "TRON TRX transfer: neither is its fee_limit", vector: "tron_trx_transfer"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, ok := vectors[tt.vector]
+			if !ok {
+				t.Fatalf("no vector %s", tt.vector)
+			}
+			d, _ := genuine(t, v)
+			req, err := build(t, v, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !req.Verification.Verified {
+				t.Fatalf("vector %s does not verify: %s", v.Name, req.Verification.Reason)
+			}
+			dec := decide(t, p, req)
+			if tt.approve {
+				if !dec.Approves() {
+					t.Fatalf("fee cap did not approve: %+v", dec)
+				}
+				return
+			}
+			if dec.Approves() || dec.Action != protocol.ActionReject || dec.Rule != "cheap" || !strings.Contains(dec.Reason, "max_fee is unknown") {
+				t.Fatalf("fee cap on an unknown TRON fee: %+v, want a reject by the rule's error", dec)
+			}
+		})
+	}
+}
+
 // == and != between a decimal and a run-time-typed value are refused at
 // load: an int on the left would silently compare "not equal".
 func TestMixedDecimalEqualityRefused(t *testing.T) {

@@ -24,8 +24,13 @@ import (
 // is account state the bytes do not carry: it verifies only when the
 // description names an owner whose associated token account (for the
 // registry's mint and the instruction's token program) is the credited
-// account, and the owner is then the destination. ComputeBudget instructions are read for the fee facts
-// and otherwise ignored, as are Memo instructions: neither moves funds.
+// account, and the owner is then the destination. Its debited account
+// must likewise be the authority's own associated token account: an
+// authority may sign as a delegate of another owner's account, and a
+// transfer out of it is not the wallet's payment. ComputeBudget
+// instructions are read for the fee facts and otherwise ignored, as are
+// Memo instructions (which still count towards the default compute
+// limit): neither moves funds.
 // Any other instruction makes the transaction "other", which never
 // verifies: an instruction whose effect is unknown may move anything.
 
@@ -292,13 +297,17 @@ type solOp struct {
 
 // solDecoded is a message with its instructions interpreted.
 type solDecoded struct {
-	msg         *solMessage
-	ops         []solOp
-	other       []string // problems: uninterpreted instructions, unresolved accounts
-	unitLimit   *uint32
-	unitPrice   *uint64
-	programs    []string
-	nonIgnored  int
+	msg       *solMessage
+	ops       []solOp
+	other     []string // problems: uninterpreted instructions, unresolved accounts
+	unitLimit *uint32
+	unitPrice *uint64
+	programs  []string
+	// budgeted counts the instructions that are not ComputeBudget ones,
+	// Memo included: without SetComputeUnitLimit the runtime allots each
+	// of them a default share of the compute limit, and the priority fee
+	// is paid on that limit, not on the units used.
+	budgeted    int
 	transferIdx []int // indexes into ops of transfers
 }
 
@@ -307,14 +316,14 @@ func (m *solMessage) interpret() *solDecoded {
 	for i, ix := range m.instrs {
 		prog := m.keys[ix.program]
 		d.programs = append(d.programs, solAddr(prog))
-		switch prog {
-		case solComputeBudgetProgram:
+		if prog == solComputeBudgetProgram {
 			d.computeBudget(ix)
 			continue
-		case solMemoProgram, solMemoV1Program:
+		}
+		d.budgeted++
+		if prog == solMemoProgram || prog == solMemoV1Program {
 			continue
 		}
-		d.nonIgnored++
 		op, problem := m.interpretOne(i, ix, prog)
 		if problem != "" {
 			d.other = append(d.other, fmt.Sprintf("instruction %d (program %s): %s", i, solAddr(prog), problem))
@@ -404,7 +413,10 @@ func (d *solDecoded) facts(r *Registry) *Facts {
 		f.TxType = "solana_v0"
 	}
 	// Fee bound: signatures plus the priority fee at the compute limit.
-	units := min(uint64(solDefaultUnitsPerIx)*uint64(max(d.nonIgnored, 1)), solMaxUnits)
+	// The default limit gives builtin programs less than 200,000 units
+	// since SIMD-0170; counting them at 200,000 overstates the bound, which
+	// is the safe side.
+	units := min(uint64(solDefaultUnitsPerIx)*uint64(max(d.budgeted, 1)), solMaxUnits)
 	if d.unitLimit != nil {
 		units = min(uint64(*d.unitLimit), solMaxUnits)
 	}
@@ -504,6 +516,15 @@ func compareSolana(c *claim, tok Token, d *solDecoded, f *Facts) *failure {
 		if op.decimals != int(tok.Decimals) {
 			return fail("token", "description says %s with %d decimals, TransferChecked says %d", tok.TokenID, tok.Decimals, op.decimals)
 		}
+	}
+	// The authority may be the source's owner or a delegate it approved;
+	// as a delegate the wallet would move a third account's tokens (the
+	// Solana form of transferFrom). The bytes prove ownership only for the
+	// authority's own associated token account, so that is the one source
+	// that verifies.
+	src, err := associatedTokenAddress(op.from, op.program, mint)
+	if err != nil || src != op.source {
+		return fail("source", "transaction debits token account %s, which is not the %s associated token account %s of its authority %s; a transfer out of any other account may move another owner's tokens as a delegate", solAddr(op.source), tok.TokenID, solAddr(src), solAddr(op.from))
 	}
 	owner, ownerOK := parseSolanaKey(dest.Address)
 	if !ownerOK {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -186,6 +187,28 @@ func TestSolanaGenerated(t *testing.T) {
 		{name: "USDC Transfer to a named token account", msg: spl(plainAcct, splTransfer(7)), d: desc{tokenID: "SOL_USDC", address: solAddr(plainAcct), amount: "0.000007"}, field: "destination", reason: "owner of a token account cannot be proven"},
 		{name: "USDC TransferChecked described by the owner's ATA", msg: spl(destATA, splChecked(7, 6)), d: desc{tokenID: "SOL_USDC", address: solAddr(destATA), amount: "0.000007"}, field: "destination", reason: "instead of its owner wallet"},
 		{name: "USDC Transfer to someone else's ATA", msg: spl(mustATA(t, other, solTokenProgram, usdc), splTransfer(7)), d: desc{tokenID: "SOL_USDC", address: solAddr(dest), amount: "0.000007"}, field: "destination", reason: solAddr(destATA)},
+		// The authority may sign as a delegate: only its own associated
+		// token account, for this token program and mint, is its money.
+		{name: "USDC Transfer out of a token account that is not an ATA", msg: func() solMsgSpec {
+			m := spl(destATA, splTransfer(7))
+			m.keys[1] = plainAcct
+			return m
+		}(), d: desc{tokenID: "SOL_USDC", address: solAddr(dest), amount: "0.000007"}, field: "source", reason: solAddr(plainAcct)},
+		{name: "USDC TransferChecked out of another owner's ATA", msg: func() solMsgSpec {
+			m := spl(destATA, splChecked(7, 6))
+			m.keys[1] = mustATA(t, other, solTokenProgram, usdc)
+			return m
+		}(), d: desc{tokenID: "SOL_USDC", address: solAddr(dest), amount: "0.000007"}, field: "source", reason: solAddr(srcATA)},
+		{name: "USDC Transfer out of the wallet's ATA for another mint", msg: func() solMsgSpec {
+			m := spl(destATA, splTransfer(7))
+			m.keys[1] = mustATA(t, payer, solTokenProgram, testKey("another mint"))
+			return m
+		}(), d: desc{tokenID: "SOL_USDC", address: solAddr(dest), amount: "0.000007"}, field: "source", reason: "not the SOL_USDC associated token account"},
+		{name: "USDC Transfer out of the wallet's Token-2022 ATA under SPL Token", msg: func() solMsgSpec {
+			m := spl(destATA, splTransfer(7))
+			m.keys[1] = mustATA(t, payer, solToken2022Program, usdc)
+			return m
+		}(), d: desc{tokenID: "SOL_USDC", address: solAddr(dest), amount: "0.000007"}, field: "source", reason: solAddr(srcATA)},
 		{name: "TransferChecked with wrong decimals", msg: spl(destATA, splChecked(7, 9)), d: desc{tokenID: "SOL_USDC", address: solAddr(dest), amount: "0.000007"}, field: "token", reason: "decimals"},
 		{name: "TransferChecked of another mint", msg: func() solMsgSpec {
 			m := spl(destATA, splChecked(7, 6))
@@ -238,6 +261,11 @@ func TestSolanaToken2022(t *testing.T) {
 	if d := res.Facts.Destinations[0]; d.TokenAccount != solAddr(to) || d.Address != solAddr(dest) || res.Facts.From != solAddr(payer) {
 		t.Errorf("facts %+v from %s", d, res.Facts.From)
 	}
+	// Signed as a delegate, out of another owner's Token-2022 account.
+	m.keys = slices.Clone(m.keys)
+	m.keys[1] = mustATA(t, testKey("another owner"), solToken2022Program, mint)
+	res = reg.Verify(v2Request(t, m.desc(desc{tokenID: "SOL_T22", address: solAddr(dest), amount: "123.45"})))
+	wantFailure(t, res, "source", solAddr(m.keys[1]), solAddr(src))
 }
 
 func TestSolanaFacts(t *testing.T) {
@@ -257,15 +285,40 @@ func TestSolanaFacts(t *testing.T) {
 	if f.From != solAddr(payer) || f.Hashes[0] != hex.EncodeToString(m.message()) || len(f.Programs) != 3 {
 		t.Errorf("from %s programs %v", f.From, f.Programs)
 	}
-	// Without a limit, the default per instruction bounds the fee.
-	m.ixs = m.ixs[0:1:1]
-	m.ixs = append(m.ixs, solIx{prog: 2, accts: []int{0, 1}, data: sysTransfer(9)})
-	d, err = decodeSolana([]byte(base64.StdEncoding.EncodeToString(m.wire())))
-	if err != nil {
-		t.Fatal(err)
+}
+
+// TestSolanaFeeWithoutLimit: without SetComputeUnitLimit the runtime's
+// default limit is 200,000 units for every instruction that is not a
+// ComputeBudget one (Memo too: it is not a builtin), capped at 1.4M, and
+// the priority fee is paid on that limit. The bound counts them all.
+func TestSolanaFeeWithoutLimit(t *testing.T) {
+	payer, dest := testKey("payer"), testKey("dest")
+	transfer := solIx{prog: 2, accts: []int{0, 1}, data: sysTransfer(9)}
+	memo := solIx{prog: 4, data: []byte("ref")}
+	price := solIx{prog: 3, data: cbPrice(2_500_000)} // 2.5 lamports per unit
+	tests := []struct {
+		name string
+		ixs  []solIx
+		want int64 // lamports
+	}{
+		{name: "one transfer", ixs: []solIx{price, transfer}, want: 5000 + 500_000},
+		{name: "ComputeBudget instructions get no allocation", ixs: []solIx{price, {prog: 3, data: []byte{1, 0, 0, 0, 0}}, transfer}, want: 5000 + 500_000},
+		{name: "a memo adds an allocation", ixs: []solIx{price, transfer, memo}, want: 5000 + 1_000_000},
+		{name: "eight memos reach the 1.4M cap", ixs: []solIx{price, transfer, memo, memo, memo, memo, memo, memo, memo, memo}, want: 5000 + 3_500_000},
+		{name: "no price: signatures only", ixs: []solIx{transfer, memo, memo}, want: 5000},
 	}
-	if f := d.facts(DefaultRegistry()); f.MaxFee.Int64() != 5000+500_000 {
-		t.Errorf("max fee without a limit %s", f.MaxFee)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := solMsgSpec{header: [3]byte{1, 0, 3}, nsig: -1,
+				keys: [][32]byte{payer, dest, solSystemProgram, solComputeBudgetProgram, solMemoProgram}, ixs: tt.ixs}
+			d, err := decodeSolana([]byte(base64.StdEncoding.EncodeToString(m.wire())))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f := d.facts(DefaultRegistry()); f.MaxFee == nil || f.MaxFee.Int64() != tt.want {
+				t.Errorf("max fee %v lamports, want %d", f.MaxFee, tt.want)
+			}
+		})
 	}
 }
 

@@ -65,8 +65,6 @@ type tronTx struct {
 	callValue      int64
 	callTokenValue int64
 	data           []byte
-	feeLimit       int64
-	hasFeeLimit    bool
 	hash           [32]byte
 }
 
@@ -121,7 +119,7 @@ func decodeTRON(raw []byte) (*tronTx, error) {
 		return nil, err
 	}
 	t := &tronTx{hash: sha256.Sum256(raw)}
-	if t.feeLimit, t.hasFeeLimit, err = pbInt64(rawFields, 18, "fee_limit"); err != nil {
+	if _, _, err := pbInt64(rawFields, 18, "fee_limit"); err != nil {
 		return nil, err
 	}
 	for _, n := range []uint64{3, 8, 14} {
@@ -209,9 +207,11 @@ func (t *tronTx) facts(r *Registry) *Facts {
 		TxType: "tron",
 		Hashes: []string{hex.EncodeToString(t.hash[:])},
 	}
-	if t.hasFeeLimit {
-		f.MaxFee = big.NewInt(t.feeLimit)
-	}
+	// MaxFee stays unknown. fee_limit caps only the energy fee; bandwidth
+	// (per byte of the signed transaction), the memo fee, account
+	// activation and multi-signature fees are charged on top at prices the
+	// chain's governance sets and may raise, so no bound read from the
+	// bytes alone would stay sound. Unknown makes a policy fee cap reject.
 	if t.owner != nil {
 		f.From = tronAddr(t.owner)
 	}

@@ -211,9 +211,11 @@ type Facts struct {
 
 	// MaxFee bounds the network fee the transaction can spend, in the
 	// native coin's base units: EVM gas limit x (max fee per) gas price;
-	// TRON fee_limit (which bounds energy fees only; nil for a plain TRX
-	// transfer); Solana 5000 lamports per signature plus the priority fee
-	// at the compute unit limit (or the default limit when none is set).
+	// Solana 5000 lamports per signature plus the priority fee at the
+	// compute unit limit (or, when none is set, the default limit of
+	// 200,000 units per non-ComputeBudget instruction, capped at 1.4M).
+	// Nil on TRON: fee_limit bounds only the energy fee, and bandwidth and
+	// memo fees come on top at chain-set prices.
 	MaxFee *big.Int
 
 	// Programs are the Solana program IDs the message invokes, in order,
