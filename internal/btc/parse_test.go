@@ -3,6 +3,7 @@ package btc
 import (
 	"bytes"
 	"encoding/hex"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -82,6 +83,73 @@ func TestParsePSBTRefusals(t *testing.T) {
 			_, err := ParsePSBT(c.b)
 			if err == nil || !strings.Contains(err.Error(), c.err) {
 				t.Fatalf("error %v, want one containing %q", err, c.err)
+			}
+		})
+	}
+}
+
+// TestParsePSBTDerivations: every BIP-32 derivation (global xpub, input
+// plain and taproot, output plain and taproot) is returned with its map
+// and path, fingerprint and leaf hashes dropped; one that does not parse
+// refuses the PSBT.
+func TestParsePSBTDerivations(t *testing.T) {
+	const h = 1 << 31
+	le := func(v uint32) string {
+		return hex.EncodeToString([]byte{byte(v), byte(v >> 8), byte(v >> 16), byte(v >> 24)})
+	}
+	lenHex := func(x string) string { return hex.EncodeToString([]byte{byte(len(x) / 2)}) + x }
+	entry := func(key, val string) string { return lenHex(key) + lenHex(val) }
+	path := func(p ...uint32) string {
+		s := "0badf00d"
+		for _, i := range p {
+			s += le(i)
+		}
+		return s
+	}
+	pub, xonly, leaf := "02"+strings.Repeat("11", 32), strings.Repeat("44", 32), strings.Repeat("cd", 32)
+	build := func(global, input, output string) []byte {
+		return mustHex(t, "70736274ff"+entry("00", stakeUnsigned)+global+"00"+input+"00"+output+"00")
+	}
+	p, err := ParsePSBT(build(
+		entry("01"+strings.Repeat("ab", 78), path(48+h, h, h, 2+h)),
+		entry("16"+xonly, "01"+leaf+path(86+h, h, h, 0, 5))+entry("06"+pub, path(84+h, 2+h, h, 0, 0)),
+		entry("07"+xonly, "00"+path(86+h, 1+h, h, 1, 0))+entry("02"+pub, path(44, 3, 0, 1, 9)),
+	))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Derivation{
+		{"global", []uint32{48 + h, h, h, 2 + h}},
+		{"input 0", []uint32{84 + h, 2 + h, h, 0, 0}}, // key 06… sorts before 16…
+		{"input 0", []uint32{86 + h, h, h, 0, 5}},
+		{"output 0", []uint32{44, 3, 0, 1, 9}},
+		{"output 0", []uint32{86 + h, 1 + h, h, 1, 0}},
+	}
+	if len(p.Derivations) != len(want) {
+		t.Fatalf("derivations %v, want %v", p.Derivations, want)
+	}
+	for i, d := range p.Derivations {
+		if d.Where != want[i].Where || !slices.Equal(d.Path, want[i].Path) {
+			t.Fatalf("derivation %d = %v, want %v", i, d, want[i])
+		}
+	}
+	if q, err := ParsePSBT(build("", "", "")); err != nil || len(q.Derivations) != 0 {
+		t.Fatalf("PSBT without derivations: %v, %v", q, err)
+	}
+	refusals := []struct {
+		name                  string
+		global, input, output string
+	}{
+		{"path not whole indexes", "", entry("06"+pub, path(84+h, h)+"00"), ""},
+		{"no fingerprint", "", "", entry("02"+pub, "0bad")},
+		{"taproot leaf count past the value", "", entry("16"+xonly, "02"+leaf+path(86+h, h)), ""},
+		{"taproot leaf count missing", "", "", entry("07"+xonly, "")},
+		{"global xpub truncated", entry("01"+strings.Repeat("ab", 78), "00"), "", ""},
+	}
+	for _, r := range refusals {
+		t.Run(r.name, func(t *testing.T) {
+			if _, err := ParsePSBT(build(r.global, r.input, r.output)); err == nil || !strings.Contains(err.Error(), "malformed BIP-32 derivation") {
+				t.Fatalf("error %v, want a malformed derivation", err)
 			}
 		})
 	}

@@ -5,17 +5,42 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"sort"
 )
 
 // PSBT is the part of a BIP-174 version 0 PSBT a verifier reads: the
-// unsigned transaction and, per input, the spent-output claims. Both
-// claims are the creator's word, like Cobo's selected_utxos; a verifier
-// must check them against whatever else it trusts.
+// unsigned transaction, per input the spent-output claims, and every
+// BIP-32 derivation it names. All claims are the creator's word, like
+// Cobo's selected_utxos; a verifier must check them against whatever else
+// it trusts.
 type PSBT struct {
 	Tx *Tx
 	// Inputs has one entry per Tx input.
 	Inputs []PSBTInput
+	// Derivations are the key paths the PSBT names, in map order (global,
+	// then each input, then each output) and, within a map, in key order.
+	Derivations []Derivation
 }
+
+// Derivation is one BIP-32 key path a PSBT names: a PSBT_GLOBAL_XPUB,
+// PSBT_IN_BIP32_DERIVATION, PSBT_IN_TAP_BIP32_DERIVATION,
+// PSBT_OUT_BIP32_DERIVATION or PSBT_OUT_TAP_BIP32_DERIVATION entry.
+type Derivation struct {
+	// Where names the map: "global", "input 0", "output 1".
+	Where string
+	// Path holds the indexes as serialized, hardened ones with 2^31 set;
+	// the master fingerprint before them is dropped.
+	Path []uint32
+}
+
+// PSBT key types that carry a BIP-32 derivation (BIP-174, BIP-371).
+const (
+	psbtGlobalXpub       = 0x01
+	psbtInDerivation     = 0x06
+	psbtInTapDerivation  = 0x16
+	psbtOutDerivation    = 0x02
+	psbtOutTapDerivation = 0x07
+)
 
 // PSBTInput holds one input's PSBT_IN_WITNESS_UTXO and
 // PSBT_IN_NON_WITNESS_UTXO, nil when absent.
@@ -49,8 +74,11 @@ func DecodePSBTBase64(s string) (*PSBT, error) {
 // nothing after the last map. A PSBT_IN_NON_WITNESS_UTXO must be the
 // transaction the input spends (its txid equals the outpoint's) and hold
 // the output it names; a PSBT_IN_WITNESS_UTXO must be a well-formed
-// output. Other keys (partial signatures, derivation paths, proprietary
-// keys) are skipped: nothing here relies on them.
+// output. Every BIP-32 derivation (global xpub, input and output, plain
+// and taproot) must be a fingerprint and whole path indexes, and is
+// returned in Derivations, so that a verifier can check the paths. Other
+// keys (partial signatures, scripts, proprietary keys) are skipped:
+// nothing here relies on them.
 func ParsePSBT(b []byte) (*PSBT, error) {
 	if len(b) > 4*MaxTxSize {
 		return nil, fmt.Errorf("PSBT is %d bytes, more than %d", len(b), 4*MaxTxSize)
@@ -85,9 +113,16 @@ func ParsePSBT(b []byte) (*PSBT, error) {
 		}
 	}
 	p := &PSBT{Tx: tx, Inputs: make([]PSBTInput, len(tx.Inputs))}
+	if err := p.addDerivations(global, "global", psbtGlobalXpub, 0); err != nil {
+		return nil, err
+	}
 	for i := range tx.Inputs {
-		m, err := readPSBTMap(r, fmt.Sprintf("input %d", i))
+		where := fmt.Sprintf("input %d", i)
+		m, err := readPSBTMap(r, where)
 		if err != nil {
+			return nil, err
+		}
+		if err := p.addDerivations(m, where, psbtInDerivation, psbtInTapDerivation); err != nil {
 			return nil, err
 		}
 		if v, ok := m[string([]byte{0x01})]; ok {
@@ -117,7 +152,12 @@ func ParsePSBT(b []byte) (*PSBT, error) {
 		}
 	}
 	for i := range tx.Outputs {
-		if _, err := readPSBTMap(r, fmt.Sprintf("output %d", i)); err != nil {
+		where := fmt.Sprintf("output %d", i)
+		m, err := readPSBTMap(r, where)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.addDerivations(m, where, psbtOutDerivation, psbtOutTapDerivation); err != nil {
 			return nil, err
 		}
 	}
@@ -130,12 +170,43 @@ func ParsePSBT(b []byte) (*PSBT, error) {
 	return p, nil
 }
 
-// readPSBTMap reads key-value pairs up to the 0x00 separator. Keys are
-// returned whole (type byte and key data) only for single-byte keys; the
-// rest are checked for duplicates and dropped.
+// addDerivations appends the derivations of map m (where names it): the
+// entries whose key type is plain (fingerprint and path) or tap (leaf
+// hashes, fingerprint and path; 0 for none), with key data. A value that
+// does not parse is an error: a path the verifier cannot read is not one
+// it may ignore.
+func (p *PSBT) addDerivations(m map[string][]byte, where string, plain, tap byte) error {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		if len(k) > 1 && (k[0] == plain || (tap != 0 && k[0] == tap)) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		r := &reader{b: m[k]}
+		if k[0] == tap {
+			n := r.count(32)
+			r.bytes(32 * n)
+		}
+		r.bytes(4) // master key fingerprint
+		if r.err != nil || len(r.b)%4 != 0 {
+			return fmt.Errorf("PSBT %s map: malformed BIP-32 derivation (key type %#02x)", where, k[0])
+		}
+		path := make([]uint32, 0, len(r.b)/4)
+		for len(r.b) > 0 {
+			path = append(path, r.u32())
+		}
+		p.Derivations = append(p.Derivations, Derivation{Where: where, Path: path})
+	}
+	return nil
+}
+
+// readPSBTMap reads key-value pairs up to the 0x00 separator and returns
+// them keyed by the whole key (type byte and key data), after checking
+// for duplicates.
 func readPSBTMap(r *reader, where string) (map[string][]byte, error) {
 	out := map[string][]byte{}
-	seen := map[string]bool{}
 	for {
 		kl := r.compact()
 		if r.err != nil {
@@ -152,13 +223,12 @@ func readPSBTMap(r *reader, where string) (map[string][]byte, error) {
 		if r.err != nil {
 			return nil, fmt.Errorf("PSBT %s map: %v", where, r.err)
 		}
-		if seen[string(key)] {
+		if _, dup := out[string(key)]; dup {
 			return nil, fmt.Errorf("PSBT %s map: key %x appears twice", where, clipBytes(key))
 		}
-		seen[string(key)] = true
+		out[string(key)] = val
 		switch {
-		case len(key) == 1:
-			out[string(key)] = val
+		case len(key) == 1: // no key data to check
 		case key[0] <= 0x01 && where != "global":
 			// 0x00 and 0x01 input keys carry no key data; with it they are
 			// malformed and a parser that read them differently would see

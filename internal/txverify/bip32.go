@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -53,6 +54,27 @@ func ParseBIP32Path(path string) ([]uint32, error) {
 	return out, nil
 }
 
+// formatBIP32Path spells parsed indexes as a path, hardened ones with ',
+// for reasons: "m/84'/0'/0'/0/1". It spells any []uint32, including ones
+// ParseBIP32Path refuses (none: "m"); past 8 components it gives the
+// count instead of the rest, as a PSBT's paths have no length bound.
+func formatBIP32Path(indexes []uint32) string {
+	const shown = 8
+	var b strings.Builder
+	b.WriteString("m")
+	for k, i := range indexes {
+		if k == shown {
+			fmt.Fprintf(&b, "/... (%d components)", len(indexes))
+			break
+		}
+		b.WriteString("/" + strconv.FormatUint(uint64(i&^HardenedOffset), 10))
+		if i&HardenedOffset != 0 {
+			b.WriteString("'")
+		}
+	}
+	return b.String()
+}
+
 // parseBIP32Component reads one index with an optional hardened marker.
 func parseBIP32Component(p string) (uint32, error) {
 	hardened := false
@@ -95,17 +117,33 @@ const (
 	CoinTypeBCH     = 145 // Bitcoin Cash
 )
 
-// verifiableCoinTypes maps each decodable coin type to its chain.
-var verifiableCoinTypes = map[uint32]string{
-	CoinTypeEVM:     ChainEVM,
-	CoinTypeTRON:    ChainTRON,
-	CoinTypeSolana:  ChainSolana,
-	CoinTypeBTC:     ChainUTXO,
-	CoinTypeTestnet: ChainUTXO,
-	CoinTypeLTC:     ChainUTXO,
-	CoinTypeDOGE:    ChainUTXO,
-	CoinTypeBCH:     ChainUTXO,
+// utxoCoinTypes maps each UTXO network (Token.Network) to the coin type
+// its keys derive under. It is the one table of UTXO coin types: a
+// verified UTXO token's paths must carry its own (checkUTXOPaths), and a
+// token without a decoder may carry none of them (checkNotRelabelled).
+// Testnet and signet share coin type 1 ("Testnet (all coins)" in SLIP-44),
+// so a path cannot tell XTN from SIGNET_BTC.
+var utxoCoinTypes = map[string]uint32{
+	"btc":     CoinTypeBTC,
+	"testnet": CoinTypeTestnet,
+	"signet":  CoinTypeTestnet,
+	"ltc":     CoinTypeLTC,
+	"doge":    CoinTypeDOGE,
+	"bch":     CoinTypeBCH,
 }
+
+// verifiableCoinTypes maps each decodable coin type to its chain.
+var verifiableCoinTypes = func() map[uint32]string {
+	m := map[uint32]string{
+		CoinTypeEVM:    ChainEVM,
+		CoinTypeTRON:   ChainTRON,
+		CoinTypeSolana: ChainSolana,
+	}
+	for _, c := range utxoCoinTypes {
+		m[c] = ChainUTXO
+	}
+	return m
+}()
 
 // VerifiableCoinTypes returns the SLIP-44 coin types whose transactions
 // this package decodes, ascending. A KEYSIGN for a token_id without a
@@ -130,4 +168,30 @@ func coinType(indexes []uint32) (uint32, bool) {
 		return 0, false
 	}
 	return indexes[1] &^ HardenedOffset, true
+}
+
+// coinTypePurposes are the BIP-43 purposes whose second level is the
+// SLIP-44 coin type: BIP-44 (P2PKH), BIP-48 (multisig), BIP-49
+// (P2SH-P2WPKH), BIP-84 (P2WPKH) and BIP-86 (P2TR). Under any other
+// purpose the second level may mean something else (BIP-45 puts a
+// cosigner index there), so it says nothing about the coin.
+var coinTypePurposes = map[uint32]bool{44: true, 48: true, 49: true, 84: true, 86: true}
+
+// purposeCoinType returns the coin type of a parsed path whose purpose,
+// hardened or not, is one of coinTypePurposes. It returns an error for a
+// path with fewer than two components, more than BIP-32's 255 (a PSBT's
+// paths are not bounded by ParseBIP32Path), or another purpose.
+func purposeCoinType(indexes []uint32) (uint32, error) {
+	coin, ok := coinType(indexes)
+	if !ok {
+		return 0, errors.New("has no coin type level")
+	}
+	if len(indexes) > maxBIP32Depth {
+		// Only a PSBT's paths can be this deep; BIP-32 cannot derive them.
+		return 0, fmt.Errorf("has %d components, more than BIP-32's %d", len(indexes), maxBIP32Depth)
+	}
+	if p := indexes[0] &^ HardenedOffset; !coinTypePurposes[p] {
+		return 0, fmt.Errorf("has purpose %d, not one whose second level is the coin type (44, 48, 49, 84, 86)", p)
+	}
+	return coin, nil
 }

@@ -76,3 +76,87 @@ func TestVerifiableCoinTypes(t *testing.T) {
 		t.Fatal("VerifiableCoinTypes shares its slice")
 	}
 }
+
+// TestUTXOCoinTypes: every built-in UTXO token's network derives under
+// its SLIP-44 coin type, and those are the UTXO coin types
+// VerifiableCoinTypes lists.
+func TestUTXOCoinTypes(t *testing.T) {
+	want := map[string]uint32{"BTC": 0, "XTN": 1, "SIGNET_BTC": 1, "LTC": 2, "DOGE": 3, "BCH": 145}
+	seen := 0
+	for _, tok := range DefaultRegistry().Tokens() {
+		if tok.Chain != ChainUTXO {
+			continue
+		}
+		seen++
+		c, ok := utxoCoinTypes[tok.Network]
+		if w, known := want[tok.TokenID]; !ok || !known || c != w {
+			t.Errorf("%s (network %s): coin type %d (known %v), want %d", tok.TokenID, tok.Network, c, ok, w)
+		}
+		if verifiableCoinTypes[c] != ChainUTXO {
+			t.Errorf("%s: coin type %d is not a verifiable UTXO coin type", tok.TokenID, c)
+		}
+	}
+	if seen != len(want) {
+		t.Fatalf("%d built-in UTXO tokens, want %d", seen, len(want))
+	}
+}
+
+func TestPurposeCoinType(t *testing.T) {
+	tests := []struct {
+		name string
+		path string
+		coin uint32
+		err  string
+	}{
+		{"BIP-44 unhardened", "m/44/2/0/0/0", 2, ""},
+		{"BIP-84 hardened", "m/84'/0'/0'/0/0", 0, ""},
+		{"BIP-86 h marker", "86h/1h/0h/0/0", 1, ""},
+		{"BIP-49", "m/49'/3'/0'", 3, ""},
+		{"BIP-48 multisig", "m/48'/145'/0'/2'/0/0", 145, ""},
+		{"BIP-45", "m/45'/0/0/0", 0, "purpose 45"},
+		{"no purpose level's meaning", "m/0/0", 0, "purpose 0"},
+		{"purpose only", "m/84'", 0, "no coin type level"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			idx, err := ParseBIP32Path(tt.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := purposeCoinType(idx)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("purposeCoinType(%s) = %d, %v; want an error containing %q", tt.path, got, err, tt.err)
+				}
+				return
+			}
+			if err != nil || got != tt.coin {
+				t.Fatalf("purposeCoinType(%s) = %d, %v; want %d", tt.path, got, err, tt.coin)
+			}
+		})
+	}
+	deep := make([]uint32, maxBIP32Depth+1)
+	deep[0] = 44
+	if _, err := purposeCoinType(deep); err == nil {
+		t.Fatal("a path deeper than BIP-32 allows has a coin type")
+	}
+}
+
+func TestFormatBIP32Path(t *testing.T) {
+	tests := []struct {
+		name string
+		in   []uint32
+		want string
+	}{
+		{"master", nil, "m"},
+		{"mixed hardening", []uint32{84 + HardenedOffset, 0 + HardenedOffset, HardenedOffset, 1, 7}, "m/84'/0'/0'/1/7"},
+		{"long", make([]uint32, 300), "m/0/0/0/0/0/0/0/0/... (300 components)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := formatBIP32Path(tt.in); got != tt.want {
+				t.Fatalf("formatBIP32Path = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -222,6 +222,11 @@ func validToken(t Token) (Token, error) {
 		if _, ok := utxoNetwork(t.Network); !ok {
 			return fail("utxo tokens need a network: btc, testnet, signet, ltc, doge or bch")
 		}
+		if _, ok := utxoCoinTypes[t.Network]; !ok {
+			// A network without a coin type could never bind its token_id
+			// (checkUTXOPaths); refuse it at configuration time.
+			return fail("utxo network %q has no coin type", t.Network)
+		}
 		if t.EVMChainID != nil || t.Contract != "" || t.Decimals != utxoDecimals {
 			return fail("utxo tokens are the native coin: no contract, no evm_chain_id, 8 decimals")
 		}

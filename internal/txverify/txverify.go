@@ -34,7 +34,10 @@
 // UTXO chains (BTC, XTN testnet, SIGNET_BTC, LTC, DOGE, BCH; utxo.go)
 // are verified input by input from v2 raw_tx_info: the unsigned
 // transaction (raw, or a PSBT) and selected_utxos, with the digests
-// computed by tssgate/internal/btc. Taproot script-path spends are never
+// computed by tssgate/internal/btc. Their digests commit to no chain, so
+// a UTXO token_id is bound only through the key paths' coin type (every
+// bip32_path_list entry and PSBT derivation must carry the token's own;
+// XTN and SIGNET_BTC share one). Taproot script-path spends are never
 // verified: the spent script is not in the request (PROTOCOL.md 11.5).
 //
 // Message signing (Transaction type MessageSign; message.go, eip712.go)
@@ -402,7 +405,7 @@ func (r *Registry) verify(c *claim) Result {
 		return fail("unsigned_raw_tx", "description carries %d unsigned transactions; one per KEYSIGN is supported", len(c.rawTxs)).result(nil)
 	}
 	if tok.Chain == ChainUTXO {
-		return verifyUTXO(c, tok)
+		return verifyUTXO(c, tok, paths)
 	}
 	raw, err := decodeHex(c.rawTxs[0])
 	if err != nil {

@@ -25,6 +25,8 @@ import (
 // those digests, one per input. Outputs paying any scriptPubKey of an
 // input's change class are change (see utxoInput.own); every other output
 // is a destination, and every destination must be described, once.
+// The digests commit to no chain, so token_id is bound only through the
+// key paths: each must carry the token's coin type (checkUTXOPaths).
 
 // utxoDecimals is every supported UTXO chain's coin precision (satoshis).
 const utxoDecimals = 8
@@ -53,7 +55,9 @@ type utxoInput struct {
 	own [][]byte
 }
 
-func verifyUTXO(c *claim, tok Token) Result {
+// verifyUTXO verifies a UTXO KEYSIGN for tok; paths are bip32_path_list
+// as checkSigningLists parsed it.
+func verifyUTXO(c *claim, tok Token, paths [][]uint32) Result {
 	net, ok := utxoNetwork(tok.Network)
 	if !ok { // unreachable: the registry validates networks
 		return fail("token_id", "token_id %s has unknown UTXO network %q", tok.TokenID, tok.Network).result(nil)
@@ -98,7 +102,60 @@ func verifyUTXO(c *claim, tok Token) Result {
 	if f := checkUTXOFee(tx, inputs, facts); f != nil {
 		return f.result(facts)
 	}
+	// Last, so that a refused relabelling still reports what the bytes
+	// do: the facts show which outputs the other coin's key would spend.
+	if f := checkUTXOPaths(tok, c.paths, paths, psbt); f != nil {
+		return f.result(facts)
+	}
 	return Result{Verified: true, Facts: facts, TokenID: tok.TokenID, ChainID: tok.ChainID}
+}
+
+// checkUTXOPaths requires every key path the request names to derive
+// under tok's own coin type (utxoCoinTypes), below a purpose that puts the
+// coin type at the second level (purposeCoinType): each bip32_path_list
+// entry, which the node derives the signing key from, and each BIP-32
+// derivation in a PSBT (psbt may be nil). A Bitcoin-family digest commits
+// to no chain: the same bytes and digests are a valid spend on Bitcoin,
+// Litecoin and (legacy inputs) Dogecoin, and only the address spelling
+// and token_id in the description say which. The key decides whose coins
+// move, so its path is the only place the request binds token_id (a
+// known limit: XTN and SIGNET_BTC share coin type 1 and cannot be told
+// apart). The failure names bip32_path_list or, for a PSBT derivation,
+// unsigned_raw_tx.
+func checkUTXOPaths(tok Token, raw []string, paths [][]uint32, psbt *btc.PSBT) *failure {
+	want, ok := utxoCoinTypes[tok.Network]
+	if !ok { // unreachable: the registry requires a coin type per network
+		return fail("token_id", "token_id %s has UTXO network %q without a coin type", tok.TokenID, tok.Network)
+	}
+	if len(paths) == 0 { // unreachable: checkSigningLists requires one per hash
+		return fail("bip32_path_list", "is empty; token_id %s is bound only through its paths' coin type", tok.TokenID)
+	}
+	// bad says what is wrong with path p, "" for nothing; reasons are
+	// built only on failure, as a transaction may have many inputs.
+	bad := func(p []uint32) string {
+		got, err := purposeCoinType(p)
+		if err != nil {
+			return fmt.Sprintf("%v, so it does not show a token_id %s key (coin type %d)", err, tok.TokenID, want)
+		}
+		if got != want {
+			return fmt.Sprintf("derives a coin type %d key, but token_id %s keys derive under coin type %d: a UTXO digest commits to no chain, so this would sign another coin's spend under %s", got, tok.TokenID, want, tok.TokenID)
+		}
+		return ""
+	}
+	for i, p := range paths {
+		if r := bad(p); r != "" {
+			return fail("bip32_path_list", "entry %d (%q) %s", i, short(raw[i]), r)
+		}
+	}
+	if psbt == nil {
+		return nil
+	}
+	for _, d := range psbt.Derivations {
+		if r := bad(d.Path); r != "" {
+			return fail("unsigned_raw_tx", "PSBT %s BIP-32 derivation %s %s", d.Where, formatBIP32Path(d.Path), r)
+		}
+	}
+	return nil
 }
 
 // parseUTXORaw reads unsigned_raw_tx: a base64 PSBT, or hex (optional 0x)
