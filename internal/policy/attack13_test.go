@@ -223,3 +223,40 @@ func TestAttack13HugeNonceReadsAsNone(t *testing.T) {
 		}
 	}
 }
+
+// TestAttack13InlineListEntryWhitespace: a list file refuses an entry with
+// inner whitespace ("most likely two entries run together"), but the same
+// entry written inline in the policy loads as one string that matches
+// neither address: `blocked: [0xaaa… 0xbbb…]` (a YAML flow sequence
+// missing its comma) blocks nothing. The inline form must be refused as
+// the file form is.
+func TestAttack13InlineListEntryWhitespace(t *testing.T) {
+	const other = "0x1111111111111111111111111111111111111111"
+	tests := []struct {
+		name  string
+		lists string
+	}{
+		{"flow sequence missing its comma", "  blocked: [" + blockedAddr + " " + other + "]\n"},
+		{"block sequence entry with a tab", "  blocked:\n    - \"" + blockedAddr + "\\t" + other + "\"\n"},
+		{"quoted entry with a newline", "  blocked: [\"" + blockedAddr + "\\n" + other + "\"]\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			src := policyWith("lists:\n"+tc.lists, `
+  - name: blocked
+    when: 'request.type == "PING" && "`+blockedAddr+`" in lists.blocked'
+    action: reject
+  - {name: ping, when: 'request.type == "PING"', action: approve}
+`)
+			// The same entry in a list file is refused: the baseline.
+			dir := writeFiles(t, map[string]string{"blocked.txt": blockedAddr + " " + other + "\n"})
+			if _, err := Parse("test.yaml", []byte(policyWith("lists:\n  blocked: {file: blocked.txt}\n", "  - {name: ping, when: 'request.type == \"PING\"', action: approve}\n")), dir); err == nil {
+				t.Fatal("baseline: a list file entry with inner whitespace loaded")
+			}
+			action, refused := decidesOrRefuses(t, src, "", &protocol.Request{Version: protocol.V2, Type: protocol.TypePing})
+			if refused == "" && action != protocol.ActionReject {
+				t.Errorf("the inline entry with inner whitespace loaded and %s is not blocked (%s); a list file with the same entry is refused", blockedAddr, action)
+			}
+		})
+	}
+}
