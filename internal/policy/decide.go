@@ -270,14 +270,17 @@ func (a *activation) ResolveName(name string) (any, bool) {
 		return a.now, true
 	case "lists":
 		return a.lists, true
+	// RuleDetail and RuleExtra, not Detail and Extra: an integer field
+	// reads as an int however the node spelled it (1 or "1"), as typed
+	// decoding reads it, so one request cannot decide two ways.
 	case "detail":
 		if a.detail == nil {
-			a.detail = jsonObject(a.req.Detail)
+			a.detail = jsonObject(a.req.RuleDetail())
 		}
 		return a.detail, true
 	case "extra":
 		if a.extra == nil {
-			a.extra = jsonObject(a.req.Extra)
+			a.extra = jsonObject(a.req.RuleExtra())
 		}
 		return a.extra, true
 	}
@@ -374,7 +377,7 @@ func canonicalHashes(hs []string) []string {
 
 // decodedValue is tx.decoded: the facts decoding established, as far as it
 // got. Without a verification every field is empty; nonce is -1 when the
-// transaction has none.
+// transaction has none, and an error to read when it exceeds an int64.
 func decodedValue(v *protocol.Verification) ref.Val {
 	if v == nil {
 		v = &protocol.Verification{}
@@ -385,9 +388,17 @@ func decodedValue(v *protocol.Verification) ref.Val {
 	if v.MaxFeeKnown {
 		maxFee = newDec(v.MaxFee)
 	}
-	nonce := types.Int(-1)
-	if v.Nonce != nil && *v.Nonce <= math.MaxInt64 {
-		nonce = types.Int(int64(*v.Nonce))
+	// -1 means "the chain has none". A nonce the bytes carry but a CEL int
+	// cannot hold (2^63 or more; RLP allows any uint64) is an error to
+	// read, never -1: a nonce cap must not pass on "none" for bytes that
+	// carry one.
+	var nonce ref.Val = types.Int(-1)
+	if v.Nonce != nil {
+		if *v.Nonce > math.MaxInt64 {
+			nonce = types.NewErr("tx.decoded.nonce %d does not fit an int (at most %d)", *v.Nonce, int64(math.MaxInt64))
+		} else {
+			nonce = types.Int(int64(*v.Nonce))
+		}
 	}
 	// The UTXO fee likewise: known only when every input's amount is
 	// signed, so that a fee cap never passes on amounts nobody signed.

@@ -68,9 +68,15 @@
 // request or tx, a duplicate rule name, a decimal("...") literal that does
 // not parse, a serial that is not a positive integer, a policy file name
 // or list file path that is not printable ASCII (without leading or
-// trailing space: manifests name them, and approvers read those), and a
-// limit or verify entry that does not validate all refuse the policy. Version is a hash over the file and every list file, so a
-// list change is a new version.
+// trailing space: manifests name them, and approvers read those), a
+// string literal spelling an EVM address or a 64-hex-digit hash with upper
+// case (it could never equal the lower-case facts), a list entry with
+// inner whitespace, a control or invisible format character, bytes that
+// are not UTF-8 or an upper-case 64-hex-digit hash (entryProblem; one byte
+// order mark at the start of a list file is skipped), and a limit or
+// verify entry that does not validate all refuse the policy. Version is a
+// hash over the file and every list file, so a list change is a new
+// version.
 //
 // A KEYSIGN whose transaction is not verified (Request.Verification) is
 // rejected before any rule, as rule "verify", unless the verify section
@@ -87,8 +93,11 @@
 //     signature verified the request).
 //   - detail, extra: request_detail and extra_info as the node sent them,
 //     as map(string, dyn). Integers are int; other numbers are exact
-//     decimals; a missing key is an error (so the rule rejects): use
-//     has(detail.x) or "x" in detail to test for one.
+//     decimals; a field typed decoding reads as an integer (threshold,
+//     curve, timestamps...) is an int however it was spelled ("1", 1,
+//     a curve name), see protocol.Request.RuleDetail; a missing key is
+//     an error (so the rule rejects): use has(detail.x) or "x" in detail
+//     to test for one.
 //   - tx: the KEYSIGN transaction, v1 and v2 mapped to one shape: id (v2
 //     transaction_id, v1 cobo_id), cobo_id, chain_id and token_id (when
 //     verified, the token table entry's spelling, v1 included; otherwise

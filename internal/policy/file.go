@@ -9,7 +9,10 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
@@ -451,6 +454,10 @@ func (p *parser) parseLists(n *yaml.Node) []listSpec {
 					p.addf(e.Line, "", name, "empty entry")
 					continue
 				}
+				if msg := entryProblem(s, "write each entry as its own item (a missing comma in [a b]?)"); msg != "" {
+					p.addf(e.Line, "", name, "%s", msg)
+					continue
+				}
 				l.entries = append(l.entries, s)
 			}
 		case yaml.MappingNode:
@@ -504,10 +511,10 @@ func displaySafePath(path string) error {
 	return nil
 }
 
-// readListFile reads one entry a line. Blank lines and comments (from a
-// '#' at the start of a line or after whitespace) are skipped; an entry
-// with inner whitespace is refused, since it is most likely two entries run
-// together.
+// readListFile reads one entry a line. One UTF-8 byte order mark at the
+// start of the file (what some Windows editors write) is skipped, and so
+// are blank lines and comments (from a '#' at the start of a line or after
+// whitespace); every entry must pass entryProblem.
 func (p *parser) readListFile(name string, line int, path, written string) []string {
 	data, err := p.read(path)
 	p.files = append(p.files, listFile{path: path, written: written, data: data})
@@ -516,7 +523,7 @@ func (p *parser) readListFile(name string, line int, path, written string) []str
 		return nil
 	}
 	var entries []string
-	for i, raw := range strings.Split(string(data), "\n") {
+	for i, raw := range strings.Split(strings.TrimPrefix(string(data), byteOrderMark), "\n") {
 		text := raw
 		if j := commentStart(text); j >= 0 {
 			text = text[:j]
@@ -525,13 +532,88 @@ func (p *parser) readListFile(name string, line int, path, written string) []str
 		if text == "" {
 			continue
 		}
-		if strings.ContainsAny(text, " \t\v\f\r") {
-			p.issues = append(p.issues, Issue{File: path, Line: i + 1, List: name, Msg: fmt.Sprintf("entry %q contains whitespace; write one entry a line", truncate(text, 60))})
+		if msg := entryProblem(text, "write one entry a line"); msg != "" {
+			p.issues = append(p.issues, Issue{File: path, Line: i + 1, List: name, Msg: msg})
 			continue
 		}
 		entries = append(entries, text)
 	}
 	return entries
+}
+
+// byteOrderMark is U+FEFF in UTF-8.
+const byteOrderMark = "\ufeff"
+
+// entryProblem says why a list entry (already trimmed of surrounding
+// whitespace) is refused, or returns "". Each refusal is an entry that
+// would load and then never match what it was written for, so a deny list
+// would silently block nothing:
+//   - bytes that are not UTF-8, and control and format characters
+//     (Unicode Cc and Cf: a zero-width space, a byte order mark, a soft
+//     hyphen, a bidirectional mark), which no address, id or hash
+//     contains and which are invisible where the list is reviewed;
+//   - inner whitespace, most likely two entries run together (spaceHint
+//     says how to write them apart);
+//   - 64 hex digits (with or without 0x) with an upper-case letter: the
+//     hashes tx shows (msg_hashes, outpoints) are lower case, so the entry
+//     could only ever match a description's own spelling.
+//
+// The character is named as U+XXXX with its byte offset, since it cannot be
+// seen.
+func entryProblem(s, spaceHint string) string {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			return fmt.Sprintf("entry %s is not valid UTF-8 (byte 0x%02x at byte %d); save the file as UTF-8", quoteEntry(s), s[i], i)
+		case unicode.IsSpace(r):
+			return fmt.Sprintf("entry %s contains whitespace (%U at byte %d); %s", quoteEntry(s), r, i, spaceHint)
+		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r):
+			return fmt.Sprintf("entry %s contains %U at byte %d, an invisible control or format character, so it would match nothing; delete it", quoteEntry(s), r, i)
+		}
+		i += size
+	}
+	if upperHex64(s) {
+		return fmt.Sprintf("entry %s is a 64-hex-digit value with upper case; hashes under tx are lower-case hex (tx.msg_hashes without 0x), so write it in lower case", quoteEntry(s))
+	}
+	return ""
+}
+
+// upperHex64 reports whether s is 64 hex digits, optionally after 0x or
+// 0X, with at least one upper-case letter (the X included).
+func upperHex64(s string) bool {
+	digits := s
+	if len(s) == 66 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') {
+		digits = s[2:]
+	}
+	if len(digits) != 64 {
+		return false
+	}
+	upper := digits != s && s[1] == 'X'
+	for i := 0; i < len(digits); i++ {
+		switch c := digits[i]; {
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'f':
+		case c >= 'A' && c <= 'F':
+			upper = true
+		default:
+			return false
+		}
+	}
+	return upper
+}
+
+// quoteEntry quotes an entry for a message, at most about 60 bytes of it,
+// with every non-ASCII and invisible character escaped so that the reader
+// sees what the entry holds.
+func quoteEntry(s string) string {
+	if len(s) > 60 {
+		cut := 60
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		return strconv.QuoteToASCII(s[:cut]) + "..."
+	}
+	return strconv.QuoteToASCII(s)
 }
 
 func commentStart(s string) int {

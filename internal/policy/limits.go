@@ -195,8 +195,8 @@ func compileLimits(env *cel.Env, specs []limitSpec, ruleNames map[string]bool, s
 				ast, iss = env.CompileSource(common.NewStringSource(src, field))
 				if iss.Err() != nil {
 					msg = iss.Err().Error()
-				} else {
-					msg = check(ast)
+				} else if msg = check(ast); msg == "" {
+					msg = upperCaseLiterals(ast)
 				}
 			}
 			if msg != "" {

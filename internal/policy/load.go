@@ -243,7 +243,44 @@ func compileWhen(env *cel.Env, when string, lists map[string]*stringSet) (*cel.A
 	if msg := mixedDecimalEquality(checked); msg != "" {
 		return nil, msg
 	}
+	if msg := upperCaseLiterals(checked); msg != "" {
+		return nil, msg
+	}
 	return checked, ""
+}
+
+// upperCaseLiterals refuses string literals that spell, with upper case,
+// an EVM address ("0x" and 40 hex digits, EIP-55 checksummed as block
+// explorers show it) or a 64-hex-digit hash. tssgate gives every such
+// fact in lower case (tx addresses, msg_hashes), and lists normalize
+// their entries, but a literal is compared exactly: `d.address ==
+// "0x47F9…"` or `d.address in ["0x47F9…"]` would load and never be true,
+// so a deny rule written that way would never fire.
+func upperCaseLiterals(a *cel.Ast) string {
+	native := a.NativeRep()
+	var msgs []string
+	ast.PreOrderVisit(native.Expr(), ast.NewExprVisitor(func(e ast.Expr) {
+		if e.Kind() != ast.LiteralKind {
+			return
+		}
+		s, ok := e.AsLiteral().(types.String)
+		if !ok {
+			return
+		}
+		var what string
+		switch {
+		case normalizeAddress(string(s)) != string(s):
+			what = "an EVM address"
+		case upperHex64(string(s)):
+			what = "a 64-hex-digit hash"
+		default:
+			return
+		}
+		loc := native.SourceInfo().GetStartLocation(e.ID())
+		msgs = append(msgs, fmt.Sprintf("%q is %s with upper case, but tssgate compares these in lower case (tx addresses and hashes are lower-case hex) and a literal is compared exactly, so it would never match: write %q (when:%d:%d)",
+			truncate(string(s), 70), what, strings.ToLower(string(s)), loc.Line(), loc.Column()+1))
+	}))
+	return strings.Join(msgs, "; ")
 }
 
 // unknownLists finds lists.NAME references to lists the policy lacks.

@@ -1,0 +1,217 @@
+package policy
+
+import (
+	"errors"
+	"math"
+	"strings"
+	"testing"
+
+	"tssgate/internal/protocol"
+)
+
+// The fixes for review 13, beyond the attack tests in attack13_test.go:
+// what exactly is refused, what still loads, and what the messages name.
+
+// loadIssues parses src (list files in dir) and returns the refusal's
+// issue lines, or nil when the policy loaded.
+func loadIssues(t *testing.T, src, dir string) []string {
+	t.Helper()
+	_, err := Parse("test.yaml", []byte(src), dir)
+	if err == nil {
+		return nil
+	}
+	var le *LoadError
+	if !errors.As(err, &le) {
+		t.Fatalf("Parse: %v is not a *LoadError", err)
+	}
+	out := make([]string, len(le.Issues))
+	for i, is := range le.Issues {
+		out[i] = is.String()
+	}
+	return out
+}
+
+// checkIssues fails unless issues is empty when want is, or some issue
+// holds every string in want.
+func checkIssues(t *testing.T, issues, want []string) {
+	t.Helper()
+	if len(want) == 0 {
+		if len(issues) > 0 {
+			t.Fatalf("refused, want it to load:\n%s", strings.Join(issues, "\n"))
+		}
+		return
+	}
+	for _, is := range issues {
+		all := true
+		for _, w := range want {
+			all = all && strings.Contains(is, w)
+		}
+		if all {
+			return
+		}
+	}
+	t.Fatalf("issues:\n%s\nwant one holding %q", strings.Join(issues, "\n"), want)
+}
+
+func TestListEntryCharacters(t *testing.T) {
+	const ping = "  - {name: ping, when: 'request.type == \"PING\"', action: approve}\n"
+	const hash = "1acf0342f77d22389a9cf6524a2af14dc420928d2942efe0dc0764be2ea5321b"
+	tests := []struct {
+		name string
+		file string   // blocked.txt; "" for an inline list
+		list string   // the inline list, YAML
+		want []string // nil: loads
+	}{
+		{name: "one byte order mark is skipped", file: "\ufeff" + blockedAddr + "\n"},
+		{name: "a second byte order mark is refused", file: "\ufeff\ufeff" + blockedAddr + "\n", want: []string{"blocked.txt:1:", `list "blocked"`, "U+FEFF"}},
+		{name: "byte order mark on a later line", file: blockedAddr + "\n\ufeff0x1111111111111111111111111111111111111111\n", want: []string{"blocked.txt:2:", "U+FEFF"}},
+		{name: "word joiner", file: "# header\n" + blockedAddr + "\u2060\n", want: []string{"blocked.txt:2:", "U+2060"}},
+		{name: "soft hyphen", file: "abc\u00addef\n", want: []string{"blocked.txt:1:", "U+00AD"}},
+		{name: "control character", file: "abc\x01def\n", want: []string{"blocked.txt:1:", "U+0001"}},
+		{name: "invalid UTF-8", file: "abc\xffdef\n", want: []string{"blocked.txt:1:", "not valid UTF-8", "0xff"}},
+		{name: "no-break space inside", file: "abc\u00a0def\n", want: []string{"blocked.txt:1:", "whitespace", "U+00A0"}},
+		{name: "CRLF and surrounding spaces load", file: "  " + blockedAddr + " \r\n# c\r\n"},
+		{name: "checksum address loads, normalized", file: blockedChecksum + "\n"},
+		{name: "lower-case hash loads", file: hash + "\n0x" + hash + "\n"},
+		{name: "upper-case hash is refused", file: strings.ToUpper(hash) + "\n", want: []string{"blocked.txt:1:", "64-hex-digit", "lower case"}},
+		{name: "upper-case 0X prefix is refused", file: "0X" + hash + "\n", want: []string{"blocked.txt:1:", "64-hex-digit"}},
+		{name: "non-ASCII letters load", file: "café\n"},
+		{name: "inline zero-width space", list: `["abc", "x` + "\u200b" + `"]`, want: []string{"test.yaml:3:", `list "blocked"`, "U+200B"}},
+		{name: "inline upper-case hash", list: `["` + strings.ToUpper(hash) + `"]`, want: []string{"test.yaml:3:", "64-hex-digit"}},
+		{name: "inline inner space", list: "\n    - ok\n    - two words\n", want: []string{"test.yaml:5:", `"two words"`, "whitespace"}},
+		{name: "inline entries load", list: `["` + blockedChecksum + `", "TEDv9wo5epcVi7pW3rEZUa7wbtPuAKZCer", " padded "]`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			lists := "lists:\n  blocked: " + tc.list + "\n"
+			var dir string
+			if tc.list == "" {
+				lists = "lists:\n  blocked: {file: blocked.txt}\n"
+				dir = writeFiles(t, map[string]string{"blocked.txt": tc.file})
+			}
+			checkIssues(t, loadIssues(t, policyWith(lists, ping), dir), tc.want)
+		})
+	}
+}
+
+// TestListByteOrderMarkMatches: the entry after a skipped byte order mark
+// is the address itself, so the deny rule fires.
+func TestListByteOrderMarkMatches(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"blocked.txt": "\ufeff" + blockedAddr + "\r\n"})
+	p := mustParse(t, policyWith("lists:\n  blocked: {file: blocked.txt}\n", `
+  - {name: blocked, when: '"`+blockedAddr+`" in lists.blocked', action: reject}
+  - {name: ping, when: 'request.type == "PING"', action: approve}
+`), dir)
+	if d := decide(t, p, &protocol.Request{Version: protocol.V2, Type: protocol.TypePing}); d.Rule != "blocked" {
+		t.Fatalf("decided by %q (%s), want the deny rule", d.Rule, d.Action)
+	}
+	if s := p.Summary(); len(s.Lists) != 1 || s.Lists[0].Size != 1 {
+		t.Errorf("lists %+v, want one list of one entry", s.Lists)
+	}
+}
+
+func TestUpperCaseLiterals(t *testing.T) {
+	const hash = "1acf0342f77d22389a9cf6524a2af14dc420928d2942efe0dc0764be2ea5321b"
+	tests := []struct {
+		name   string
+		rules  string
+		limits string
+		want   []string // nil: loads
+	}{
+		{name: "lower-case address", rules: `d.address == "` + blockedAddr + `"`},
+		{name: "checksum address", rules: `d.address == "` + blockedChecksum + `"`, want: []string{"test.yaml:", `rule "r"`, blockedChecksum, blockedAddr, "when:1:"}},
+		{name: "upper-case 0X prefix", rules: `d.address == "0X` + blockedAddr[2:] + `"`, want: []string{`rule "r"`, "EVM address"}},
+		{name: "inside a literal list", rules: `d.address in ["` + blockedAddr + `", "` + blockedChecksum + `"]`, want: []string{`rule "r"`, blockedChecksum}},
+		{name: "upper-case hash", rules: `"` + strings.ToUpper(hash) + `" in tx.msg_hashes`, want: []string{`rule "r"`, "64-hex-digit hash", hash}},
+		{name: "upper-case 0x hash", rules: `"0x` + strings.ToUpper(hash) + `" in tx.msg_hashes`, want: []string{`rule "r"`, "64-hex-digit hash"}},
+		{name: "lower-case hash", rules: `"` + hash + `" in tx.msg_hashes`},
+		{name: "41 hex digits are not an address", rules: `d.address == "0x` + strings.ToUpper(blockedAddr[2:]) + `A"`},
+		{name: "base58 keeps its case", rules: `d.address == "TEDv9wo5epcVi7pW3rEZUa7wbtPuAKZCer"`},
+		{name: "limit when", rules: "true", limits: `when: 'tx.destinations.exists(d, d.address == "` + blockedChecksum + `")'`, want: []string{"limit l: when:", blockedChecksum}},
+		{name: "limit key", rules: "true", limits: `when: "true"` + "\n    key: ['tx.wallet_id + \"" + blockedChecksum + "\"']", want: []string{"limit l: key:", blockedChecksum}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			when := "tx.destinations.exists(d, " + tc.rules + ")"
+			if tc.rules == "true" {
+				when = "true"
+			}
+			src := policyWith("", "  - name: r\n    when: '"+strings.ReplaceAll(when, "'", "''")+"'\n    action: approve\n")
+			if tc.limits != "" {
+				src += "limits:\n  - name: l\n    " + tc.limits + "\n    window: 1h\n    max_count: 1\n"
+				if !strings.Contains(tc.limits, "key:") {
+					src += "    key: [tx.wallet_id]\n"
+				}
+			}
+			checkIssues(t, loadIssues(t, src, ""), tc.want)
+		})
+	}
+}
+
+// TestNonceBounds: the largest nonce an int holds reads as itself, the
+// smallest one it does not makes reading the nonce an error, so the rule
+// rejects; a transaction without a nonce reads -1.
+func TestNonceBounds(t *testing.T) {
+	p := mustParse(t, policyWith("", `
+  - {name: max, when: 'tx.decoded.nonce == 9223372036854775807', action: approve}
+  - {name: none, when: 'tx.decoded.nonce == -1', action: approve}
+`), "")
+	big, biggest := uint64(math.MaxInt64), uint64(math.MaxInt64)+1
+	tests := []struct {
+		name   string
+		nonce  *uint64
+		action protocol.Action
+		rule   string
+	}{
+		{"max int64", &big, protocol.ActionApprove, "max"},
+		{"2^63", &biggest, protocol.ActionReject, "max"},
+		{"no nonce", nil, protocol.ActionApprove, "none"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := request(t, protocol.V2, protocol.TypeKeySign, "", "")
+			req.Verification.Chain, req.Verification.Method, req.Verification.Nonce = "evm", "native_transfer", tc.nonce
+			d := decide(t, p, req)
+			if d.Action != tc.action || d.Rule != tc.rule {
+				t.Fatalf("%s by %q (%s), want %s by %q", d.Action, d.Rule, d.Reason, tc.action, tc.rule)
+			}
+			if tc.action == protocol.ActionReject && !strings.Contains(d.Reason, "does not fit an int") {
+				t.Errorf("reason %q does not say why", d.Reason)
+			}
+		})
+	}
+}
+
+// TestDetailIntegerSpellings: every spelling typed decoding reads as one
+// integer reads as that int in detail and extra; other values keep theirs.
+func TestDetailIntegerSpellings(t *testing.T) {
+	p := mustParse(t, policyWith("", `
+  - name: ints
+    when: >
+      detail.threshold == 2 && type(detail.threshold) == int &&
+      detail.curve == 0 && extra.tss_request.created_timestamp == 1700000000000 &&
+      detail.task_id == "007"
+    action: approve
+`), "")
+	tests := []struct {
+		name                      string
+		threshold, curve, created string
+	}{
+		{"numbers", `2`, `0`, `1700000000000`},
+		{"strings", `"2"`, `"0"`, `"1700000000000"`},
+		{"leading zero and a curve name", `"02"`, `"secp256k1"`, `"01700000000000"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			detail := `{"threshold":` + tc.threshold + `,"node_ids":["n1","n2","n3"],"curve":` + tc.curve + `,"task_id":"007","biz_task_id":"b-1"}`
+			extra := `{"tss_request":{"tss_request_id":"r-1","created_timestamp":` + tc.created + `}}`
+			req, err := protocol.Decode(protocol.V2, []byte(`{"request_id":"kg-1","request_type":1,"request_detail":`+quoteJSON(detail)+`,"extra_info":`+quoteJSON(extra)+`}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := decide(t, p, req); d.Rule != "ints" {
+				t.Fatalf("%s by %q (%s), want the rule that reads the integers", d.Action, d.Rule, d.Reason)
+			}
+		})
+	}
+}
