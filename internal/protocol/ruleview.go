@@ -86,57 +86,20 @@ func integerView(v any, t reflect.Type) (any, bool) {
 		return v, false // a leaf with rules of its own (Amount, HexString)
 	}
 	switch t.Kind() {
-	case reflect.Struct:
+	case reflect.Struct, reflect.Map:
 		obj, ok := v.(map[string]any)
 		if !ok {
 			return v, false
 		}
-		fs := fieldsOf(t)
-		var out map[string]any
-		for key, val := range obj {
-			ft, known := fs.types[key]
-			if !known {
-				continue
+		memberType := func(string) (reflect.Type, bool) { return t.Elem(), true }
+		if t.Kind() == reflect.Struct {
+			fs := fieldsOf(t)
+			memberType = func(key string) (reflect.Type, bool) {
+				ft, known := fs.types[key]
+				return ft, known
 			}
-			nv, changed := integerView(val, ft)
-			if !changed {
-				continue
-			}
-			if out == nil {
-				out = make(map[string]any, len(obj))
-				for k, e := range obj {
-					out[k] = e
-				}
-			}
-			out[key] = nv
 		}
-		if out == nil {
-			return v, false
-		}
-		return out, true
-	case reflect.Map:
-		obj, ok := v.(map[string]any)
-		if !ok {
-			return v, false
-		}
-		var out map[string]any
-		for key, val := range obj {
-			nv, changed := integerView(val, t.Elem())
-			if !changed {
-				continue
-			}
-			if out == nil {
-				out = make(map[string]any, len(obj))
-				for k, e := range obj {
-					out[k] = e
-				}
-			}
-			out[key] = nv
-		}
-		if out == nil {
-			return v, false
-		}
-		return out, true
+		return integerMembers(obj, memberType)
 	case reflect.Slice, reflect.Array:
 		arr, ok := v.([]any)
 		if !ok {
@@ -159,6 +122,34 @@ func integerView(v any, t reflect.Type) (any, bool) {
 		return out, true
 	}
 	return v, false
+}
+
+// integerMembers is integerView over an object's members, each walked
+// with the type memberType gives its name (members it does not know are
+// kept as sent); the object is copied only when a member changed.
+func integerMembers(obj map[string]any, memberType func(string) (reflect.Type, bool)) (any, bool) {
+	var out map[string]any
+	for key, val := range obj {
+		mt, known := memberType(key)
+		if !known {
+			continue
+		}
+		nv, changed := integerView(val, mt)
+		if !changed {
+			continue
+		}
+		if out == nil {
+			out = make(map[string]any, len(obj))
+			for k, e := range obj {
+				out[k] = e
+			}
+		}
+		out[key] = nv
+	}
+	if out == nil {
+		return obj, false
+	}
+	return out, true
 }
 
 // integerLeaf respells one Int or Curve value (names, for a Curve, maps the
