@@ -28,9 +28,11 @@ import (
 // must likewise be the authority's own associated token account: an
 // authority may sign as a delegate of another owner's account, and a
 // transfer out of it is not the wallet's payment. ComputeBudget
-// instructions are read for the fee facts and otherwise ignored, as are
-// Memo instructions (which still count towards the default compute
-// limit): neither moves funds.
+// instructions are read for the fee facts (each exactly one known variant
+// at its exact length, price and limit at most once, or the transaction
+// is not interpreted) and otherwise ignored, as are Memo instructions
+// (which still count towards the default compute limit): neither moves
+// funds.
 // Any other instruction makes the transaction "other", which never
 // verifies: an instruction whose effect is unknown may move anything.
 
@@ -317,7 +319,9 @@ func (m *solMessage) interpret() *solDecoded {
 		prog := m.keys[ix.program]
 		d.programs = append(d.programs, solAddr(prog))
 		if prog == solComputeBudgetProgram {
-			d.computeBudget(ix)
+			if problem := d.computeBudget(ix); problem != "" {
+				d.other = append(d.other, fmt.Sprintf("instruction %d (program %s): %s", i, solAddr(prog), problem))
+			}
 			continue
 		}
 		d.budgeted++
@@ -337,15 +341,39 @@ func (m *solMessage) interpret() *solDecoded {
 	return d
 }
 
-func (d *solDecoded) computeBudget(ix solInstruction) {
-	switch {
-	case len(ix.data) == 5 && ix.data[0] == 2:
+// computeBudget reads a ComputeBudget instruction into the fee facts and
+// returns "" or why the transaction cannot be interpreted: max_fee is a
+// bound only if tssgate reads every value the runtime will.
+func (d *solDecoded) computeBudget(ix solInstruction) string {
+	if len(ix.data) == 0 {
+		return "ComputeBudget instruction without data"
+	}
+	// The runtime decodes the variant and its argument and ignores any
+	// bytes after them, so data longer than its variant's would still set
+	// the price or limit on chain: every instruction must be exactly one
+	// known variant, read here, and each of price and limit set once.
+	want := map[byte]int{1: 5, 2: 5, 3: 9, 4: 5}[ix.data[0]]
+	if want == 0 {
+		return fmt.Sprintf("ComputeBudget instruction %d is not one tssgate reads (RequestHeapFrame, SetComputeUnitLimit, SetComputeUnitPrice, SetLoadedAccountsDataSizeLimit)", ix.data[0])
+	}
+	if len(ix.data) != want {
+		return fmt.Sprintf("ComputeBudget instruction %d has %d bytes of data, not %d: the runtime would read its value and ignore the rest", ix.data[0], len(ix.data), want)
+	}
+	switch ix.data[0] {
+	case 2:
+		if d.unitLimit != nil {
+			return "SetComputeUnitLimit given twice"
+		}
 		v := binary.LittleEndian.Uint32(ix.data[1:])
 		d.unitLimit = &v
-	case len(ix.data) == 9 && ix.data[0] == 3:
+	case 3:
+		if d.unitPrice != nil {
+			return "SetComputeUnitPrice given twice"
+		}
 		v := binary.LittleEndian.Uint64(ix.data[1:])
 		d.unitPrice = &v
 	}
+	return ""
 }
 
 // interpretOne reads one instruction, or says why it is not interpreted.
