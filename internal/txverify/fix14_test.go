@@ -21,7 +21,7 @@ func TestSolanaComputeBudgetReadExactly(t *testing.T) {
 		reason   string
 	}{
 		{"price and limit", [][]byte{u32(2, 300), price}, true, ""},
-		{"heap frame and loaded data size", [][]byte{u32(1, 64 << 10), u32(4, 1 << 20), price}, true, ""},
+		{"heap frame and loaded data size", [][]byte{u32(1, 64<<10), u32(4, 1<<20), price}, true, ""},
 		{"no data", [][]byte{{}}, false, "without data"},
 		{"deprecated RequestUnits (0)", [][]byte{append([]byte{0}, make([]byte, 8)...)}, false, "not one tssgate reads"},
 		{"unknown variant 9", [][]byte{{9, 0, 0, 0, 0}}, false, "not one tssgate reads"},
