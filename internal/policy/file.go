@@ -16,6 +16,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"tssgate/internal/btc"
 	"tssgate/internal/regfile"
 	"tssgate/internal/text"
 	"tssgate/internal/txverify"
@@ -576,7 +577,40 @@ func entryProblem(s, spaceHint string) string {
 	if upperHex64(s) {
 		return fmt.Sprintf("entry %s is a 64-hex-digit value with upper case; hashes under tx are lower-case hex (tx.msg_hashes without 0x), so write it in lower case", quoteEntry(s))
 	}
+	if upperCaseBitcoinAddress(s) {
+		return fmt.Sprintf("entry %s is a bech32 or CashAddr address in upper case; tx shows these addresses in lower case, so write it in lower case", quoteEntry(s))
+	}
 	return ""
+}
+
+// upperCaseBitcoinAddress reports whether s has upper-case letters and no
+// lower-case ones and decodes as an address of a Bitcoin-family network
+// whose encoding is case-insensitive (bech32, bech32m, CashAddr): BIP-173
+// and CashAddr make the upper-case spelling valid and equal to the lower
+// case, which is the only one tx shows, so an entry or literal written so
+// would never match. (Base58 is case-sensitive: its spellings are distinct
+// addresses, and lower-casing one almost never gives a valid address, so
+// only the case-insensitive encodings are tried.)
+func upperCaseBitcoinAddress(s string) bool {
+	if len(s) < 8 || len(s) > 128 || strings.ToUpper(s) != s || strings.ToLower(s) == s {
+		return false
+	}
+	lower := strings.ToLower(s)
+	for _, name := range []string{"btc", "testnet", "signet", "ltc", "doge", "bch"} {
+		n, ok := btc.NetworkByName(name)
+		if !ok {
+			continue
+		}
+		// The forms DecodeAddress reads case-insensitively.
+		segwit := n.HRP != "" && strings.HasPrefix(lower, n.HRP+"1")
+		cash := n.CashAddr != "" && (strings.Contains(lower, ":") || len(lower) == 42)
+		if segwit || cash {
+			if _, err := btc.DecodeAddress(n, lower); err == nil {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // upperHex64 reports whether s is 64 hex digits, optionally after 0x or

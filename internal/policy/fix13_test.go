@@ -53,6 +53,14 @@ func checkIssues(t *testing.T, issues, want []string) {
 	t.Fatalf("issues:\n%s\nwant one holding %q", strings.Join(issues, "\n"), want)
 }
 
+// Addresses of the case-insensitive Bitcoin-family encodings, each valid
+// in lower case: the BIP-350 testnet P2TR vector and a CashAddr from its
+// specification (bech32Lower and bech32Upper are in attack14_test.go).
+const (
+	taprootTestnet = "tb1pqqqqp399et2xygdj5xreqhjjvcmzhxw4aywxecjdzew6hylgvsesf3hn0c"
+	cashAddr       = "bitcoincash:qpm2qsznhks23z7629mms6s4cwef74vcwvy22gdx6a"
+)
+
 func TestListEntryCharacters(t *testing.T) {
 	const ping = "  - {name: ping, when: 'request.type == \"PING\"', action: approve}\n"
 	const hash = "1acf0342f77d22389a9cf6524a2af14dc420928d2942efe0dc0764be2ea5321b"
@@ -80,6 +88,15 @@ func TestListEntryCharacters(t *testing.T) {
 		{name: "inline upper-case hash", list: `["` + strings.ToUpper(hash) + `"]`, want: []string{"test.yaml:3:", "64-hex-digit"}},
 		{name: "inline inner space", list: "\n    - ok\n    - two words\n", want: []string{"test.yaml:5:", `"two words"`, "whitespace"}},
 		{name: "inline entries load", list: `["` + blockedChecksum + `", "TEDv9wo5epcVi7pW3rEZUa7wbtPuAKZCer", " padded "]`},
+		// Review 14: bech32 and CashAddr are case-insensitive, tx shows
+		// them in lower case; base58 is case-sensitive and keeps its case.
+		{name: "upper-case bech32 is refused", file: bech32Upper + "\n", want: []string{"blocked.txt:1:", "bech32 or CashAddr", "lower case"}},
+		{name: "upper-case taproot testnet bech32m is refused", file: strings.ToUpper(taprootTestnet) + "\n", want: []string{"blocked.txt:1:", "bech32 or CashAddr"}},
+		{name: "upper-case CashAddr is refused", file: strings.ToUpper(cashAddr) + "\n", want: []string{"blocked.txt:1:", "bech32 or CashAddr"}},
+		{name: "inline upper-case bech32 is refused", list: `["` + bech32Upper + `"]`, want: []string{"test.yaml:3:", "bech32 or CashAddr"}},
+		{name: "lower-case bech32, bech32m and CashAddr load", file: bech32Lower + "\n" + taprootTestnet + "\n" + cashAddr + "\n"},
+		{name: "base58 addresses load in their case", file: "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2\n3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy\n"},
+		{name: "upper-case text that is no address loads", file: "BC1NOTANADDRESS\nBITCOINCASH:NOPE\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -129,6 +146,14 @@ func TestUpperCaseLiterals(t *testing.T) {
 		{name: "base58 keeps its case", rules: `d.address == "TEDv9wo5epcVi7pW3rEZUa7wbtPuAKZCer"`},
 		{name: "limit when", rules: "true", limits: `when: 'tx.destinations.exists(d, d.address == "` + blockedChecksum + `")'`, want: []string{"limit l: when:", blockedChecksum}},
 		{name: "limit key", rules: "true", limits: `when: "true"` + "\n    key: ['tx.wallet_id + \"" + blockedChecksum + "\"']", want: []string{"limit l: key:", blockedChecksum}},
+		// Review 14: constants are folded before the check, so a literal
+		// split across + is seen whole; a value built from a fact is not
+		// a constant and is left to run time.
+		{name: "checksum address split across +", rules: `d.address == "` + blockedChecksum[:21] + `" + "` + blockedChecksum[21:] + `"`, want: []string{`rule "r"`, blockedChecksum, blockedAddr}},
+		{name: "split address inside a literal list", rules: `d.address in ["` + blockedChecksum[:21] + `" + "` + blockedChecksum[21:] + `"]`, want: []string{`rule "r"`, blockedChecksum}},
+		{name: "lower-case address split across +", rules: `d.address == "` + blockedAddr[:21] + `" + "` + blockedAddr[21:] + `"`},
+		{name: "upper-case bech32 literal", rules: `d.address == "` + bech32Upper + `"`, want: []string{`rule "r"`, "bech32 or CashAddr", bech32Lower}},
+		{name: "lower-case bech32 literal", rules: `d.address == "` + bech32Lower + `"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

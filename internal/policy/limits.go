@@ -196,7 +196,7 @@ func compileLimits(env *cel.Env, specs []limitSpec, ruleNames map[string]bool, s
 				if iss.Err() != nil {
 					msg = iss.Err().Error()
 				} else if msg = check(ast); msg == "" {
-					msg = upperCaseLiterals(ast)
+					msg = upperCaseLiterals(env, ast)
 				}
 			}
 			if msg != "" {

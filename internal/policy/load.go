@@ -243,20 +243,42 @@ func compileWhen(env *cel.Env, when string, lists map[string]*stringSet) (*cel.A
 	if msg := mixedDecimalEquality(checked); msg != "" {
 		return nil, msg
 	}
-	if msg := upperCaseLiterals(checked); msg != "" {
+	if msg := upperCaseLiterals(env, checked); msg != "" {
 		return nil, msg
 	}
 	return checked, ""
 }
 
-// upperCaseLiterals refuses string literals that spell, with upper case,
+// upperCaseLiterals refuses string constants that spell, with upper case,
 // an EVM address ("0x" and 40 hex digits, EIP-55 checksummed as block
-// explorers show it) or a 64-hex-digit hash. tssgate gives every such
-// fact in lower case (tx addresses, msg_hashes), and lists normalize
-// their entries, but a literal is compared exactly: `d.address ==
-// "0x47F9…"` or `d.address in ["0x47F9…"]` would load and never be true,
-// so a deny rule written that way would never fire.
-func upperCaseLiterals(a *cel.Ast) string {
+// explorers show it), a 64-hex-digit hash, or a bech32 or CashAddr
+// address in the upper-case form BIP-173 and CashAddr allow (QR codes
+// carry it). tssgate gives every such fact in lower case (tx addresses,
+// msg_hashes), and lists normalize EVM entries, but a constant is
+// compared exactly: `d.address == "0x47F9…"` or `d.address in
+// ["0x47F9…"]` would load and never be true, so a deny rule written that
+// way would never fire. The check runs on the expression as written and
+// again with its constant subexpressions folded, so that a literal split
+// across + (or built by any other constant call) is seen whole.
+func upperCaseLiterals(env *cel.Env, a *cel.Ast) string {
+	msgs := upperCaseConstants(a)
+	if len(msgs) == 0 {
+		// Folding can fail (a constant division by zero, say); what it
+		// cannot fold was already checked as written.
+		if folder, err := cel.NewConstantFoldingOptimizer(); err == nil {
+			if opt, err := cel.NewStaticOptimizer(folder); err == nil {
+				if folded, iss := opt.Optimize(env, a); iss.Err() == nil {
+					msgs = upperCaseConstants(folded)
+				}
+			}
+		}
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// upperCaseConstants is upperCaseLiterals' check of the string literals of
+// one AST, a message for each.
+func upperCaseConstants(a *cel.Ast) []string {
 	native := a.NativeRep()
 	var msgs []string
 	ast.PreOrderVisit(native.Expr(), ast.NewExprVisitor(func(e ast.Expr) {
@@ -273,14 +295,19 @@ func upperCaseLiterals(a *cel.Ast) string {
 			what = "an EVM address"
 		case upperHex64(string(s)):
 			what = "a 64-hex-digit hash"
+		case upperCaseBitcoinAddress(string(s)):
+			what = "a bech32 or CashAddr address"
 		default:
 			return
 		}
-		loc := native.SourceInfo().GetStartLocation(e.ID())
-		msgs = append(msgs, fmt.Sprintf("%q is %s with upper case, but tssgate compares these in lower case (tx addresses and hashes are lower-case hex) and a literal is compared exactly, so it would never match: write %q (when:%d:%d)",
-			truncate(string(s), 70), what, strings.ToLower(string(s)), loc.Line(), loc.Column()+1))
+		where := ""
+		if loc := native.SourceInfo().GetStartLocation(e.ID()); loc.Line() > 0 {
+			where = fmt.Sprintf(" (when:%d:%d)", loc.Line(), loc.Column()+1)
+		}
+		msgs = append(msgs, fmt.Sprintf("%q is %s with upper case, but tssgate compares these in lower case (tx addresses and hashes are lower case) and a constant is compared exactly, so it would never match: write %q%s",
+			truncate(string(s), 70), what, strings.ToLower(string(s)), where))
 	}))
-	return strings.Join(msgs, "; ")
+	return msgs
 }
 
 // unknownLists finds lists.NAME references to lists the policy lacks.
