@@ -9,7 +9,8 @@ import (
 
 // RuleDetail returns request_detail as rules read it: Detail with every
 // value that typed decoding reads as an integer (an Int or a Curve field)
-// spelled as a JSON number in canonical decimal.
+// spelled as a JSON number in canonical decimal (null as 0, the zero value
+// typed decoding leaves).
 //
 // Typed decoding is lenient: threshold 1, "1" and "01" are all the
 // threshold 1 the node will build, and curve 0, "0" and "secp256k1" all
@@ -155,10 +156,14 @@ func integerMembers(obj map[string]any, memberType func(string) (reflect.Type, b
 // integerLeaf respells one Int or Curve value (names, for a Curve, maps the
 // curve names it accepts in any case) as the JSON number typed decoding
 // read, or leaves v alone when the typed rules would not have read it that
-// way (null, or anything Decode refuses).
+// way (anything Decode refuses). JSON null reads as 0, as typed decoding
+// leaves the field at its zero value: otherwise `detail.threshold == 0`
+// would see null for one spelling of the threshold 0 and 0 for another.
 func integerLeaf(v any, names map[string]Curve) (any, bool) {
 	var text string
 	switch x := v.(type) {
+	case nil:
+		return json.Number("0"), true
 	case json.Number:
 		text = string(x)
 	case string:

@@ -35,6 +35,18 @@ func TestRuleView(t *testing.T) {
 			},
 		},
 		{
+			// Typed decoding leaves a null Int or Curve at 0: rules see 0.
+			name: "null threshold and curve read as 0",
+			v:    V2, typ: TypeKeyGen,
+			edit: func(d, x map[string]any) { d["threshold"], d["curve"], d["task_id"] = nil, nil, nil },
+			check: func(t *testing.T, d, x map[string]any, r *Request) {
+				equal(t, "threshold", d["threshold"], any(json.Number("0")))
+				equal(t, "curve", d["curve"], any(json.Number("0")))
+				equal(t, "task_id (a string field)", d["task_id"], nil)
+				equal(t, "Detail threshold", r.Detail["threshold"], nil)
+			},
+		},
+		{
 			name: "nothing to respell shares the maps",
 			v:    V2, typ: TypeKeyGen,
 			check: func(t *testing.T, d, x map[string]any, r *Request) {
