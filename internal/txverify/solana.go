@@ -50,6 +50,7 @@ var (
 const (
 	solSignatureFee      = 5000    // lamports per signature
 	solDefaultUnitsPerIx = 200_000 // default compute budget per instruction (upper bound)
+	solBuiltinUnitsPerIx = 3_000   // default compute budget per builtin instruction since SIMD-0170
 	solMaxUnits          = 1_400_000
 	solMaxTxSize         = 1232 // bytes of a wire transaction (IPv6 MTU minus headers)
 )
@@ -309,7 +310,10 @@ type solDecoded struct {
 	// Memo included: without SetComputeUnitLimit the runtime allots each
 	// of them a default share of the compute limit, and the priority fee
 	// is paid on that limit, not on the units used.
-	budgeted    int
+	budgeted int
+	// budgetIxs counts the ComputeBudget instructions: since SIMD-0170 the
+	// default limit allots them, as builtins, 3,000 units each.
+	budgetIxs   int
 	transferIdx []int // indexes into ops of transfers
 }
 
@@ -319,6 +323,7 @@ func (m *solMessage) interpret() *solDecoded {
 		prog := m.keys[ix.program]
 		d.programs = append(d.programs, solAddr(prog))
 		if prog == solComputeBudgetProgram {
+			d.budgetIxs++
 			if problem := d.computeBudget(ix); problem != "" {
 				d.other = append(d.other, fmt.Sprintf("instruction %d (program %s): %s", i, solAddr(prog), problem))
 			}
@@ -441,10 +446,14 @@ func (d *solDecoded) facts(r *Registry) *Facts {
 		f.TxType = "solana_v0"
 	}
 	// Fee bound: signatures plus the priority fee at the compute limit.
-	// The default limit gives builtin programs less than 200,000 units
-	// since SIMD-0170; counting them at 200,000 overstates the bound, which
-	// is the safe side.
-	units := min(uint64(solDefaultUnitsPerIx)*uint64(max(d.budgeted, 1)), solMaxUnits)
+	// Without SetComputeUnitLimit the limit is the larger of the two rules
+	// the runtime has had: 200,000 units for each instruction that is not
+	// a ComputeBudget one (before SIMD-0170), and since SIMD-0170 200,000
+	// for each non-builtin plus 3,000 for each builtin, ComputeBudget
+	// included. Counting every other instruction at 200,000 and each
+	// ComputeBudget one at 3,000 bounds both (builtins are overstated,
+	// the safe side).
+	units := min(uint64(solDefaultUnitsPerIx)*uint64(max(d.budgeted, 1))+uint64(solBuiltinUnitsPerIx)*uint64(d.budgetIxs), solMaxUnits)
 	if d.unitLimit != nil {
 		units = min(uint64(*d.unitLimit), solMaxUnits)
 	}

@@ -301,9 +301,12 @@ func TestSolanaFeeWithoutLimit(t *testing.T) {
 		ixs  []solIx
 		want int64 // lamports
 	}{
-		{name: "one transfer", ixs: []solIx{price, transfer}, want: 5000 + 500_000},
-		{name: "ComputeBudget instructions get no allocation", ixs: []solIx{price, {prog: 3, data: []byte{1, 0, 0, 0, 0}}, transfer}, want: 5000 + 500_000},
-		{name: "a memo adds an allocation", ixs: []solIx{price, transfer, memo}, want: 5000 + 1_000_000},
+		{name: "one transfer", ixs: []solIx{price, transfer}, want: 5000 + 500_000 + 7_500},
+		// Each ComputeBudget instruction (the price one too) counts the
+		// 3,000 units SIMD-0170 gives a builtin: 7,500 lamports at this
+		// price, beside 500,000 for each other instruction's 200,000.
+		{name: "ComputeBudget instructions get the builtin allocation", ixs: []solIx{price, {prog: 3, data: []byte{1, 0, 0, 0, 0}}, transfer}, want: 5000 + 500_000 + 2*7_500},
+		{name: "a memo adds an allocation", ixs: []solIx{price, transfer, memo}, want: 5000 + 1_000_000 + 7_500},
 		{name: "eight memos reach the 1.4M cap", ixs: []solIx{price, transfer, memo, memo, memo, memo, memo, memo, memo, memo}, want: 5000 + 3_500_000},
 		{name: "no price: signatures only", ixs: []solIx{transfer, memo, memo}, want: 5000},
 	}
