@@ -69,13 +69,14 @@
 // not parse, a serial that is not a positive integer, a policy file name
 // or list file path that is not printable ASCII (without leading or
 // trailing space: manifests name them, and approvers read those), a
-// string constant (after constant folding) spelling an EVM address, a
-// 64-hex-digit hash or a bech32/CashAddr address with upper case (it
-// could never equal the lower-case facts), a list entry with inner
-// whitespace, a control or invisible format character, bytes that are not
-// UTF-8, an upper-case 64-hex-digit hash or an upper-case bech32/CashAddr
-// address (entryProblem; one byte order mark at the start of a list file
-// is skipped), and a limit or
+// string constant (after constant folding) compared with a normalized
+// fact and spelling an EVM address, a 64-hex-digit hash or a bech32/CashAddr
+// address with upper case, or a CashAddr address without its prefix (it
+// could never equal the canonical facts; addressSpelling), a list entry
+// with inner whitespace, a control or invisible format character, bytes
+// that are not UTF-8, an upper-case 64-hex-digit hash, an upper-case
+// bech32/CashAddr address or a prefix-less CashAddr (entryProblem; one
+// byte order mark at the start of a list file is skipped), and a limit or
 // verify entry that does not validate all refuse the policy. Version is a
 // hash over the file and every list file, so a list change is a new
 // version.

@@ -577,10 +577,42 @@ func entryProblem(s, spaceHint string) string {
 	if upperHex64(s) {
 		return fmt.Sprintf("entry %s is a 64-hex-digit value with upper case; hashes under tx are lower-case hex (tx.msg_hashes without 0x), so write it in lower case", quoteEntry(s))
 	}
-	if upperCaseBitcoinAddress(s) {
-		return fmt.Sprintf("entry %s is a bech32 or CashAddr address in upper case; tx shows these addresses in lower case, so write it in lower case", quoteEntry(s))
+	if what, want := addressSpelling(s); what != "" && normalizeAddress(s) == s {
+		// (EVM addresses with upper case are normalized in lists.)
+		return fmt.Sprintf("entry %s is %s; tx shows these in lower case, a CashAddr with its prefix, so it would never match: write %s", quoteEntry(s), what, quoteEntry(want))
 	}
 	return ""
+}
+
+// addressSpelling says what is wrong with s as a spelling of a value tx
+// shows in one canonical form, and the spelling to write, or returns "":
+// an EVM address or 64-hex-digit hash with upper case (tx shows lower
+// case), a bech32, bech32m or CashAddr address in upper case (tx shows
+// lower case), or a CashAddr address without its prefix (tx shows
+// "bitcoincash:" and the body).
+func addressSpelling(s string) (what, want string) {
+	switch lower := strings.ToLower(s); {
+	case normalizeAddress(s) != s:
+		return "an EVM address with upper case", lower
+	case upperHex64(s):
+		return "a 64-hex-digit hash with upper case", lower
+	case bareCashAddr(lower):
+		return "a CashAddr address without its bitcoincash: prefix", btc.BitcoinCash.CashAddr + ":" + lower
+	case upperCaseBitcoinAddress(s):
+		return "a bech32 or CashAddr address in upper case", lower
+	}
+	return "", ""
+}
+
+// bareCashAddr reports whether lower (already lower case) is a CashAddr
+// address without its prefix, which DecodeAddress accepts but tx never
+// shows.
+func bareCashAddr(lower string) bool {
+	if strings.Contains(lower, ":") || len(lower) != 42 {
+		return false
+	}
+	_, err := btc.DecodeAddress(btc.BitcoinCash, lower)
+	return err == nil
 }
 
 // upperCaseBitcoinAddress reports whether s has upper-case letters and no

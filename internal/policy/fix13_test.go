@@ -97,6 +97,8 @@ func TestListEntryCharacters(t *testing.T) {
 		{name: "lower-case bech32, bech32m and CashAddr load", file: bech32Lower + "\n" + taprootTestnet + "\n" + cashAddr + "\n"},
 		{name: "base58 addresses load in their case", file: "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2\n3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy\n"},
 		{name: "upper-case text that is no address loads", file: "BC1NOTANADDRESS\nBITCOINCASH:NOPE\n"},
+		{name: "prefix-less CashAddr is refused", file: cashAddr[len("bitcoincash:"):] + "\n", want: []string{"blocked.txt:1:", "without its bitcoincash: prefix", cashAddr}},
+		{name: "upper-case prefix-less CashAddr is refused with the prefixed advice", file: strings.ToUpper(cashAddr[len("bitcoincash:"):]) + "\n", want: []string{"blocked.txt:1:", "without its bitcoincash: prefix", cashAddr}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -145,7 +147,18 @@ func TestUpperCaseLiterals(t *testing.T) {
 		{name: "41 hex digits are not an address", rules: `d.address == "0x` + strings.ToUpper(blockedAddr[2:]) + `A"`},
 		{name: "base58 keeps its case", rules: `d.address == "TEDv9wo5epcVi7pW3rEZUa7wbtPuAKZCer"`},
 		{name: "limit when", rules: "true", limits: `when: 'tx.destinations.exists(d, d.address == "` + blockedChecksum + `")'`, want: []string{"limit l: when:", blockedChecksum}},
-		{name: "limit key", rules: "true", limits: `when: "true"` + "\n    key: ['tx.wallet_id + \"" + blockedChecksum + "\"']", want: []string{"limit l: key:", blockedChecksum}},
+		// Review 15: only constants compared with a normalized value are
+		// refused; a constant that merely names a limit's bucket is
+		// the same bucket on every request, whatever its case.
+		{name: "limit key naming a bucket", rules: "true", limits: `when: "true"` + "\n    key: ['tx.wallet_id + \"" + blockedChecksum + "\"']"},
+		{name: "limit key comparing", rules: "true", limits: `when: "true"` + "\n    key: ['tx.destinations.exists(d, d.address == \"" + blockedChecksum + "\") ? \"a\" : \"b\"']", want: []string{"limit l: key:", blockedChecksum}},
+		// Values kept as sent are compared as sent: their checksum
+		// spelling is the one to match.
+		{name: "detail compared with a checksum address", rules: `detail.to == "` + blockedChecksum + `"`},
+		{name: "comprehension over extra", rules: `has(extra.addrs) && extra.addrs.exists(a, a == "` + blockedChecksum + `")`},
+		{name: "text operations keep case", rules: `d.address.startsWith("0x47F9") || "` + blockedChecksum + `".endsWith(d.address)`},
+		{name: "prefix-less CashAddr literal", rules: `d.address == "` + cashAddr[len("bitcoincash:"):] + `"`, want: []string{`rule "r"`, "without its bitcoincash: prefix", cashAddr}},
+		{name: "prefixed CashAddr literal", rules: `d.address == "` + cashAddr + `"`},
 		// Review 14: constants are folded before the check, so a literal
 		// split across + is seen whole; a value built from a fact is not
 		// a constant and is left to run time.

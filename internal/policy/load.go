@@ -249,17 +249,24 @@ func compileWhen(env *cel.Env, when string, lists map[string]*stringSet) (*cel.A
 	return checked, ""
 }
 
-// upperCaseLiterals refuses string constants that spell, with upper case,
-// an EVM address ("0x" and 40 hex digits, EIP-55 checksummed as block
-// explorers show it), a 64-hex-digit hash, or a bech32 or CashAddr
-// address in the upper-case form BIP-173 and CashAddr allow (QR codes
-// carry it). tssgate gives every such fact in lower case (tx addresses,
-// msg_hashes), and lists normalize EVM entries, but a constant is
-// compared exactly: `d.address == "0x47F9…"` or `d.address in
-// ["0x47F9…"]` would load and never be true, so a deny rule written that
-// way would never fire. The check runs on the expression as written and
-// again with its constant subexpressions folded, so that a literal split
-// across + (or built by any other constant call) is seen whole.
+// upperCaseLiterals refuses string constants that can never equal the
+// value they are compared with: a constant compared (==, !=, in) with
+// something tssgate normalizes, spelling an EVM address with upper case
+// ("0x" and 40 hex digits, EIP-55 checksummed as block explorers show it),
+// a 64-hex-digit hash with upper case, a bech32 or CashAddr address in the
+// upper-case form BIP-173 and CashAddr allow (QR codes carry it), or a
+// CashAddr address without its "bitcoincash:" prefix (addressSpelling).
+// tssgate gives every such fact in its one canonical spelling (tx
+// addresses, msg_hashes), but a constant is compared exactly:
+// `d.address == "0x47F9…"` or `d.address in ["0x47F9…"]` would load and
+// never be true, so a deny rule written that way would never fire.
+// Constants compared with values kept as sent (detail, extra, a message's
+// text and undeclared members, and comprehension variables over them), and
+// constants used any other way (`text.contains("0x47F9…")`), are left
+// alone: there the sent spelling is the one to match. The check runs on
+// the expression as written and again with its constant subexpressions
+// folded, so that a literal split across + (or built by any other constant
+// call) is seen whole.
 func upperCaseLiterals(env *cel.Env, a *cel.Ast) string {
 	msgs := upperCaseConstants(a)
 	if len(msgs) == 0 {
@@ -276,37 +283,119 @@ func upperCaseLiterals(env *cel.Env, a *cel.Ast) string {
 	return strings.Join(msgs, "; ")
 }
 
-// upperCaseConstants is upperCaseLiterals' check of the string literals of
-// one AST, a message for each.
+// keptAsSent are the names whose values rules see as the node sent them:
+// the top-level variables detail and extra, and the message fields text
+// and undeclared.
+var (
+	keptAsSentVars   = map[string]bool{"detail": true, "extra": true}
+	keptAsSentFields = map[string]bool{"text": true, "undeclared": true}
+)
+
+// upperCaseConstants is upperCaseLiterals' check of one AST, a message for
+// each constant refused.
 func upperCaseConstants(a *cel.Ast) []string {
 	native := a.NativeRep()
 	var msgs []string
-	ast.PreOrderVisit(native.Expr(), ast.NewExprVisitor(func(e ast.Expr) {
-		if e.Kind() != ast.LiteralKind {
+	check := func(lit ast.Expr) {
+		if lit.Kind() != ast.LiteralKind {
 			return
 		}
-		s, ok := e.AsLiteral().(types.String)
+		s, ok := lit.AsLiteral().(types.String)
 		if !ok {
 			return
 		}
-		var what string
-		switch {
-		case normalizeAddress(string(s)) != string(s):
-			what = "an EVM address"
-		case upperHex64(string(s)):
-			what = "a 64-hex-digit hash"
-		case upperCaseBitcoinAddress(string(s)):
-			what = "a bech32 or CashAddr address"
-		default:
+		what, want := addressSpelling(string(s))
+		if what == "" {
 			return
 		}
 		where := ""
-		if loc := native.SourceInfo().GetStartLocation(e.ID()); loc.Line() > 0 {
+		if loc := native.SourceInfo().GetStartLocation(lit.ID()); loc.Line() > 0 {
 			where = fmt.Sprintf(" (when:%d:%d)", loc.Line(), loc.Column()+1)
 		}
-		msgs = append(msgs, fmt.Sprintf("%q is %s with upper case, but tssgate compares these in lower case (tx addresses and hashes are lower case) and a constant is compared exactly, so it would never match: write %q%s",
-			truncate(string(s), 70), what, strings.ToLower(string(s)), where))
-	}))
+		msgs = append(msgs, fmt.Sprintf("%q is %s, but tssgate shows these in one spelling and a constant is compared exactly, so it would never match: write %q%s",
+			truncate(string(s), 70), what, want, where))
+	}
+	// keepsCase reports whether e reads a value kept as sent: a
+	// keptAsSent name, or a variable in kept (comprehension variables
+	// ranging over such a value).
+	keepsCase := func(e ast.Expr, kept map[string]bool) bool {
+		found := false
+		ast.PreOrderVisit(e, ast.NewExprVisitor(func(x ast.Expr) {
+			switch x.Kind() {
+			case ast.IdentKind:
+				found = found || keptAsSentVars[x.AsIdent()] || kept[x.AsIdent()]
+			case ast.SelectKind:
+				found = found || keptAsSentFields[x.AsSelect().FieldName()]
+			}
+		}))
+		return found
+	}
+	var walk func(e ast.Expr, kept map[string]bool)
+	walk = func(e ast.Expr, kept map[string]bool) {
+		switch e.Kind() {
+		case ast.CallKind:
+			c := e.AsCall()
+			args := c.Args()
+			switch fn := c.FunctionName(); {
+			case (fn == operators.Equals || fn == operators.NotEquals) && len(args) == 2:
+				if !keepsCase(args[1], kept) {
+					check(args[0])
+				}
+				if !keepsCase(args[0], kept) {
+					check(args[1])
+				}
+			case fn == operators.In && len(args) == 2:
+				if !keepsCase(args[1], kept) {
+					check(args[0])
+				}
+				if args[1].Kind() == ast.ListKind && !keepsCase(args[0], kept) {
+					for _, el := range args[1].AsList().Elements() {
+						check(el)
+					}
+				}
+			}
+			if c.IsMemberFunction() {
+				walk(c.Target(), kept)
+			}
+			for _, arg := range args {
+				walk(arg, kept)
+			}
+		case ast.ComprehensionKind:
+			cp := e.AsComprehension()
+			walk(cp.IterRange(), kept)
+			walk(cp.AccuInit(), kept)
+			inner := kept
+			if keepsCase(cp.IterRange(), kept) {
+				inner = map[string]bool{cp.IterVar(): true}
+				if cp.HasIterVar2() {
+					inner[cp.IterVar2()] = true
+				}
+				for k := range kept {
+					inner[k] = true
+				}
+			}
+			walk(cp.LoopCondition(), inner)
+			walk(cp.LoopStep(), inner)
+			walk(cp.Result(), inner)
+		case ast.ListKind:
+			for _, el := range e.AsList().Elements() {
+				walk(el, kept)
+			}
+		case ast.MapKind:
+			for _, en := range e.AsMap().Entries() {
+				me := en.AsMapEntry()
+				walk(me.Key(), kept)
+				walk(me.Value(), kept)
+			}
+		case ast.SelectKind:
+			walk(e.AsSelect().Operand(), kept)
+		case ast.StructKind:
+			for _, f := range e.AsStruct().Fields() {
+				walk(f.AsStructField().Value(), kept)
+			}
+		}
+	}
+	walk(native.Expr(), nil)
 	return msgs
 }
 
