@@ -69,10 +69,12 @@
 // not parse, a serial that is not a positive integer, a policy file name
 // or list file path that is not printable ASCII (without leading or
 // trailing space: manifests name them, and approvers read those), a
-// string constant (after constant folding) compared with a normalized
-// fact and spelling an EVM address, a 64-hex-digit hash or a bech32/CashAddr
-// address with upper case, or a CashAddr address without its prefix (it
-// could never equal the canonical facts; addressSpelling), a list entry
+// string constant (also after constant folding) spelling an EVM address,
+// a 64-hex-digit hash or a bech32/CashAddr address with upper case, or a
+// CashAddr address without its prefix (it could never equal the canonical
+// facts; addressSpelling), unless the spelling sent is the one to match
+// (upperCaseLiterals: compared with detail, extra or a message's text, in
+// a text function, or an EVM probe of a list), a list entry
 // with inner whitespace, a control or invisible format character, bytes
 // that are not UTF-8, an upper-case 64-hex-digit hash, an upper-case
 // bech32/CashAddr address or a prefix-less CashAddr (entryProblem; one

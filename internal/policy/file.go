@@ -599,7 +599,7 @@ func addressSpelling(s string) (what, want string) {
 	case bareCashAddr(lower):
 		return "a CashAddr address without its bitcoincash: prefix", btc.BitcoinCash.CashAddr + ":" + lower
 	case upperCaseBitcoinAddress(s):
-		return "a bech32 or CashAddr address in upper case", lower
+		return "a bech32 or CashAddr address with upper case", lower
 	}
 	return "", ""
 }
@@ -615,16 +615,17 @@ func bareCashAddr(lower string) bool {
 	return err == nil
 }
 
-// upperCaseBitcoinAddress reports whether s has upper-case letters and no
-// lower-case ones and decodes as an address of a Bitcoin-family network
-// whose encoding is case-insensitive (bech32, bech32m, CashAddr): BIP-173
-// and CashAddr make the upper-case spelling valid and equal to the lower
-// case, which is the only one tx shows, so an entry or literal written so
-// would never match. (Base58 is case-sensitive: its spellings are distinct
-// addresses, and lower-casing one almost never gives a valid address, so
-// only the case-insensitive encodings are tried.)
+// upperCaseBitcoinAddress reports whether s has upper-case letters and
+// its lower case decodes as an address of a Bitcoin-family network whose
+// encoding is case-insensitive (bech32, bech32m, CashAddr): BIP-173 and
+// CashAddr make the all-upper-case spelling valid and equal to the lower
+// case (and a mixed-case one invalid), while tx shows only the lower case,
+// so an entry or literal written with upper case would never match.
+// (Base58 is case-sensitive: its spellings are distinct addresses, and
+// lower-casing one almost never gives a valid address, so only the
+// case-insensitive encodings are tried.)
 func upperCaseBitcoinAddress(s string) bool {
-	if len(s) < 8 || len(s) > 128 || strings.ToUpper(s) != s || strings.ToLower(s) == s {
+	if len(s) < 8 || len(s) > 128 || strings.ToLower(s) == s {
 		return false
 	}
 	lower := strings.ToLower(s)

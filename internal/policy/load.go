@@ -250,23 +250,28 @@ func compileWhen(env *cel.Env, when string, lists map[string]*stringSet) (*cel.A
 }
 
 // upperCaseLiterals refuses string constants that can never equal the
-// value they are compared with: a constant compared (==, !=, in) with
-// something tssgate normalizes, spelling an EVM address with upper case
-// ("0x" and 40 hex digits, EIP-55 checksummed as block explorers show it),
-// a 64-hex-digit hash with upper case, a bech32 or CashAddr address in the
-// upper-case form BIP-173 and CashAddr allow (QR codes carry it), or a
-// CashAddr address without its "bitcoincash:" prefix (addressSpelling).
-// tssgate gives every such fact in its one canonical spelling (tx
-// addresses, msg_hashes), but a constant is compared exactly:
-// `d.address == "0x47F9…"` or `d.address in ["0x47F9…"]` would load and
-// never be true, so a deny rule written that way would never fire.
-// Constants compared with values kept as sent (detail, extra, a message's
-// text and undeclared members, and comprehension variables over them), and
-// constants used any other way (`text.contains("0x47F9…")`), are left
-// alone: there the sent spelling is the one to match. The check runs on
-// the expression as written and again with its constant subexpressions
-// folded, so that a literal split across + (or built by any other constant
-// call) is seen whole.
+// value they are compared with: a constant spelling an EVM address with
+// upper case ("0x" and 40 hex digits, EIP-55 checksummed as block
+// explorers show it), a 64-hex-digit hash with upper case, a bech32 or
+// CashAddr address in anything but lower case (BIP-173 and CashAddr allow
+// the upper-case form, QR codes carry it), or a CashAddr address without
+// its "bitcoincash:" prefix (addressSpelling). tssgate gives every such
+// fact in its one canonical spelling (tx addresses, msg_hashes), but a
+// constant is compared exactly: `d.address == "0x47F9…"` or `d.address in
+// ["0x47F9…"]` would load and never be true, so a deny rule written that
+// way would never fire.
+//
+// Every string constant is checked, wherever it stands (a literal list, a
+// map key, a ternary branch), except where the spelling sent is the one to
+// match (exemptConstants): the direct partner of ==, != or in is a value
+// kept as sent (detail, extra, tx.message.text, tx.message.undeclared, or
+// a comprehension variable ranging over one of them); the constant is an
+// operand of a string function or of + (text.contains("0x47F9…") on a
+// Sign-In with Ethereum message, a limit key's bucket name); or it is an
+// EVM address probing lists.NAME, whose lookup normalizes it. The check
+// runs on the expression as written and again with its constant
+// subexpressions folded, so that a literal split across + (or built by any
+// other constant call) is seen whole.
 func upperCaseLiterals(env *cel.Env, a *cel.Ast) string {
 	msgs := upperCaseConstants(a)
 	if len(msgs) == 0 {
@@ -283,24 +288,30 @@ func upperCaseLiterals(env *cel.Env, a *cel.Ast) string {
 	return strings.Join(msgs, "; ")
 }
 
-// keptAsSent are the names whose values rules see as the node sent them:
-// the top-level variables detail and extra, and the message fields text
-// and undeclared.
+// keptAsSentVars are the variables whose values rules see as the node sent
+// them; keptAsSentFields the fields of tx.message that are.
 var (
 	keptAsSentVars   = map[string]bool{"detail": true, "extra": true}
 	keptAsSentFields = map[string]bool{"text": true, "undeclared": true}
 )
 
+// textOperators are the functions whose string operands are text, compared
+// (or concatenated) as written.
+var textOperators = map[string]bool{
+	"contains": true, "startsWith": true, "endsWith": true, "matches": true, operators.Add: true,
+}
+
 // upperCaseConstants is upperCaseLiterals' check of one AST, a message for
 // each constant refused.
 func upperCaseConstants(a *cel.Ast) []string {
 	native := a.NativeRep()
+	exempt := exemptConstants(native.Expr())
 	var msgs []string
-	check := func(lit ast.Expr) {
-		if lit.Kind() != ast.LiteralKind {
+	ast.PreOrderVisit(native.Expr(), ast.NewExprVisitor(func(e ast.Expr) {
+		if e.Kind() != ast.LiteralKind || exempt[e.ID()] {
 			return
 		}
-		s, ok := lit.AsLiteral().(types.String)
+		s, ok := e.AsLiteral().(types.String)
 		if !ok {
 			return
 		}
@@ -309,26 +320,23 @@ func upperCaseConstants(a *cel.Ast) []string {
 			return
 		}
 		where := ""
-		if loc := native.SourceInfo().GetStartLocation(lit.ID()); loc.Line() > 0 {
+		if loc := native.SourceInfo().GetStartLocation(e.ID()); loc.Line() > 0 {
 			where = fmt.Sprintf(" (when:%d:%d)", loc.Line(), loc.Column()+1)
 		}
 		msgs = append(msgs, fmt.Sprintf("%q is %s, but tssgate shows these in one spelling and a constant is compared exactly, so it would never match: write %q%s",
 			truncate(string(s), 70), what, want, where))
-	}
-	// keepsCase reports whether e reads a value kept as sent: a
-	// keptAsSent name, or a variable in kept (comprehension variables
-	// ranging over such a value).
-	keepsCase := func(e ast.Expr, kept map[string]bool) bool {
-		found := false
-		ast.PreOrderVisit(e, ast.NewExprVisitor(func(x ast.Expr) {
-			switch x.Kind() {
-			case ast.IdentKind:
-				found = found || keptAsSentVars[x.AsIdent()] || kept[x.AsIdent()]
-			case ast.SelectKind:
-				found = found || keptAsSentFields[x.AsSelect().FieldName()]
-			}
-		}))
-		return found
+	}))
+	return msgs
+}
+
+// exemptConstants returns the ids of the string literals of root that
+// upperCaseLiterals leaves alone (its doc says which).
+func exemptConstants(root ast.Expr) map[int64]bool {
+	exempt := map[int64]bool{}
+	lit := func(e ast.Expr) {
+		if e.Kind() == ast.LiteralKind {
+			exempt[e.ID()] = true
+		}
 	}
 	var walk func(e ast.Expr, kept map[string]bool)
 	walk = func(e ast.Expr, kept map[string]bool) {
@@ -338,20 +346,32 @@ func upperCaseConstants(a *cel.Ast) []string {
 			args := c.Args()
 			switch fn := c.FunctionName(); {
 			case (fn == operators.Equals || fn == operators.NotEquals) && len(args) == 2:
-				if !keepsCase(args[1], kept) {
-					check(args[0])
+				if keptAsSent(args[1], kept) {
+					lit(args[0])
 				}
-				if !keepsCase(args[0], kept) {
-					check(args[1])
+				if keptAsSent(args[0], kept) {
+					lit(args[1])
 				}
 			case fn == operators.In && len(args) == 2:
-				if !keepsCase(args[1], kept) {
-					check(args[0])
+				if keptAsSent(args[1], kept) {
+					lit(args[0])
 				}
-				if args[1].Kind() == ast.ListKind && !keepsCase(args[0], kept) {
+				if args[1].Kind() == ast.ListKind && keptAsSent(args[0], kept) {
 					for _, el := range args[1].AsList().Elements() {
-						check(el)
+						lit(el)
 					}
+				}
+				if isListsRef(args[1]) && args[0].Kind() == ast.LiteralKind {
+					if s, ok := args[0].AsLiteral().(types.String); ok && normalizeAddress(string(s)) != string(s) {
+						lit(args[0]) // the set normalizes an EVM probe
+					}
+				}
+			case textOperators[fn]:
+				if c.IsMemberFunction() {
+					lit(c.Target())
+				}
+				for _, arg := range args {
+					lit(arg)
 				}
 			}
 			if c.IsMemberFunction() {
@@ -364,16 +384,24 @@ func upperCaseConstants(a *cel.Ast) []string {
 			cp := e.AsComprehension()
 			walk(cp.IterRange(), kept)
 			walk(cp.AccuInit(), kept)
-			inner := kept
-			if keepsCase(cp.IterRange(), kept) {
-				inner = map[string]bool{cp.IterVar(): true}
-				if cp.HasIterVar2() {
-					inner[cp.IterVar2()] = true
-				}
-				for k := range kept {
-					inner[k] = true
+			// The loop's variables shadow outer ones of the same name:
+			// kept only when its own range is.
+			rangeKept := keptAsSent(cp.IterRange(), kept)
+			inner := make(map[string]bool, len(kept)+2)
+			for k := range kept {
+				inner[k] = true
+			}
+			vars := []string{cp.IterVar()}
+			if cp.HasIterVar2() {
+				vars = append(vars, cp.IterVar2())
+			}
+			for _, v := range vars {
+				delete(inner, v)
+				if rangeKept {
+					inner[v] = true
 				}
 			}
+			delete(inner, cp.AccuVar())
 			walk(cp.LoopCondition(), inner)
 			walk(cp.LoopStep(), inner)
 			walk(cp.Result(), inner)
@@ -395,8 +423,53 @@ func upperCaseConstants(a *cel.Ast) []string {
 			}
 		}
 	}
-	walk(native.Expr(), nil)
-	return msgs
+	walk(root, nil)
+	return exempt
+}
+
+// keptAsSent reports whether e is a path (field selections and indexes)
+// into a value kept as sent: rooted at detail, extra or a variable in
+// kept, or passing through tx.message.text or tx.message.undeclared. A
+// mere mention elsewhere in e (a ternary, a filter) does not count.
+func keptAsSent(e ast.Expr, kept map[string]bool) bool {
+	for {
+		switch e.Kind() {
+		case ast.IdentKind:
+			return keptAsSentVars[e.AsIdent()] || kept[e.AsIdent()]
+		case ast.SelectKind:
+			sel := e.AsSelect()
+			if keptAsSentFields[sel.FieldName()] && isIdentSelect(sel.Operand(), "tx", "message") {
+				return true
+			}
+			e = sel.Operand()
+		case ast.CallKind:
+			c := e.AsCall()
+			if c.FunctionName() != operators.Index || len(c.Args()) != 2 {
+				return false
+			}
+			e = c.Args()[0]
+		default:
+			return false
+		}
+	}
+}
+
+// isIdentSelect reports whether e is ident.field.
+func isIdentSelect(e ast.Expr, ident, field string) bool {
+	if e.Kind() != ast.SelectKind || e.AsSelect().FieldName() != field {
+		return false
+	}
+	op := e.AsSelect().Operand()
+	return op.Kind() == ast.IdentKind && op.AsIdent() == ident
+}
+
+// isListsRef reports whether e is lists.NAME.
+func isListsRef(e ast.Expr) bool {
+	if e.Kind() != ast.SelectKind {
+		return false
+	}
+	op := e.AsSelect().Operand()
+	return op.Kind() == ast.IdentKind && op.AsIdent() == "lists"
 }
 
 // unknownLists finds lists.NAME references to lists the policy lacks.
