@@ -253,3 +253,25 @@ func TestDetailIntegerSpellings(t *testing.T) {
 		})
 	}
 }
+
+// An EVM address probing a list is normalized by the lookup, so its
+// checksum spelling loads; a hash or bech32 probe is not, so its
+// upper-case spelling is refused.
+func TestUpperCaseListProbes(t *testing.T) {
+	const hash = "1acf0342f77d22389a9cf6524a2af14dc420928d2942efe0dc0764be2ea5321b"
+	top := "lists:\n  blocked: [\"" + blockedAddr + "\", \"" + hash + "\", \"" + bech32Lower + "\"]\n"
+	tests := []struct {
+		name, probe string
+		want        []string
+	}{
+		{"EVM checksum probe", blockedChecksum, nil},
+		{"upper-case hash probe", strings.ToUpper(hash), []string{`rule "r"`, "64-hex-digit hash", hash}},
+		{"upper-case bech32 probe", bech32Upper, []string{`rule "r"`, "bech32 or CashAddr", bech32Lower}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			src := policyWith(top, "  - name: r\n    when: '\""+tc.probe+"\" in lists.blocked'\n    action: reject\n")
+			checkIssues(t, loadIssues(t, src, ""), tc.want)
+		})
+	}
+}
