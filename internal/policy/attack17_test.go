@@ -22,7 +22,9 @@ import (
 func TestAttack17LoopVariableNamedDetail(t *testing.T) {
 	checkNoSilentDeny(t, []silentDenyCase{
 		{name: "loop variable named detail", cond: `tx.destinations.exists(detail, detail.address == "ADDR")`},
-		{name: "loop variable named extra", cond: `tx.destinations.all(extra, extra.address != "ADDR")`},
+		// (Negated: the deny rule fires when some destination is ADDR; as
+		// first written, without the !, its own control approved.)
+		{name: "loop variable named extra", cond: `!tx.destinations.all(extra, extra.address != "ADDR")`},
 	})
 }
 

@@ -73,8 +73,8 @@
 // a 64-hex-digit hash or a bech32/CashAddr address with upper case, or a
 // CashAddr address without its prefix (it could never equal the canonical
 // facts; addressSpelling), unless the spelling sent is the one to match
-// (upperCaseLiterals: compared with detail, extra or a message's text, in
-// a text function, or an EVM probe of a list), a list entry
+// (upperCaseLiterals: compared with detail, extra or a message's text, or
+// an EVM probe of a list), a list entry
 // with inner whitespace, a control or invisible format character, bytes
 // that are not UTF-8, an upper-case 64-hex-digit hash, an upper-case
 // bech32/CashAddr address or a prefix-less CashAddr (entryProblem; one

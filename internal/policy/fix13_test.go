@@ -156,7 +156,11 @@ func TestUpperCaseLiterals(t *testing.T) {
 		// spelling is the one to match.
 		{name: "detail compared with a checksum address", rules: `detail.to == "` + blockedChecksum + `"`},
 		{name: "comprehension over extra", rules: `has(extra.addrs) && extra.addrs.exists(a, a == "` + blockedChecksum + `")`},
-		{name: "text operations keep case", rules: `d.address.startsWith("0x47F9") || "` + blockedChecksum + `".endsWith(d.address)`},
+		// Review 17: text functions are matched as written only on text
+		// kept as sent; a partial prefix cannot be told from other text.
+		{name: "text functions on detail keep case", rules: `has(detail.memo) && detail.memo.contains("` + blockedChecksum + `")`},
+		{name: "a partial prefix loads", rules: `d.address.startsWith("0x47F9")`},
+		{name: "a full address in a text function on a fact", rules: `"` + blockedChecksum + `".endsWith(d.address)`, want: []string{`rule "r"`, blockedChecksum}},
 		{name: "prefix-less CashAddr literal", rules: `d.address == "` + cashAddr[len("bitcoincash:"):] + `"`, want: []string{`rule "r"`, "without its bitcoincash: prefix", cashAddr}},
 		{name: "prefixed CashAddr literal", rules: `d.address == "` + cashAddr + `"`},
 		// Review 14: constants are folded before the check, so a literal

@@ -15,6 +15,7 @@ import (
 	"cel.dev/cel-go/common/operators"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
+	celparser "cel.dev/cel-go/parser"
 
 	"tssgate/internal/protocol"
 )
@@ -263,59 +264,25 @@ func compileWhen(env *cel.Env, when string, lists map[string]*stringSet) (*cel.A
 //
 // Every string constant is checked, wherever it stands (a literal list, a
 // map key, a ternary branch), except where the spelling sent is the one to
-// match (exemptConstants): the direct partner of ==, != or in is a value
-// kept as sent (detail, extra, tx.message.text, tx.message.undeclared, or
-// a comprehension variable ranging over one of them); the constant is an
-// operand of a string function or of + (text.contains("0x47F9…") on a
-// Sign-In with Ethereum message, a limit key's bucket name); or it is an
-// EVM address probing lists.NAME, whose lookup normalizes it. The check
-// runs on the expression as written and again with its constant
-// subexpressions folded, so that a literal split across + (or built by any
-// other constant call) is seen whole.
+// match (exemptConstants): the direct partner of ==, != or in, or the
+// text a string function (contains, startsWith, endsWith, matches) reads,
+// is a value kept as sent (a path into detail, extra or tx.message.text,
+// or a comprehension variable ranging over one, unless shadowed:
+// text.contains("0x47F9…") on a Sign-In with Ethereum message), and then
+// also the elements, keys and branches of a literal list, map or ternary
+// standing there; the constant is an operand of + (a limit key's bucket
+// name; what + builds from constants alone is evaluated and checked); or
+// it is an EVM address probing lists.NAME, whose lookup normalizes it. A
+// pattern of matches anchored on both ends (^…$) is checked without its
+// anchors. A string built from constants alone (a literal split across +,
+// string(b"…")) is evaluated and checked whole; one that cannot be
+// evaluated refuses the expression.
 func upperCaseLiterals(env *cel.Env, a *cel.Ast) string {
-	msgs := upperCaseConstants(a)
-	if len(msgs) == 0 {
-		// Folding can fail (a constant division by zero, say); what it
-		// cannot fold was already checked as written.
-		if folder, err := cel.NewConstantFoldingOptimizer(); err == nil {
-			if opt, err := cel.NewStaticOptimizer(folder); err == nil {
-				if folded, iss := opt.Optimize(env, a); iss.Err() == nil {
-					msgs = upperCaseConstants(folded)
-				}
-			}
-		}
-	}
-	return strings.Join(msgs, "; ")
-}
-
-// keptAsSentVars are the variables whose values rules see as the node sent
-// them; keptAsSentFields the fields of tx.message that are.
-var (
-	keptAsSentVars   = map[string]bool{"detail": true, "extra": true}
-	keptAsSentFields = map[string]bool{"text": true, "undeclared": true}
-)
-
-// textOperators are the functions whose string operands are text, compared
-// (or concatenated) as written.
-var textOperators = map[string]bool{
-	"contains": true, "startsWith": true, "endsWith": true, "matches": true, operators.Add: true,
-}
-
-// upperCaseConstants is upperCaseLiterals' check of one AST, a message for
-// each constant refused.
-func upperCaseConstants(a *cel.Ast) []string {
 	native := a.NativeRep()
 	exempt := exemptConstants(native.Expr())
 	var msgs []string
-	ast.PreOrderVisit(native.Expr(), ast.NewExprVisitor(func(e ast.Expr) {
-		if e.Kind() != ast.LiteralKind || exempt[e.ID()] {
-			return
-		}
-		s, ok := e.AsLiteral().(types.String)
-		if !ok {
-			return
-		}
-		what, want := addressSpelling(string(s))
+	refuse := func(e ast.Expr, s string) {
+		what, want := addressSpelling(s)
 		if what == "" {
 			return
 		}
@@ -324,18 +291,112 @@ func upperCaseConstants(a *cel.Ast) []string {
 			where = fmt.Sprintf(" (when:%d:%d)", loc.Line(), loc.Column()+1)
 		}
 		msgs = append(msgs, fmt.Sprintf("%q is %s, but tssgate shows these in one spelling and a constant is compared exactly, so it would never match: write %q%s",
-			truncate(string(s), 70), what, want, where))
+			truncate(s, 70), what, want, where))
+	}
+	ast.PreOrderVisit(native.Expr(), ast.NewExprVisitor(func(e ast.Expr) {
+		if e.Kind() == ast.CallKind && !exempt[e.ID()] {
+			// A pattern anchored on both ends is one exact spelling.
+			if c := e.AsCall(); c.FunctionName() == "matches" && len(c.Args()) == 1 && c.Args()[0].Kind() == ast.LiteralKind && !exempt[c.Args()[0].ID()] {
+				if p, ok := c.Args()[0].AsLiteral().(types.String); ok && strings.HasPrefix(string(p), "^") && strings.HasSuffix(string(p), "$") {
+					refuse(c.Args()[0], string(p)[1:len(p)-1])
+				}
+			}
+		}
+		if exempt[e.ID()] {
+			return
+		}
+		switch e.Kind() {
+		case ast.LiteralKind:
+			if s, ok := e.AsLiteral().(types.String); ok {
+				refuse(e, string(s))
+			}
+		case ast.CallKind:
+			// A string built from constants alone ("0x47F9" + "…",
+			// string(b"…")) is evaluated and checked whole.
+			if !native.GetType(e.ID()).IsExactType(types.StringType) || !constantExpr(e) {
+				return
+			}
+			s, err := evalConstant(env, e, native.SourceInfo())
+			if err != nil {
+				msgs = append(msgs, fmt.Sprintf("a constant string cannot be evaluated: %v", err))
+				return
+			}
+			refuse(e, s)
+		}
 	}))
-	return msgs
+	return strings.Join(msgs, "; ")
 }
 
-// exemptConstants returns the ids of the string literals of root that
-// upperCaseLiterals leaves alone (its doc says which).
+// constantExpr reports whether e reads no variable: only literals and
+// calls, lists and maps of them.
+func constantExpr(e ast.Expr) bool {
+	constant := true
+	ast.PreOrderVisit(e, ast.NewExprVisitor(func(x ast.Expr) {
+		switch x.Kind() {
+		case ast.LiteralKind, ast.CallKind, ast.ListKind, ast.MapKind:
+		default:
+			constant = false
+		}
+	}))
+	return constant
+}
+
+// evalConstant evaluates e, an expression constantExpr accepts, in env.
+func evalConstant(env *cel.Env, e ast.Expr, info *ast.SourceInfo) (string, error) {
+	src, err := celparser.Unparse(e, info)
+	if err != nil {
+		return "", err
+	}
+	checked, iss := env.Compile(src)
+	if iss.Err() != nil {
+		return "", iss.Err()
+	}
+	prg, err := env.Program(checked)
+	if err != nil {
+		return "", err
+	}
+	v, _, err := prg.Eval(cel.NoVars())
+	if err != nil {
+		return "", fmt.Errorf("%s: %v", truncate(src, 70), err)
+	}
+	s, ok := v.Value().(string)
+	if !ok {
+		return "", fmt.Errorf("%s is not a string", truncate(src, 70))
+	}
+	return s, nil
+}
+
+// keptAsSentVars are the variables whose values rules see as the node sent
+// them (tx.message.text, the other such value, is a field: keptAsSent).
+var keptAsSentVars = []string{"detail", "extra"}
+
+// textFunctions are the functions whose string operands are text, matched
+// as written.
+var textFunctions = map[string]bool{"contains": true, "startsWith": true, "endsWith": true, "matches": true}
+
+// exemptConstants returns the ids of the expressions of root whose
+// constants upperCaseLiterals leaves alone (its doc says which).
 func exemptConstants(root ast.Expr) map[int64]bool {
 	exempt := map[int64]bool{}
-	lit := func(e ast.Expr) {
-		if e.Kind() == ast.LiteralKind {
-			exempt[e.ID()] = true
+	// lit exempts e and the constants it passes on whole: a list's
+	// elements, a map's keys, a ternary's branches.
+	var lit func(e ast.Expr)
+	lit = func(e ast.Expr) {
+		exempt[e.ID()] = true
+		switch e.Kind() {
+		case ast.ListKind:
+			for _, el := range e.AsList().Elements() {
+				lit(el)
+			}
+		case ast.MapKind:
+			for _, en := range e.AsMap().Entries() {
+				lit(en.AsMapEntry().Key())
+			}
+		case ast.CallKind:
+			if c := e.AsCall(); c.FunctionName() == operators.Conditional && len(c.Args()) == 3 {
+				lit(c.Args()[1])
+				lit(c.Args()[2])
+			}
 		}
 	}
 	var walk func(e ast.Expr, kept map[string]bool)
@@ -356,22 +417,28 @@ func exemptConstants(root ast.Expr) map[int64]bool {
 				if keptAsSent(args[1], kept) {
 					lit(args[0])
 				}
-				if args[1].Kind() == ast.ListKind && keptAsSent(args[0], kept) {
-					for _, el := range args[1].AsList().Elements() {
-						lit(el)
-					}
+				if k := args[1].Kind(); (k == ast.ListKind || k == ast.MapKind) && keptAsSent(args[0], kept) {
+					lit(args[1])
 				}
 				if isListsRef(args[1]) && args[0].Kind() == ast.LiteralKind {
 					if s, ok := args[0].AsLiteral().(types.String); ok && normalizeAddress(string(s)) != string(s) {
 						lit(args[0]) // the set normalizes an EVM probe
 					}
 				}
-			case textOperators[fn]:
-				if c.IsMemberFunction() {
-					lit(c.Target())
-				}
+			case fn == operators.Add:
+				// Concatenation builds text or a limit key's bucket name;
+				// a constant it builds whole is checked folded.
 				for _, arg := range args {
 					lit(arg)
+				}
+			case textFunctions[fn] && c.IsMemberFunction() && len(args) == 1:
+				// text.contains("0x47F9…") matches as sent only when the
+				// text is kept as sent; on a normalized fact it never can.
+				if keptAsSent(c.Target(), kept) {
+					lit(args[0])
+				}
+				if keptAsSent(args[0], kept) {
+					lit(c.Target())
 				}
 			}
 			if c.IsMemberFunction() {
@@ -396,12 +463,9 @@ func exemptConstants(root ast.Expr) map[int64]bool {
 				vars = append(vars, cp.IterVar2())
 			}
 			for _, v := range vars {
-				delete(inner, v)
-				if rangeKept {
-					inner[v] = true
-				}
+				inner[v] = rangeKept // shadows an outer variable, detail and tx included
 			}
-			delete(inner, cp.AccuVar())
+			inner[cp.AccuVar()] = false
 			walk(cp.LoopCondition(), inner)
 			walk(cp.LoopStep(), inner)
 			walk(cp.Result(), inner)
@@ -423,22 +487,37 @@ func exemptConstants(root ast.Expr) map[int64]bool {
 			}
 		}
 	}
-	walk(root, nil)
+	kept := map[string]bool{}
+	for _, v := range keptAsSentVars {
+		kept[v] = true
+	}
+	walk(root, kept)
 	return exempt
 }
 
 // keptAsSent reports whether e is a path (field selections and indexes)
-// into a value kept as sent: rooted at detail, extra or a variable in
-// kept, or passing through tx.message.text or tx.message.undeclared. A
-// mere mention elsewhere in e (a ternary, a filter) does not count.
+// into a value kept as sent: rooted at a variable kept marks true (detail
+// and extra, unless a loop variable shadows them, and loop variables over
+// such a value), or passing through tx.message.text (unless a loop
+// variable shadows tx). A mere mention elsewhere in e (a ternary, a
+// filter) does not count.
 func keptAsSent(e ast.Expr, kept map[string]bool) bool {
 	for {
 		switch e.Kind() {
 		case ast.IdentKind:
-			return keptAsSentVars[e.AsIdent()] || kept[e.AsIdent()]
+			return kept[e.AsIdent()]
+		case ast.ListKind:
+			// [detail.to, detail.from]: kept when every element is.
+			els := e.AsList().Elements()
+			for _, el := range els {
+				if !keptAsSent(el, kept) {
+					return false
+				}
+			}
+			return len(els) > 0
 		case ast.SelectKind:
 			sel := e.AsSelect()
-			if keptAsSentFields[sel.FieldName()] && isIdentSelect(sel.Operand(), "tx", "message") {
+			if _, shadowed := kept["tx"]; !shadowed && sel.FieldName() == "text" && isIdentSelect(sel.Operand(), "tx", "message") {
 				return true
 			}
 			e = sel.Operand()
