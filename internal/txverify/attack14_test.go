@@ -47,14 +47,7 @@ func TestAttack14SolanaComputeBudgetTrailingBytes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var ixs [][3][]byte
-			for _, b := range tt.budget {
-				ixs = append(ixs, [3][]byte{{3}, nil, b})
-			}
-			ixs = append(ixs, [3][]byte{{2}, {0, 1}, transfer})
-			msg := attackSolMessage(t, [3]byte{1, 0, 2},
-				[][32]byte{payer, dest, solSystemProgram, solComputeBudgetProgram}, ixs)
-			res := DefaultRegistry().Verify(v2Request(t, attackSolDesc(msg, desc{tokenID: "SOL", chainID: "SOL", address: solAddr(dest), amount: "1"})))
+			res := verifyBudgetedTransfer(t, payer, dest, tt.budget, transfer)
 			if !res.Verified {
 				return // refused: no fact to under-report
 			}

@@ -33,14 +33,7 @@ func TestSolanaComputeBudgetReadExactly(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var ixs [][3][]byte
-			for _, b := range tt.budget {
-				ixs = append(ixs, [3][]byte{{3}, nil, b})
-			}
-			ixs = append(ixs, [3][]byte{{2}, {0, 1}, transfer})
-			msg := attackSolMessage(t, [3]byte{1, 0, 2},
-				[][32]byte{payer, dest, solSystemProgram, solComputeBudgetProgram}, ixs)
-			res := DefaultRegistry().Verify(v2Request(t, attackSolDesc(msg, desc{tokenID: "SOL", chainID: "SOL", address: solAddr(dest), amount: "1"})))
+			res := verifyBudgetedTransfer(t, payer, dest, tt.budget, transfer)
 			if res.Verified != tt.verified {
 				t.Fatalf("verified %v, want %v (reason %q)", res.Verified, tt.verified, res.Reason)
 			}
@@ -49,4 +42,19 @@ func TestSolanaComputeBudgetReadExactly(t *testing.T) {
 			}
 		})
 	}
+}
+
+// verifyBudgetedTransfer verifies, as a SOL transfer of 1 to dest, a
+// message from payer of one ComputeBudget instruction for each of budget
+// (hand-encoded data) followed by the System instruction transfer.
+func verifyBudgetedTransfer(t *testing.T, payer, dest [32]byte, budget [][]byte, transfer []byte) Result {
+	t.Helper()
+	var ixs [][3][]byte
+	for _, b := range budget {
+		ixs = append(ixs, [3][]byte{{3}, nil, b})
+	}
+	ixs = append(ixs, [3][]byte{{2}, {0, 1}, transfer})
+	msg := attackSolMessage(t, [3]byte{1, 0, 2},
+		[][32]byte{payer, dest, solSystemProgram, solComputeBudgetProgram}, ixs)
+	return DefaultRegistry().Verify(v2Request(t, attackSolDesc(msg, desc{tokenID: "SOL", chainID: "SOL", address: solAddr(dest), amount: "1"})))
 }
