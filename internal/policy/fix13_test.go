@@ -163,6 +163,9 @@ func TestUpperCaseLiterals(t *testing.T) {
 		{name: "a full address in a text function on a fact", rules: `"` + blockedChecksum + `".endsWith(d.address)`, want: []string{`rule "r"`, blockedChecksum}},
 		{name: "prefix-less CashAddr literal", rules: `d.address == "` + cashAddr[len("bitcoincash:"):] + `"`, want: []string{`rule "r"`, "without its bitcoincash: prefix", cashAddr}},
 		{name: "prefixed CashAddr literal", rules: `d.address == "` + cashAddr + `"`},
+		// A loop variable named detail shadows the real one in nested
+		// loops too: its address is a normalized fact.
+		{name: "shadowing loop variable seen from a nested loop", rules: `true`, limits: `when: 'tx.destinations.exists(detail, [1].exists(y, detail.address == "` + blockedChecksum + `"))'`, want: []string{"limit l: when:", blockedChecksum}},
 		// Review 14: constants are folded before the check, so a literal
 		// split across + is seen whole; a value built from a fact is not
 		// a constant and is left to run time.

@@ -455,8 +455,8 @@ func exemptConstants(root ast.Expr) map[int64]bool {
 			// kept only when its own range is.
 			rangeKept := keptAsSent(cp.IterRange(), kept)
 			inner := make(map[string]bool, len(kept)+2)
-			for k := range kept {
-				inner[k] = true
+			for k, v := range kept {
+				inner[k] = v // a shadowing false stays false in nested loops
 			}
 			vars := []string{cp.IterVar()}
 			if cp.HasIterVar2() {
