@@ -555,9 +555,11 @@ const byteOrderMark = "\ufeff"
 //     contains and which are invisible where the list is reviewed;
 //   - inner whitespace, most likely two entries run together (spaceHint
 //     says how to write them apart);
-//   - 64 hex digits (with or without 0x) with an upper-case letter: the
-//     hashes tx shows (msg_hashes, outpoints) are lower case, so the entry
-//     could only ever match a description's own spelling.
+//   - a spelling of an address or hash that tx never shows
+//     (addressSpelling): 64 hex digits with upper case, a bech32 or
+//     CashAddr address with upper case, a CashAddr without its prefix; an
+//     EVM address with upper case is not refused, since lists normalize
+//     EVM entries and probes.
 //
 // The character is named as U+XXXX with its byte offset, since it cannot be
 // seen.
@@ -574,11 +576,7 @@ func entryProblem(s, spaceHint string) string {
 		}
 		i += size
 	}
-	if upperHex64(s) {
-		return fmt.Sprintf("entry %s is a 64-hex-digit value with upper case; hashes under tx are lower-case hex (tx.msg_hashes without 0x), so write it in lower case", quoteEntry(s))
-	}
 	if what, want := addressSpelling(s); what != "" && normalizeAddress(s) == s {
-		// (EVM addresses with upper case are normalized in lists.)
 		return fmt.Sprintf("entry %s is %s; tx shows these in lower case, a CashAddr with its prefix, so it would never match: write %s", quoteEntry(s), what, quoteEntry(want))
 	}
 	return ""
@@ -625,10 +623,10 @@ func bareCashAddr(lower string) bool {
 // lower-casing one almost never gives a valid address, so only the
 // case-insensitive encodings are tried.)
 func upperCaseBitcoinAddress(s string) bool {
-	if len(s) < 8 || len(s) > 128 || strings.ToLower(s) == s {
+	lower := strings.ToLower(s)
+	if len(s) < 8 || len(s) > 128 || lower == s {
 		return false
 	}
-	lower := strings.ToLower(s)
 	for _, name := range []string{"btc", "testnet", "signet", "ltc", "doge", "bch"} {
 		n, ok := btc.NetworkByName(name)
 		if !ok {

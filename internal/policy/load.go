@@ -294,14 +294,6 @@ func upperCaseLiterals(env *cel.Env, a *cel.Ast) string {
 			truncate(s, 70), what, want, where))
 	}
 	ast.PreOrderVisit(native.Expr(), ast.NewExprVisitor(func(e ast.Expr) {
-		if e.Kind() == ast.CallKind && !exempt[e.ID()] {
-			// A pattern anchored on both ends is one exact spelling.
-			if c := e.AsCall(); c.FunctionName() == "matches" && len(c.Args()) == 1 && c.Args()[0].Kind() == ast.LiteralKind && !exempt[c.Args()[0].ID()] {
-				if p, ok := c.Args()[0].AsLiteral().(types.String); ok && strings.HasPrefix(string(p), "^") && strings.HasSuffix(string(p), "$") {
-					refuse(c.Args()[0], string(p)[1:len(p)-1])
-				}
-			}
-		}
 		if exempt[e.ID()] {
 			return
 		}
@@ -311,6 +303,12 @@ func upperCaseLiterals(env *cel.Env, a *cel.Ast) string {
 				refuse(e, string(s))
 			}
 		case ast.CallKind:
+			// A pattern anchored on both ends is one exact spelling.
+			if c := e.AsCall(); c.FunctionName() == "matches" && len(c.Args()) == 1 && c.Args()[0].Kind() == ast.LiteralKind && !exempt[c.Args()[0].ID()] {
+				if p, ok := c.Args()[0].AsLiteral().(types.String); ok && strings.HasPrefix(string(p), "^") && strings.HasSuffix(string(p), "$") {
+					refuse(c.Args()[0], string(p)[1:len(p)-1])
+				}
+			}
 			// A string built from constants alone ("0x47F9" + "…",
 			// string(b"…")) is evaluated and checked whole.
 			if !native.GetType(e.ID()).IsExactType(types.StringType) || !constantExpr(e) {
@@ -420,14 +418,15 @@ func exemptConstants(root ast.Expr) map[int64]bool {
 				if k := args[1].Kind(); (k == ast.ListKind || k == ast.MapKind) && keptAsSent(args[0], kept) {
 					lit(args[1])
 				}
-				if isListsRef(args[1]) && args[0].Kind() == ast.LiteralKind {
+				if selectedFrom(args[1], "lists") != "" && args[0].Kind() == ast.LiteralKind {
 					if s, ok := args[0].AsLiteral().(types.String); ok && normalizeAddress(string(s)) != string(s) {
 						lit(args[0]) // the set normalizes an EVM probe
 					}
 				}
 			case fn == operators.Add:
 				// Concatenation builds text or a limit key's bucket name;
-				// a constant it builds whole is checked folded.
+				// a string it builds from constants alone is evaluated and
+				// checked whole.
 				for _, arg := range args {
 					lit(arg)
 				}
@@ -517,7 +516,7 @@ func keptAsSent(e ast.Expr, kept map[string]bool) bool {
 			return len(els) > 0
 		case ast.SelectKind:
 			sel := e.AsSelect()
-			if _, shadowed := kept["tx"]; !shadowed && sel.FieldName() == "text" && isIdentSelect(sel.Operand(), "tx", "message") {
+			if _, shadowed := kept["tx"]; !shadowed && sel.FieldName() == "text" && selectedFrom(sel.Operand(), "tx") == "message" {
 				return true
 			}
 			e = sel.Operand()
@@ -533,22 +532,15 @@ func keptAsSent(e ast.Expr, kept map[string]bool) bool {
 	}
 }
 
-// isIdentSelect reports whether e is ident.field.
-func isIdentSelect(e ast.Expr, ident, field string) bool {
-	if e.Kind() != ast.SelectKind || e.AsSelect().FieldName() != field {
-		return false
-	}
-	op := e.AsSelect().Operand()
-	return op.Kind() == ast.IdentKind && op.AsIdent() == ident
-}
-
-// isListsRef reports whether e is lists.NAME.
-func isListsRef(e ast.Expr) bool {
+// selectedFrom returns field when e is ident.field, and "" otherwise.
+func selectedFrom(e ast.Expr, ident string) string {
 	if e.Kind() != ast.SelectKind {
-		return false
+		return ""
 	}
-	op := e.AsSelect().Operand()
-	return op.Kind() == ast.IdentKind && op.AsIdent() == "lists"
+	if op := e.AsSelect().Operand(); op.Kind() != ast.IdentKind || op.AsIdent() != ident {
+		return ""
+	}
+	return e.AsSelect().FieldName()
 }
 
 // unknownLists finds lists.NAME references to lists the policy lacks.

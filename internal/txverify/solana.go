@@ -310,10 +310,7 @@ type solDecoded struct {
 	// Memo included: without SetComputeUnitLimit the runtime allots each
 	// of them a default share of the compute limit, and the priority fee
 	// is paid on that limit, not on the units used.
-	budgeted int
-	// budgetIxs counts the ComputeBudget instructions: since SIMD-0170 the
-	// default limit allots them, as builtins, 3,000 units each.
-	budgetIxs   int
+	budgeted    int
 	transferIdx []int // indexes into ops of transfers
 }
 
@@ -323,7 +320,6 @@ func (m *solMessage) interpret() *solDecoded {
 		prog := m.keys[ix.program]
 		d.programs = append(d.programs, solAddr(prog))
 		if prog == solComputeBudgetProgram {
-			d.budgetIxs++
 			if problem := d.computeBudget(ix); problem != "" {
 				d.other = append(d.other, fmt.Sprintf("instruction %d (program %s): %s", i, solAddr(prog), problem))
 			}
@@ -346,6 +342,12 @@ func (m *solMessage) interpret() *solDecoded {
 	return d
 }
 
+// computeBudgetDataLen is the data length of each ComputeBudget
+// instruction tssgate reads: RequestHeapFrame (1) and SetComputeUnitLimit
+// (2) a u32, SetComputeUnitPrice (3) a u64, SetLoadedAccountsDataSizeLimit
+// (4) a u32, each after its variant byte.
+var computeBudgetDataLen = map[byte]int{1: 5, 2: 5, 3: 9, 4: 5}
+
 // computeBudget reads a ComputeBudget instruction into the fee facts and
 // returns "" or why the transaction cannot be interpreted: max_fee is a
 // bound only if tssgate reads every value the runtime will.
@@ -357,7 +359,7 @@ func (d *solDecoded) computeBudget(ix solInstruction) string {
 	// bytes after them, so data longer than its variant's would still set
 	// the price or limit on chain: every instruction must be exactly one
 	// known variant, read here, and each of price and limit set once.
-	want := map[byte]int{1: 5, 2: 5, 3: 9, 4: 5}[ix.data[0]]
+	want := computeBudgetDataLen[ix.data[0]]
 	if want == 0 {
 		return fmt.Sprintf("ComputeBudget instruction %d is not one tssgate reads (RequestHeapFrame, SetComputeUnitLimit, SetComputeUnitPrice, SetLoadedAccountsDataSizeLimit)", ix.data[0])
 	}
@@ -453,7 +455,8 @@ func (d *solDecoded) facts(r *Registry) *Facts {
 	// included. Counting every other instruction at 200,000 and each
 	// ComputeBudget one at 3,000 bounds both (builtins are overstated,
 	// the safe side).
-	units := min(uint64(solDefaultUnitsPerIx)*uint64(max(d.budgeted, 1))+uint64(solBuiltinUnitsPerIx)*uint64(d.budgetIxs), solMaxUnits)
+	budgetIxs := len(m.instrs) - d.budgeted
+	units := min(uint64(solDefaultUnitsPerIx)*uint64(max(d.budgeted, 1))+uint64(solBuiltinUnitsPerIx)*uint64(budgetIxs), solMaxUnits)
 	if d.unitLimit != nil {
 		units = min(uint64(*d.unitLimit), solMaxUnits)
 	}

@@ -216,7 +216,8 @@ type Facts struct {
 	// native coin's base units: EVM gas limit x (max fee per) gas price;
 	// Solana 5000 lamports per signature plus the priority fee at the
 	// compute unit limit (or, when none is set, the default limit of
-	// 200,000 units per non-ComputeBudget instruction, capped at 1.4M).
+	// 200,000 units per non-ComputeBudget instruction and 3,000 per
+	// ComputeBudget one, capped at 1.4M).
 	// Nil on TRON: fee_limit bounds only the energy fee, and bandwidth and
 	// memo fees come on top at chain-set prices.
 	MaxFee *big.Int
